@@ -1,0 +1,226 @@
+import { resolve } from 'node:path';
+
+// Configuration is read here and nowhere else: environment variables, overridden by the CLI's
+// flags. Every setting is validated, and the README's table is printed from this list
+// (`skuld config`).
+
+interface Setting<T> {
+  readonly env: string;
+  readonly flag: string;
+  readonly default: T;
+  readonly description: string;
+  readonly parse: (raw: string) => T;
+}
+
+function integer(min: number, max: number) {
+  return (raw: string): number => {
+    const value = Number(raw);
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      throw new Error(`expected an integer from ${min} to ${max}, got "${raw}"`);
+    }
+    return value;
+  };
+}
+
+function oneOf<T extends string>(...values: T[]) {
+  return (raw: string): T => {
+    if (!(values as string[]).includes(raw)) throw new Error(`expected one of ${values.join(', ')}, got "${raw}"`);
+    return raw as T;
+  };
+}
+
+const text = (raw: string) => raw;
+
+export const settings = {
+  databaseUrl: {
+    env: 'SKULD_DATABASE_URL',
+    flag: '--database-url',
+    default: 'sqlite:./data/skuld.db',
+    description: 'Store: `sqlite:<file>` (embedded) or `postgres://user@host:port/db`',
+    parse: text,
+  },
+  databaseSchema: {
+    env: 'SKULD_DATABASE_SCHEMA',
+    flag: '--database-schema',
+    default: '',
+    description: 'PostgreSQL schema for the tables (empty: the server search_path)',
+    parse: (raw: string) => {
+      if (raw !== '' && !/^[a-z_][a-z0-9_]{0,62}$/.test(raw)) throw new Error(`not a plain schema name: "${raw}"`);
+      return raw;
+    },
+  },
+  databaseConnectionsMax: {
+    env: 'SKULD_DATABASE_CONNECTIONS_MAX',
+    flag: '--database-connections-max',
+    default: 8,
+    description: 'PostgreSQL pool size (one connection writes, the rest read)',
+    parse: integer(2, 100),
+  },
+  sqliteSynchronous: {
+    env: 'SKULD_SQLITE_SYNCHRONOUS',
+    flag: '--sqlite-synchronous',
+    default: 'FULL' as 'FULL' | 'NORMAL',
+    description: 'SQLite durability: FULL syncs every commit; NORMAL may lose the last commits on power loss',
+    parse: oneOf('FULL', 'NORMAL'),
+  },
+  host: { env: 'SKULD_HOST', flag: '--host', default: '127.0.0.1', description: 'HTTP listen address', parse: text },
+  port: {
+    env: 'SKULD_PORT',
+    flag: '--port',
+    default: 3000,
+    description: 'HTTP port (0: any free port)',
+    parse: integer(0, 65535),
+  },
+  logLevel: {
+    env: 'SKULD_LOG_LEVEL',
+    flag: '--log-level',
+    default: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent',
+    description: 'Log level (pino)',
+    parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+  },
+  bodyLimitBytes: {
+    env: 'SKULD_BODY_LIMIT_BYTES',
+    flag: '--body-limit-bytes',
+    default: 1_048_576,
+    description: 'Largest HTTP request body',
+    parse: integer(1024, 64 * 1_048_576),
+  },
+  httpBatchCommandsMax: {
+    env: 'SKULD_HTTP_BATCH_COMMANDS_MAX',
+    flag: '--http-batch-commands-max',
+    default: 1000,
+    description: 'Most commands in one POST /v1/batch request',
+    parse: integer(1, 10_000),
+  },
+  batchSizeMax: {
+    env: 'SKULD_BATCH_SIZE_MAX',
+    flag: '--batch-size-max',
+    default: 2048,
+    description: 'Most commands the engine decides in one transaction',
+    parse: integer(1, 65_536),
+  },
+  batchWaitMs: {
+    env: 'SKULD_BATCH_WAIT_MS',
+    flag: '--batch-wait-ms',
+    default: 0,
+    description: 'How long an idle engine waits for more commands before a batch (0: next tick)',
+    parse: integer(0, 1000),
+  },
+  queueDepthMax: {
+    env: 'SKULD_QUEUE_DEPTH_MAX',
+    flag: '--queue-depth-max',
+    default: 100_000,
+    description: 'Most commands waiting for a batch before OVERLOADED',
+    parse: integer(1, 10_000_000),
+  },
+  reservationTtlMsDefault: {
+    env: 'SKULD_RESERVATION_TTL_MS',
+    flag: '--reservation-ttl-ms',
+    default: 15 * 60_000,
+    description: 'Reservation TTL when a request names none',
+    parse: integer(1, 365 * 24 * 60 * 60_000),
+  },
+  reservationTtlMsMax: {
+    env: 'SKULD_RESERVATION_TTL_MS_MAX',
+    flag: '--reservation-ttl-ms-max',
+    default: 24 * 60 * 60_000,
+    description: 'Longest TTL a reservation may ask for',
+    parse: integer(1, 365 * 24 * 60 * 60_000),
+  },
+  sweepIntervalMs: {
+    env: 'SKULD_SWEEP_INTERVAL_MS',
+    flag: '--sweep-interval-ms',
+    default: 1000,
+    description: 'How often unpaid reservations past their TTL are expired',
+    parse: integer(10, 3_600_000),
+  },
+  sweepBatchMax: {
+    env: 'SKULD_SWEEP_BATCH_MAX',
+    flag: '--sweep-batch-max',
+    default: 1000,
+    description: 'Most reservations expired per sweep',
+    parse: integer(1, 100_000),
+  },
+  seed: {
+    env: 'SKULD_SEED',
+    flag: '--seed',
+    default: 'auto' as 'auto' | 'off',
+    description: '`auto`: seed demo items and stock when the store is empty; `off`: never',
+    parse: oneOf('auto', 'off'),
+  },
+} satisfies Record<string, Setting<unknown>>;
+
+type Settings = typeof settings;
+export type Config = { readonly [K in keyof Settings]: Settings[K]['default'] };
+
+export type StoreConfig =
+  | { readonly kind: 'sqlite'; readonly path: string; readonly synchronous: 'FULL' | 'NORMAL' }
+  | {
+      readonly kind: 'postgres';
+      readonly url: string;
+      readonly schema: string | undefined;
+      readonly connectionsMax: number;
+    };
+
+/** Reads the environment, then the flags (`--port 3001` or `--port=3001`); throws a clear error. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly string[] = []): Config {
+  const flags = parseFlags(argv);
+  const config: Record<string, unknown> = {};
+  for (const [key, setting] of Object.entries(settings) as [string, Setting<unknown>][]) {
+    const raw = flags.get(setting.flag) ?? env[setting.env];
+    if (raw === undefined || raw === '') {
+      config[key] = setting.default;
+      continue;
+    }
+    try {
+      config[key] = setting.parse(raw);
+    } catch (error) {
+      throw new Error(`${setting.env} / ${setting.flag}: ${(error as Error).message}`);
+    }
+  }
+  const result = config as Config;
+  if (result.reservationTtlMsDefault > result.reservationTtlMsMax) {
+    throw new Error('SKULD_RESERVATION_TTL_MS must not exceed SKULD_RESERVATION_TTL_MS_MAX');
+  }
+  storeConfig(result);
+  return result;
+}
+
+function parseFlags(argv: readonly string[]): Map<string, string> {
+  const known = new Set(Object.values(settings).map((s) => s.flag));
+  const flags = new Map<string, string>();
+  for (let index = 0; index < argv.length; index += 1) {
+    const arg = argv[index] as string;
+    const [name, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
+    if (!known.has(name)) throw new Error(`unknown option ${name}`);
+    const value = inline ?? argv[++index];
+    if (value === undefined) throw new Error(`option ${name} needs a value`);
+    flags.set(name, value);
+  }
+  return flags;
+}
+
+export function storeConfig(config: Config): StoreConfig {
+  const url = config.databaseUrl;
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    if (path === '' || path === ':memory:') throw new Error('SKULD_DATABASE_URL: sqlite: needs a file path');
+    return { kind: 'sqlite', path: resolve(path), synchronous: config.sqliteSynchronous };
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const schema = config.databaseSchema === '' ? undefined : config.databaseSchema;
+    return { kind: 'postgres', url, schema, connectionsMax: config.databaseConnectionsMax };
+  }
+  throw new Error(`SKULD_DATABASE_URL: unsupported store "${url}" (use sqlite:<file> or postgres://…)`);
+}
+
+/** The configuration table of the README, in Markdown. */
+export function configTable(): string {
+  const rows = Object.values(settings).map(
+    (s) =>
+      `| \`${s.env}\` | \`${s.flag}\` | \`${String(s.default) === '' ? '(empty)' : String(s.default)}\` | ${s.description} |`,
+  );
+  return ['| Variable | Flag | Default | Meaning |', '|---|---|---|---|', ...rows].join('\n');
+}

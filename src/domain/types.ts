@@ -1,0 +1,250 @@
+import type { DomainError } from './errors.js';
+
+/** A registered SKU. Stock can exist only for registered items. */
+export interface Item {
+  readonly sku: string;
+  readonly name: string;
+  /** Opt-in: a level of this item may reserve beyond what is on hand. */
+  readonly allowBackorder: boolean;
+  readonly createdAt: number;
+}
+
+/** One (item, location) pair. `available` is derived, never stored. */
+export interface Level {
+  readonly sku: string;
+  readonly location: string;
+  readonly onHand: number;
+  readonly reserved: number;
+  /** Increments on every change; the optimistic strategy compares and sets it. */
+  readonly version: number;
+}
+
+export interface LevelView extends Level {
+  readonly available: number;
+}
+
+export type ReservationStatus = 'pending' | 'committed' | 'released' | 'expired';
+
+export interface StockLine {
+  readonly sku: string;
+  readonly location: string;
+  readonly quantity: number;
+}
+
+export interface ReservationLine extends StockLine {
+  /** Units deducted by the commit; null until the reservation is committed. */
+  readonly committed: number | null;
+}
+
+export interface Reservation {
+  readonly id: string;
+  readonly status: ReservationStatus;
+  readonly lines: readonly ReservationLine[];
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly resolvedAt: number | null;
+}
+
+export const eventTypes = [
+  'StockReceived',
+  'StockReserved',
+  'ReservationCommitted',
+  'ReservationReleased',
+  'ReservationExpired',
+  'StockReturned',
+  'StockAdjusted',
+  'StockCounted',
+  'StockTransferred',
+] as const;
+
+export type EventType = (typeof eventTypes)[number];
+
+/** An immutable record of one change to one level. */
+export interface LedgerEvent {
+  /** Global, gap-free, in commit order. */
+  readonly position: number;
+  readonly type: EventType;
+  readonly sku: string;
+  readonly location: string;
+  readonly onHandDelta: number;
+  readonly reservedDelta: number;
+  readonly onHandAfter: number;
+  readonly reservedAfter: number;
+  /** The quantity the event is about: received, reserved, committed, counted, moved. */
+  readonly quantity: number;
+  readonly commandId: string;
+  readonly reservationId: string | null;
+  /** On StockReserved: when the hold expires, so reservations rebuild from the ledger alone. */
+  readonly expiresAt: number | null;
+  /** On StockTransferred: the other location of the move. */
+  readonly peerLocation: string | null;
+  readonly reason: string | null;
+  readonly reference: string | null;
+  readonly actor: string;
+  /** When the change took effect (a count may be recorded after it was made). */
+  readonly occurredAt: number;
+  /** When the engine recorded it. */
+  readonly recordedAt: number;
+}
+
+export type EventDraft = Omit<LedgerEvent, 'position'>;
+
+interface CommandBase {
+  /** Client-chosen idempotency key: a repeat returns the first result. */
+  readonly id: string;
+  /** Who issued the command; recorded on every event, not part of the idempotency payload. */
+  readonly actor?: string | undefined;
+}
+
+export interface RegisterItem extends CommandBase {
+  readonly type: 'RegisterItem';
+  readonly sku: string;
+  readonly name?: string | undefined;
+  readonly allowBackorder?: boolean | undefined;
+}
+
+export interface ReceiveStock extends CommandBase {
+  readonly type: 'ReceiveStock';
+  readonly sku: string;
+  readonly location: string;
+  readonly quantity: number;
+  readonly reference?: string | undefined;
+  readonly occurredAt?: number | undefined;
+}
+
+/** The command id is the reservation id. */
+export interface ReserveStock extends CommandBase {
+  readonly type: 'ReserveStock';
+  readonly lines: readonly StockLine[];
+  readonly ttlMs?: number | undefined;
+}
+
+export interface CommitReservation extends CommandBase {
+  readonly type: 'CommitReservation';
+  readonly reservationId: string;
+  /** Partial commit: the quantities to deduct; every other reserved unit is released. */
+  readonly lines?: readonly StockLine[] | undefined;
+}
+
+export interface ReleaseReservation extends CommandBase {
+  readonly type: 'ReleaseReservation';
+  readonly reservationId: string;
+  readonly reason?: string | undefined;
+}
+
+export interface ExpireReservation extends CommandBase {
+  readonly type: 'ExpireReservation';
+  readonly reservationId: string;
+}
+
+export interface ReturnStock extends CommandBase {
+  readonly type: 'ReturnStock';
+  readonly sku: string;
+  readonly location: string;
+  readonly quantity: number;
+  readonly reason?: string | undefined;
+  readonly reference?: string | undefined;
+  readonly occurredAt?: number | undefined;
+}
+
+export interface AdjustStock extends CommandBase {
+  readonly type: 'AdjustStock';
+  readonly sku: string;
+  readonly location: string;
+  /** Signed, non-zero. */
+  readonly delta: number;
+  readonly reason: string;
+  readonly occurredAt?: number | undefined;
+}
+
+export interface CountStock extends CommandBase {
+  readonly type: 'CountStock';
+  readonly sku: string;
+  readonly location: string;
+  /** The quantity found on the shelf; the adjustment is what it implies. */
+  readonly counted: number;
+  readonly reason?: string | undefined;
+  readonly occurredAt?: number | undefined;
+}
+
+export interface TransferStock extends CommandBase {
+  readonly type: 'TransferStock';
+  readonly sku: string;
+  readonly from: string;
+  readonly to: string;
+  readonly quantity: number;
+  readonly reference?: string | undefined;
+}
+
+export type Command =
+  | RegisterItem
+  | ReceiveStock
+  | ReserveStock
+  | CommitReservation
+  | ReleaseReservation
+  | ExpireReservation
+  | ReturnStock
+  | AdjustStock
+  | CountStock
+  | TransferStock;
+
+export type CommandType = Command['type'];
+
+export const commandTypes: readonly CommandType[] = [
+  'RegisterItem',
+  'ReceiveStock',
+  'ReserveStock',
+  'CommitReservation',
+  'ReleaseReservation',
+  'ExpireReservation',
+  'ReturnStock',
+  'AdjustStock',
+  'CountStock',
+  'TransferStock',
+];
+
+/** What a successful command answers, before positions are known. */
+export type CommandValue =
+  | { readonly kind: 'item'; readonly item: Item }
+  | { readonly kind: 'levels'; readonly levels: readonly LevelView[]; readonly delta?: number }
+  | { readonly kind: 'reservation'; readonly reservation: Reservation };
+
+/** A command's answer: stored as its first result and replayed on every repeat. */
+export type CommandOutcome =
+  | {
+      readonly ok: true;
+      readonly commandId: string;
+      readonly value: CommandValue;
+      /** Position of the command's last ledger event; 0 when it wrote none. */
+      readonly position: number;
+    }
+  | { readonly ok: false; readonly commandId: string; readonly error: DomainError };
+
+/** The stored idempotency record of a command. */
+export interface CommandRecord {
+  readonly id: string;
+  readonly type: CommandType;
+  readonly fingerprint: string;
+  readonly outcome: CommandOutcome;
+  readonly recordedAt: number;
+}
+
+export function levelKey(sku: string, location: string): string {
+  // '@' is outside the code charset, so the key is unambiguous.
+  return `${sku}@${location}`;
+}
+
+/** The global lock order: item, then location, by code unit (SQL: COLLATE "C"). */
+export function compareLevelKeys(a: Pick<Level, 'sku' | 'location'>, b: Pick<Level, 'sku' | 'location'>): number {
+  if (a.sku !== b.sku) return a.sku < b.sku ? -1 : 1;
+  if (a.location !== b.location) return a.location < b.location ? -1 : 1;
+  return 0;
+}
+
+export function emptyLevel(sku: string, location: string): Level {
+  return { sku, location, onHand: 0, reserved: 0, version: 0 };
+}
+
+export function viewLevel(level: Level): LevelView {
+  return { ...level, available: level.onHand - level.reserved };
+}

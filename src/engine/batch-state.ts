@@ -1,0 +1,88 @@
+import {
+  type CommandRecord,
+  type EventDraft,
+  emptyLevel,
+  evolveLevel,
+  evolveReservation,
+  type Item,
+  type Level,
+  levelKey,
+  type Reservation,
+  type StockView,
+} from '../domain/index.js';
+
+/**
+ * The state one batch decides against: the rows locked for it, plus every change decided so far
+ * in the batch, so command n sees the effects of commands 1..n-1. It remembers what changed.
+ */
+export class BatchState implements StockView {
+  private readonly items: Map<string, Item>;
+  private readonly levels = new Map<string, Level>();
+  private readonly reservations: Map<string, Reservation>;
+  private readonly records: Map<string, CommandRecord>;
+  private readonly newItems: Item[] = [];
+  private readonly dirtyLevels = new Set<string>();
+  private readonly dirtyReservations = new Set<string>();
+
+  constructor(
+    items: Map<string, Item>,
+    levels: readonly Level[],
+    reservations: Map<string, Reservation>,
+    records: Map<string, CommandRecord>,
+  ) {
+    this.items = items;
+    for (const level of levels) this.levels.set(levelKey(level.sku, level.location), level);
+    this.reservations = reservations;
+    this.records = records;
+  }
+
+  item(sku: string): Item | undefined {
+    return this.items.get(sku);
+  }
+
+  level(sku: string, location: string): Level {
+    return this.levels.get(levelKey(sku, location)) ?? emptyLevel(sku, location);
+  }
+
+  reservation(id: string): Reservation | undefined {
+    return this.reservations.get(id);
+  }
+
+  record(commandId: string): CommandRecord | undefined {
+    return this.records.get(commandId);
+  }
+
+  addRecord(record: CommandRecord): void {
+    this.records.set(record.id, record);
+  }
+
+  addItem(item: Item): void {
+    this.items.set(item.sku, item);
+    this.newItems.push(item);
+  }
+
+  apply(event: EventDraft): void {
+    const key = levelKey(event.sku, event.location);
+    this.levels.set(key, evolveLevel(this.level(event.sku, event.location), event));
+    this.dirtyLevels.add(key);
+    if (event.reservationId !== null) {
+      const next = evolveReservation(this.reservations.get(event.reservationId), event);
+      if (next !== undefined) {
+        this.reservations.set(next.id, next);
+        this.dirtyReservations.add(next.id);
+      }
+    }
+  }
+
+  changedItems(): readonly Item[] {
+    return this.newItems;
+  }
+
+  changedLevels(): Level[] {
+    return [...this.dirtyLevels].map((key) => this.levels.get(key) as Level);
+  }
+
+  changedReservations(): Reservation[] {
+    return [...this.dirtyReservations].map((id) => this.reservations.get(id) as Reservation);
+  }
+}

@@ -1,0 +1,234 @@
+import {
+  type Command,
+  type CommandOutcome,
+  type CommandRecord,
+  type CommandValue,
+  compareLevelKeys,
+  type DecideContext,
+  type DomainError,
+  decide,
+  describe,
+  domainError,
+  type EventDraft,
+  type LedgerEvent,
+  levelKey,
+  type Reservation,
+} from '../domain/index.js';
+import type { LevelRef, WriteSession } from '../store/port.js';
+import { BatchState } from './batch-state.js';
+
+export interface PendingCommand {
+  readonly command: Command;
+  readonly fingerprint: string;
+}
+
+export interface Answer {
+  readonly outcome: CommandOutcome;
+  /** True when the outcome is the stored first result of an earlier send of the same id. */
+  readonly replayed: boolean;
+}
+
+/** How each command of the batch was settled, before positions are known. */
+type Step =
+  | { readonly kind: 'replay'; readonly record: CommandRecord }
+  | { readonly kind: 'conflict'; readonly commandId: string; readonly existing: string }
+  | { readonly kind: 'repeat'; readonly of: number }
+  | {
+      readonly kind: 'decided';
+      readonly pending: PendingCommand;
+      readonly value: CommandValue | undefined;
+      readonly error: DomainError | undefined;
+      /** Index of the command's last event in the batch, -1 when it wrote none. */
+      readonly lastEvent: number;
+    };
+
+/**
+ * One batch, inside one write transaction: read what is immutable, lock every touched level in
+ * global order, decide each command in arrival order against the locked rows (each succeeds or
+ * fails alone), then write levels, events, reservations and idempotency records together.
+ */
+export async function runBatch(
+  session: WriteSession,
+  batch: readonly PendingCommand[],
+  context: DecideContext,
+): Promise<Answer[]> {
+  const reservationIds = referencedReservations(batch);
+  const [items, linesOf] = await Promise.all([
+    session.loadItems(referencedSkus(batch)),
+    reservationIds.length === 0 ? new Map<string, Reservation>() : session.loadReservations(reservationIds),
+  ]);
+  const registering = new Set(batch.flatMap(({ command }) => (command.type === 'RegisterItem' ? [command.sku] : [])));
+  const { keys, creating } = levelRefs(batch, linesOf, (sku) => items.has(sku) || registering.has(sku));
+  if (creating.length > 0) await session.ensureLevels(creating);
+  const [levels, reservations, records] = await Promise.all([
+    keys.length === 0 ? [] : session.lockLevels(keys),
+    reservationIds.length === 0 ? new Map<string, Reservation>() : session.loadReservations(reservationIds),
+    session.loadCommands(batch.map(({ command }) => command.id)),
+  ]);
+  const state = new BatchState(items, levels, reservations, records);
+  const events: EventDraft[] = [];
+  const steps = decideAll(batch, state, events, context);
+  const first = events.length === 0 ? 0 : await session.claimPositions(events.length);
+  const answers = settle(steps, first);
+  await session.write({
+    items: state.changedItems(),
+    levels: state.changedLevels(),
+    reservations: state.changedReservations(),
+    events: events.map((event, index): LedgerEvent => ({ position: first + index, ...event })),
+    commands: newRecords(steps, answers, context.now),
+  });
+  return answers;
+}
+
+function decideAll(
+  batch: readonly PendingCommand[],
+  state: BatchState,
+  events: EventDraft[],
+  context: DecideContext,
+): Step[] {
+  const inBatch = new Map<string, number>();
+  return batch.map((pending, index): Step => {
+    const { command, fingerprint } = pending;
+    const earlier = inBatch.get(command.id);
+    if (earlier !== undefined) {
+      const first = batch[earlier] as PendingCommand;
+      return first.fingerprint === fingerprint
+        ? { kind: 'repeat', of: earlier }
+        : { kind: 'conflict', commandId: command.id, existing: first.command.type };
+    }
+    const record = state.record(command.id);
+    if (record !== undefined) {
+      return record.fingerprint === fingerprint
+        ? { kind: 'replay', record }
+        : { kind: 'conflict', commandId: command.id, existing: record.type };
+    }
+    inBatch.set(command.id, index);
+    const decision = decide(command, state, context);
+    if (!decision.ok) return { kind: 'decided', pending, value: undefined, error: decision.error, lastEvent: -1 };
+    if (decision.item !== undefined) state.addItem(decision.item);
+    for (const event of decision.events) {
+      state.apply(event);
+      events.push(event);
+    }
+    const lastEvent = decision.events.length === 0 ? -1 : events.length - 1;
+    return { kind: 'decided', pending, value: describe(command, state), error: undefined, lastEvent };
+  });
+}
+
+function settle(steps: readonly Step[], first: number): Answer[] {
+  const answers: Answer[] = [];
+  for (const step of steps) {
+    switch (step.kind) {
+      case 'replay':
+        answers.push({ outcome: step.record.outcome, replayed: true });
+        break;
+      case 'conflict':
+        answers.push({ outcome: conflict(step.commandId, step.existing), replayed: false });
+        break;
+      case 'repeat':
+        answers.push({ outcome: (answers[step.of] as Answer).outcome, replayed: true });
+        break;
+      case 'decided':
+        answers.push({ outcome: decidedOutcome(step, first), replayed: false });
+        break;
+    }
+  }
+  return answers;
+}
+
+function decidedOutcome(step: Extract<Step, { kind: 'decided' }>, first: number): CommandOutcome {
+  const commandId = step.pending.command.id;
+  if (step.error !== undefined) return { ok: false, commandId, error: step.error };
+  const position = step.lastEvent < 0 ? 0 : first + step.lastEvent;
+  return { ok: true, commandId, value: step.value as CommandValue, position };
+}
+
+export function conflict(commandId: string, existingType: string): CommandOutcome {
+  return {
+    ok: false,
+    commandId,
+    error: domainError('IDEMPOTENCY_CONFLICT', `command id ${commandId} was already used with another payload`, {
+      commandId,
+      existingType,
+    }),
+  };
+}
+
+function newRecords(steps: readonly Step[], answers: readonly Answer[], now: number): CommandRecord[] {
+  const records: CommandRecord[] = [];
+  for (const [index, step] of steps.entries()) {
+    if (step.kind !== 'decided') continue;
+    const { command, fingerprint } = step.pending;
+    const { outcome } = answers[index] as Answer;
+    records.push({ id: command.id, type: command.type, fingerprint, outcome, recordedAt: now });
+  }
+  return records;
+}
+
+function referencedReservations(batch: readonly PendingCommand[]): string[] {
+  const ids = new Set<string>();
+  for (const { command } of batch) {
+    if ('reservationId' in command) ids.add(command.reservationId);
+  }
+  return [...ids];
+}
+
+function referencedSkus(batch: readonly PendingCommand[]): string[] {
+  const skus = new Set<string>();
+  for (const { command } of batch) {
+    if ('sku' in command) skus.add(command.sku);
+    if (command.type === 'ReserveStock' || (command.type === 'CommitReservation' && command.lines)) {
+      for (const line of command.lines ?? []) skus.add(line.sku);
+    }
+  }
+  return [...skus];
+}
+
+/** Every level the batch may touch, sorted in the global lock order, and those it may create. */
+function levelRefs(
+  batch: readonly PendingCommand[],
+  reservations: ReadonlyMap<string, Reservation>,
+  known: (sku: string) => boolean,
+): { keys: LevelRef[]; creating: LevelRef[] } {
+  const keys = new Map<string, LevelRef>();
+  const creating = new Map<string, LevelRef>();
+  const touch = (sku: string, location: string, creates: boolean) => {
+    const key = levelKey(sku, location);
+    keys.set(key, { sku, location });
+    if (creates && known(sku)) creating.set(key, { sku, location });
+  };
+  for (const { command } of batch) touchedBy(command, reservations, touch);
+  const sorted = (refs: Map<string, LevelRef>) => [...refs.values()].sort(compareLevelKeys);
+  return { keys: sorted(keys), creating: sorted(creating) };
+}
+
+function touchedBy(
+  command: Command,
+  reservations: ReadonlyMap<string, Reservation>,
+  touch: (sku: string, location: string, creates: boolean) => void,
+): void {
+  switch (command.type) {
+    case 'RegisterItem':
+      break;
+    case 'ReceiveStock':
+    case 'ReturnStock':
+    case 'CountStock':
+      touch(command.sku, command.location, true);
+      break;
+    case 'AdjustStock':
+      touch(command.sku, command.location, command.delta > 0);
+      break;
+    case 'TransferStock':
+      touch(command.sku, command.from, false);
+      touch(command.sku, command.to, true);
+      break;
+    case 'ReserveStock':
+      for (const line of command.lines) touch(line.sku, line.location, false);
+      break;
+    case 'CommitReservation':
+    case 'ReleaseReservation':
+    case 'ExpireReservation':
+      for (const line of reservations.get(command.reservationId)?.lines ?? []) touch(line.sku, line.location, false);
+      break;
+  }
+}

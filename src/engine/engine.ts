@@ -1,0 +1,149 @@
+import { type Command, type DecideContext, domainError, validateCommand } from '../domain/index.js';
+import { type Store, StoreError } from '../store/port.js';
+import { type Answer, type PendingCommand, runBatch } from './batch.js';
+import { fingerprint } from './fingerprint.js';
+
+export interface EngineOptions {
+  /** Most commands decided in one transaction. */
+  readonly batchSizeMax: number;
+  /** How long an idle engine waits for more commands before it starts a batch; 0: next tick. */
+  readonly batchWaitMs: number;
+  /** Most commands waiting for a batch; beyond it the engine answers OVERLOADED. */
+  readonly queueDepthMax: number;
+  /** Times a batch is re-run after a retryable store conflict before its commands fail. */
+  readonly batchRetryMax: number;
+  readonly reservationTtlMsDefault: number;
+  readonly reservationTtlMsMax: number;
+  /** The engine's clock: decides expiry and stamps events. */
+  readonly clock: () => number;
+}
+
+export const engineDefaults: EngineOptions = {
+  batchSizeMax: 2048,
+  batchWaitMs: 0,
+  queueDepthMax: 100_000,
+  batchRetryMax: 8,
+  reservationTtlMsDefault: 15 * 60_000,
+  reservationTtlMsMax: 24 * 60 * 60_000,
+  clock: Date.now,
+};
+
+interface Waiting extends PendingCommand {
+  readonly resolve: (answer: Answer) => void;
+}
+
+export interface EngineStats {
+  batches: number;
+  commands: number;
+  retries: number;
+  largestBatch: number;
+}
+
+/**
+ * The sequencer. Commands from any number of callers queue here; one batch at a time is
+ * decided and written in a single transaction, and every caller is answered after commit.
+ * A hot level therefore changes once per batch, not once per order.
+ */
+export class Engine {
+  readonly stats: EngineStats = { batches: 0, commands: 0, retries: 0, largestBatch: 0 };
+  private readonly store: Store;
+  private readonly options: EngineOptions;
+  private queue: Waiting[] = [];
+  private scheduled = false;
+  private running: Promise<void> | null = null;
+
+  constructor(store: Store, options: Partial<EngineOptions> = {}) {
+    this.store = store;
+    this.options = { ...engineDefaults, ...options };
+  }
+
+  get queueDepth(): number {
+    return this.queue.length;
+  }
+
+  /** Decides one command. Never throws for an operating error: the outcome carries it. */
+  execute(command: Command): Promise<Answer> {
+    const invalid = validateCommand(command);
+    if (invalid !== null) return Promise.resolve(rejected(command.id, invalid));
+    if (this.queue.length >= this.options.queueDepthMax) {
+      return Promise.resolve(
+        rejected(command.id, domainError('OVERLOADED', 'the engine queue is full; retry with the same id')),
+      );
+    }
+    return new Promise<Answer>((resolve) => {
+      this.queue.push({ command, fingerprint: fingerprint(command), resolve });
+      this.schedule();
+    });
+  }
+
+  /** Resolves when every queued command has been answered. */
+  async drain(): Promise<void> {
+    while (this.running !== null || this.queue.length > 0) {
+      this.schedule();
+      await (this.running ?? new Promise((resolve) => setImmediate(resolve)));
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running !== null) return;
+    this.scheduled = true;
+    const start = () => {
+      this.scheduled = false;
+      this.running = this.loop().finally(() => {
+        this.running = null;
+        if (this.queue.length > 0) this.schedule();
+      });
+    };
+    if (this.options.batchWaitMs > 0) setTimeout(start, this.options.batchWaitMs);
+    else setImmediate(start);
+  }
+
+  private async loop(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.options.batchSizeMax);
+      const answers = await this.runWithRetry(batch);
+      this.stats.batches += 1;
+      this.stats.commands += batch.length;
+      this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
+      for (const [index, waiting] of batch.entries()) waiting.resolve(answers[index] as Answer);
+    }
+  }
+
+  private async runWithRetry(batch: readonly Waiting[]): Promise<Answer[]> {
+    for (let attempt = 0; ; attempt += 1) {
+      const context = this.context();
+      try {
+        return await this.store.writeTransaction((session) => runBatch(session, batch, context));
+      } catch (error) {
+        const retryable = error instanceof StoreError && error.kind === 'conflict';
+        if (retryable && attempt < this.options.batchRetryMax) {
+          this.stats.retries += 1;
+          continue;
+        }
+        return batch.map(({ command }) => rejected(command.id, storeFailure(error)));
+      }
+    }
+  }
+
+  private context(): DecideContext {
+    return {
+      now: this.options.clock(),
+      reservationTtlMsDefault: this.options.reservationTtlMsDefault,
+      reservationTtlMsMax: this.options.reservationTtlMsMax,
+    };
+  }
+}
+
+function rejected(commandId: string, error: ReturnType<typeof domainError>): Answer {
+  return { outcome: { ok: false, commandId, error }, replayed: false };
+}
+
+function storeFailure(error: unknown) {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!(error instanceof StoreError) || error.kind === 'internal') {
+    return domainError('INTERNAL', `the batch failed: ${message}`);
+  }
+  // The batch did not commit, or its commit was not confirmed: resending the same ids is safe,
+  // a committed command replays its stored result.
+  return domainError('UNAVAILABLE', `the store did not confirm the batch: ${message}`);
+}

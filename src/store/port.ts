@@ -1,0 +1,95 @@
+import type { CommandRecord, Item, LedgerEvent, Level, Reservation, StockLine } from '../domain/index.js';
+
+// The store port. Every adapter (one folder per database, same file set) implements it and
+// passes the one contract suite in test/store/. Driver errors never cross this boundary: the
+// adapters turn them into StoreError.
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export type LevelRef = Pick<StockLine, 'sku' | 'location'>;
+
+/** Everything one batch writes, in ONE transaction. */
+export interface WriteSet {
+  readonly items: readonly Item[];
+  /** Final state of every level the batch changed; each row exists (ensured or locked). */
+  readonly levels: readonly Level[];
+  /** New and changed reservations. */
+  readonly reservations: readonly Reservation[];
+  /** Positioned events, from the first claimed position on, in order. */
+  readonly events: readonly LedgerEvent[];
+  readonly commands: readonly CommandRecord[];
+}
+
+/**
+ * The write transaction, step by step, in the order the engine calls it. Locks are taken in
+ * one global order: level rows sorted by (item, location), then the ledger head, so no two
+ * writers, in one process or many, ever wait on each other in a cycle.
+ */
+export interface WriteSession {
+  /** Immutable once created, so safe to read before any lock. */
+  loadItems(skus: readonly string[]): Promise<Map<string, Item>>;
+  /** Lines are immutable; the status read before locks is re-read after them. */
+  loadReservations(ids: readonly string[]): Promise<Map<string, Reservation>>;
+  /** Creates missing zero rows for keys that will receive stock; keys sorted. */
+  ensureLevels(keys: readonly LevelRef[]): Promise<void>;
+  /** Locks existing rows of the sorted keys in that order and returns them. */
+  lockLevels(keys: readonly LevelRef[]): Promise<Level[]>;
+  loadCommands(ids: readonly string[]): Promise<Map<string, CommandRecord>>;
+  /**
+   * Locks the ledger head and reserves `count` positions; returns the first. The head stays
+   * locked until commit, so positions are gap-free and in commit order: a reader tailing the
+   * ledger by position can never see position n+1 before n is visible.
+   */
+  claimPositions(count: number): Promise<number>;
+  write(set: WriteSet): Promise<void>;
+}
+
+export interface LedgerTotals {
+  readonly sku: string;
+  readonly location: string;
+  readonly onHand: number;
+  readonly reserved: number;
+  readonly events: number;
+  /** Events whose balances-after disagree with the previous balance plus their deltas. */
+  readonly chainBreaks: number;
+}
+
+export interface Store {
+  readonly dialect: Dialect;
+  migrate(): Promise<void>;
+  writeTransaction<T>(work: (session: WriteSession) => Promise<T>): Promise<T>;
+
+  getItem(sku: string): Promise<Item | undefined>;
+  listItems(afterSku: string | undefined, limit: number): Promise<Item[]>;
+  itemLevels(sku: string): Promise<Level[]>;
+  locationLevels(location: string, afterSku: string | undefined, limit: number): Promise<Level[]>;
+  getReservation(id: string): Promise<Reservation | undefined>;
+  getCommand(id: string): Promise<CommandRecord | undefined>;
+  /** Events with position > after, ascending. */
+  readLedger(after: number, limit: number): Promise<LedgerEvent[]>;
+  itemHistory(sku: string, after: number, limit: number): Promise<LedgerEvent[]>;
+  headPosition(): Promise<number>;
+  /** Ids of pending reservations due at `now`, oldest first. */
+  dueReservations(now: number, limit: number): Promise<string[]>;
+
+  /** For verify: levels in key order after the given key. */
+  scanLevels(after: LevelRef | undefined, limit: number): Promise<Level[]>;
+  scanPendingReservations(afterId: string | undefined, limit: number): Promise<Reservation[]>;
+  ledgerTotals(): Promise<LedgerTotals[]>;
+
+  close(): Promise<void>;
+}
+
+export type StoreErrorKind = 'conflict' | 'unavailable' | 'internal';
+
+/** The only error an adapter lets out. `conflict` is safe to retry as a whole transaction. */
+export class StoreError extends Error {
+  readonly kind: StoreErrorKind;
+  readonly code: string | undefined;
+  constructor(kind: StoreErrorKind, message: string, options?: { cause?: unknown; code?: string | undefined }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StoreError';
+    this.kind = kind;
+    this.code = options?.code;
+  }
+}

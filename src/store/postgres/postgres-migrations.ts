@@ -1,0 +1,69 @@
+import type { Migration } from '../sql.js';
+
+// Codes compare by code unit (COLLATE "C"): the database sorts level keys exactly as the engine
+// does, so both agree on the one global lock order.
+export const postgresMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'inventory core',
+    sql: `
+      CREATE TABLE items (
+        sku text COLLATE "C" PRIMARY KEY,
+        name text NOT NULL,
+        allow_backorder boolean NOT NULL,
+        created_at bigint NOT NULL
+      );
+      CREATE TABLE levels (
+        sku text COLLATE "C" NOT NULL,
+        location text COLLATE "C" NOT NULL,
+        on_hand bigint NOT NULL,
+        reserved bigint NOT NULL,
+        version bigint NOT NULL,
+        PRIMARY KEY (sku, location)
+      ) WITH (fillfactor = 80);
+      CREATE INDEX levels_by_location ON levels (location, sku);
+      CREATE TABLE reservations (
+        id text COLLATE "C" PRIMARY KEY,
+        status text NOT NULL,
+        lines jsonb NOT NULL,
+        created_at bigint NOT NULL,
+        expires_at bigint NOT NULL,
+        resolved_at bigint
+      );
+      CREATE INDEX reservations_due ON reservations (expires_at) WHERE status = 'pending';
+      CREATE TABLE ledger (
+        position bigint PRIMARY KEY,
+        type text NOT NULL,
+        sku text COLLATE "C" NOT NULL,
+        location text COLLATE "C" NOT NULL,
+        on_hand_delta bigint NOT NULL,
+        reserved_delta bigint NOT NULL,
+        on_hand_after bigint NOT NULL,
+        reserved_after bigint NOT NULL,
+        quantity bigint NOT NULL,
+        command_id text NOT NULL,
+        reservation_id text,
+        expires_at bigint,
+        peer_location text,
+        reason text,
+        reference text,
+        actor text NOT NULL,
+        occurred_at bigint NOT NULL,
+        recorded_at bigint NOT NULL
+      );
+      CREATE INDEX ledger_by_item ON ledger (sku, position);
+      CREATE TABLE commands (
+        id text COLLATE "C" PRIMARY KEY,
+        type text NOT NULL,
+        fingerprint text NOT NULL,
+        outcome jsonb NOT NULL,
+        recorded_at bigint NOT NULL
+      );
+      CREATE TABLE ledger_head (
+        id integer PRIMARY KEY CHECK (id = 1),
+        position bigint NOT NULL
+      );
+      INSERT INTO ledger_head (id, position) VALUES (1, 0);
+    `,
+  },
+];

@@ -1,0 +1,319 @@
+import postgres from 'postgres';
+import type { CommandRecord, Item, LedgerEvent, Level, Reservation } from '../../domain/index.js';
+import {
+  type Dialect,
+  type LedgerTotals,
+  type LevelRef,
+  type Store,
+  StoreError,
+  type WriteSession,
+  type WriteSet,
+} from '../port.js';
+import {
+  type CommandRow,
+  commandFromRow,
+  commandToRow,
+  eventFromRow,
+  eventToRow,
+  type ItemRow,
+  itemFromRow,
+  itemToRow,
+  type LedgerRow,
+  type LevelRow,
+  levelFromRow,
+  levelToRow,
+  type ReservationRow,
+  reservationFromRow,
+  reservationToRow,
+} from '../rows.js';
+import { ledgerColumns, ledgerTotalsSql } from '../sql.js';
+import { postgresMigrations } from './postgres-migrations.js';
+
+export interface PostgresStoreOptions {
+  readonly url: string;
+  /** Schema for every table (created if missing); default: the server's search_path. */
+  readonly schema?: string | undefined;
+  /** Pool size: one connection serves a batch, the rest serve reads. */
+  readonly connectionsMax?: number;
+}
+
+type Sql = postgres.Sql<Record<string, never>>;
+
+// int8 arrives as text by default; every bigint we store (positions, times, quantities) is far
+// below 2^53, so a JS number is exact.
+const bigintAsNumber = {
+  to: 20,
+  from: [20],
+  serialize: (value: number) => String(value),
+  parse: (value: string) => Number(value),
+};
+
+const migrationLockKey = 0x736b756c64; // "skuld"
+
+/**
+ * PostgreSQL store, safe for several Skuld processes at once: level rows are locked with
+ * SELECT … FOR UPDATE in sorted order, the ledger head last, and a batch's writes are pipelined
+ * in its one transaction.
+ */
+export class PostgresStore implements Store {
+  readonly dialect: Dialect = 'postgres';
+  private readonly sql: Sql;
+  private readonly schema: string | undefined;
+
+  private constructor(sql: Sql, schema: string | undefined) {
+    this.sql = sql;
+    this.schema = schema;
+  }
+
+  static open(options: PostgresStoreOptions): PostgresStore {
+    if (options.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) {
+      throw new StoreError('internal', `schema name ${options.schema} is not a plain identifier`);
+    }
+    const sql = postgres(options.url, {
+      max: options.connectionsMax ?? 8,
+      onnotice: () => undefined,
+      types: { bigint: bigintAsNumber },
+      connection: options.schema === undefined ? {} : { search_path: options.schema },
+    }) as unknown as Sql;
+    return new PostgresStore(sql, options.schema);
+  }
+
+  async migrate(): Promise<void> {
+    await guard(async () => {
+      await this.sql.begin(async (tx) => {
+        // Several processes may start at once: one migrates, the others wait and find it done.
+        await tx`SELECT pg_advisory_xact_lock(${migrationLockKey})`;
+        if (this.schema !== undefined) await tx.unsafe(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+        await tx`CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`;
+        const applied = new Set((await tx`SELECT version FROM schema_migrations`).map((row) => Number(row.version)));
+        for (const migration of postgresMigrations) {
+          if (applied.has(migration.version)) continue;
+          await tx.unsafe(migration.sql);
+          await tx`INSERT INTO schema_migrations ${tx({ version: migration.version, name: migration.name, applied_at: Date.now() })}`;
+        }
+      });
+    });
+  }
+
+  writeTransaction<T>(work: (session: WriteSession) => Promise<T>): Promise<T> {
+    return guard(() => this.sql.begin((tx) => work(new PostgresSession(tx as unknown as Sql))) as Promise<T>);
+  }
+
+  async getItem(sku: string): Promise<Item | undefined> {
+    const [row] = await guard(() => this.sql<ItemRow[]>`SELECT * FROM items WHERE sku = ${sku}`);
+    return row === undefined ? undefined : itemFromRow(row);
+  }
+
+  async listItems(afterSku: string | undefined, limit: number): Promise<Item[]> {
+    const rows = await guard(
+      () => this.sql<ItemRow[]>`SELECT * FROM items WHERE sku > ${afterSku ?? ''} ORDER BY sku LIMIT ${limit}`,
+    );
+    return rows.map(itemFromRow);
+  }
+
+  async itemLevels(sku: string): Promise<Level[]> {
+    const rows = await guard(() => this.sql<LevelRow[]>`SELECT * FROM levels WHERE sku = ${sku} ORDER BY location`);
+    return rows.map(levelFromRow);
+  }
+
+  async locationLevels(location: string, afterSku: string | undefined, limit: number): Promise<Level[]> {
+    const rows = await guard(
+      () => this.sql<LevelRow[]>`
+        SELECT * FROM levels WHERE location = ${location} AND sku > ${afterSku ?? ''} ORDER BY sku LIMIT ${limit}`,
+    );
+    return rows.map(levelFromRow);
+  }
+
+  async getReservation(id: string): Promise<Reservation | undefined> {
+    const [row] = await guard(() => this.sql<ReservationRow[]>`SELECT * FROM reservations WHERE id = ${id}`);
+    return row === undefined ? undefined : reservationFromRow(row);
+  }
+
+  async getCommand(id: string): Promise<CommandRecord | undefined> {
+    const [row] = await guard(() => this.sql<CommandRow[]>`SELECT * FROM commands WHERE id = ${id}`);
+    return row === undefined ? undefined : commandFromRow(row);
+  }
+
+  async readLedger(after: number, limit: number): Promise<LedgerEvent[]> {
+    const rows = await guard(() =>
+      this.sql.unsafe<LedgerRow[]>(
+        `SELECT ${ledgerColumns} FROM ledger WHERE position > $1 ORDER BY position LIMIT $2`,
+        [after, limit],
+        { prepare: true },
+      ),
+    );
+    return rows.map(eventFromRow);
+  }
+
+  async itemHistory(sku: string, after: number, limit: number): Promise<LedgerEvent[]> {
+    const rows = await guard(() =>
+      this.sql.unsafe<LedgerRow[]>(
+        `SELECT ${ledgerColumns} FROM ledger WHERE sku = $1 AND position > $2 ORDER BY position LIMIT $3`,
+        [sku, after, limit],
+        { prepare: true },
+      ),
+    );
+    return rows.map(eventFromRow);
+  }
+
+  async headPosition(): Promise<number> {
+    const [row] = await guard(() => this.sql`SELECT position FROM ledger_head WHERE id = 1`);
+    return Number(row?.position ?? 0);
+  }
+
+  async dueReservations(now: number, limit: number): Promise<string[]> {
+    const rows = await guard(
+      () => this.sql`
+        SELECT id FROM reservations WHERE status = 'pending' AND expires_at <= ${now}
+        ORDER BY expires_at LIMIT ${limit}`,
+    );
+    return rows.map((row) => String(row.id));
+  }
+
+  async scanLevels(after: LevelRef | undefined, limit: number): Promise<Level[]> {
+    const rows = await guard(
+      () => this.sql<LevelRow[]>`
+        SELECT * FROM levels WHERE (sku, location) > (${after?.sku ?? ''}, ${after?.location ?? ''})
+        ORDER BY sku, location LIMIT ${limit}`,
+    );
+    return rows.map(levelFromRow);
+  }
+
+  async scanPendingReservations(afterId: string | undefined, limit: number): Promise<Reservation[]> {
+    const rows = await guard(
+      () => this.sql<ReservationRow[]>`
+        SELECT * FROM reservations WHERE status = 'pending' AND id > ${afterId ?? ''} ORDER BY id LIMIT ${limit}`,
+    );
+    return rows.map(reservationFromRow);
+  }
+
+  async ledgerTotals(): Promise<LedgerTotals[]> {
+    const rows = await guard(() => this.sql.unsafe(ledgerTotalsSql));
+    return rows.map((row) => ({
+      sku: String(row.sku),
+      location: String(row.location),
+      onHand: Number(row.on_hand),
+      reserved: Number(row.reserved),
+      events: Number(row.events),
+      chainBreaks: Number(row.chain_breaks),
+    }));
+  }
+
+  async close(): Promise<void> {
+    await this.sql.end({ timeout: 5 });
+  }
+}
+
+/** One batch's transaction. Statements without a data dependency are sent pipelined. */
+class PostgresSession implements WriteSession {
+  private readonly sql: Sql;
+
+  constructor(sql: Sql) {
+    this.sql = sql;
+  }
+
+  async loadItems(skus: readonly string[]): Promise<Map<string, Item>> {
+    const rows = await this.sql<ItemRow[]>`SELECT * FROM items WHERE sku = ANY(${skus as string[]}::text[])`;
+    return new Map(rows.map((row) => [row.sku, itemFromRow(row)]));
+  }
+
+  async loadReservations(ids: readonly string[]): Promise<Map<string, Reservation>> {
+    const rows = await this.sql<
+      ReservationRow[]
+    >`SELECT * FROM reservations WHERE id = ANY(${ids as string[]}::text[])`;
+    return new Map(rows.map((row) => [row.id, reservationFromRow(row)]));
+  }
+
+  async ensureLevels(keys: readonly LevelRef[]): Promise<void> {
+    // Inserted in key order: two batches creating the same new rows wait in the same order.
+    await this.sql`
+      INSERT INTO levels (sku, location, on_hand, reserved, version)
+      SELECT k.sku, k.location, 0, 0, 0
+      FROM unnest(${keys.map((k) => k.sku)}::text[], ${keys.map((k) => k.location)}::text[]) WITH ORDINALITY AS k(sku, location, n)
+      ORDER BY k.n
+      ON CONFLICT DO NOTHING`;
+  }
+
+  async lockLevels(keys: readonly LevelRef[]): Promise<Level[]> {
+    // The LockRows step sits above the sort: rows are locked in (sku, location) order.
+    const rows = await this.sql<LevelRow[]>`
+      SELECT l.sku, l.location, l.on_hand, l.reserved, l.version
+      FROM levels l
+      JOIN unnest(${keys.map((k) => k.sku)}::text[], ${keys.map((k) => k.location)}::text[]) AS k(sku, location)
+        ON l.sku = k.sku AND l.location = k.location
+      ORDER BY l.sku, l.location
+      FOR UPDATE OF l`;
+    return rows.map(levelFromRow);
+  }
+
+  async loadCommands(ids: readonly string[]): Promise<Map<string, CommandRecord>> {
+    const rows = await this.sql<CommandRow[]>`SELECT * FROM commands WHERE id = ANY(${ids as string[]}::text[])`;
+    return new Map(rows.map((row) => [row.id, commandFromRow(row)]));
+  }
+
+  async claimPositions(count: number): Promise<number> {
+    const [row] = await this.sql`UPDATE ledger_head SET position = position + ${count} WHERE id = 1 RETURNING position`;
+    return Number(row?.position) - count + 1;
+  }
+
+  async write(set: WriteSet): Promise<void> {
+    const json = (rows: readonly unknown[]) => JSON.stringify(rows);
+    const statements: Promise<unknown>[] = [];
+    if (set.items.length > 0) {
+      statements.push(this.sql`
+        INSERT INTO items SELECT * FROM json_populate_recordset(null::items, ${json(set.items.map(itemToRow))}::text::json)`);
+    }
+    if (set.levels.length > 0) {
+      statements.push(this.sql`
+        UPDATE levels l SET on_hand = x.on_hand, reserved = x.reserved, version = x.version
+        FROM json_populate_recordset(null::levels, ${json(set.levels.map(levelToRow))}::text::json) x
+        WHERE l.sku = x.sku AND l.location = x.location`);
+    }
+    if (set.reservations.length > 0) {
+      statements.push(this.sql`
+        INSERT INTO reservations
+        SELECT * FROM json_populate_recordset(null::reservations, ${json(set.reservations.map(reservationToRow))}::text::json)
+        ON CONFLICT (id) DO UPDATE SET status = excluded.status, lines = excluded.lines, resolved_at = excluded.resolved_at`);
+    }
+    if (set.events.length > 0) {
+      statements.push(this.sql`
+        INSERT INTO ledger SELECT * FROM json_populate_recordset(null::ledger, ${json(set.events.map(eventToRow))}::text::json)`);
+    }
+    if (set.commands.length > 0) {
+      statements.push(this.sql`
+        INSERT INTO commands SELECT * FROM json_populate_recordset(null::commands, ${json(set.commands.map(commandToRow))}::text::json)`);
+    }
+    await Promise.all(statements);
+  }
+}
+
+const conflictCodes = new Set(['23505', '40001', '40P01', '55P03']);
+const unavailableCodes = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004']);
+
+async function guard<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw translate(error);
+  }
+}
+
+function translate(error: unknown): StoreError {
+  if (error instanceof StoreError) return error;
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code !== undefined && conflictCodes.has(code)) return new StoreError('conflict', message, { cause: error, code });
+  if (
+    code !== undefined &&
+    (unavailableCodes.has(code) ||
+      code.startsWith('ECONN') ||
+      code === 'CONNECTION_CLOSED' ||
+      code === 'CONNECTION_ENDED' ||
+      code === 'CONNECTION_DESTROYED' ||
+      code === 'CONNECT_TIMEOUT' ||
+      code === 'ETIMEDOUT')
+  ) {
+    return new StoreError('unavailable', message, { cause: error, code });
+  }
+  return new StoreError('internal', message, { cause: error, code });
+}

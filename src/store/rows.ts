@@ -1,0 +1,191 @@
+import type {
+  CommandOutcome,
+  CommandRecord,
+  CommandType,
+  EventType,
+  Item,
+  LedgerEvent,
+  Level,
+  Reservation,
+  ReservationLine,
+  ReservationStatus,
+} from '../domain/index.js';
+
+// Row shapes shared by every SQL dialect: column names are snake_case, times are epoch
+// milliseconds in 64-bit integers, structured values are JSON. Each adapter hands raw rows here.
+
+export interface ItemRow {
+  sku: string;
+  name: string;
+  allow_backorder: boolean | number;
+  created_at: number;
+}
+
+export interface LevelRow {
+  sku: string;
+  location: string;
+  on_hand: number;
+  reserved: number;
+  version: number;
+}
+
+export interface ReservationRow {
+  id: string;
+  status: string;
+  lines: string | ReservationLine[];
+  created_at: number;
+  expires_at: number;
+  resolved_at: number | null;
+}
+
+export interface CommandRow {
+  id: string;
+  type: string;
+  fingerprint: string;
+  outcome: string | CommandOutcome;
+  recorded_at: number;
+}
+
+export interface LedgerRow {
+  position: number;
+  type: string;
+  sku: string;
+  location: string;
+  on_hand_delta: number;
+  reserved_delta: number;
+  on_hand_after: number;
+  reserved_after: number;
+  quantity: number;
+  command_id: string;
+  reservation_id: string | null;
+  expires_at: number | null;
+  peer_location: string | null;
+  reason: string | null;
+  reference: string | null;
+  actor: string;
+  occurred_at: number;
+  recorded_at: number;
+}
+
+const parsed = <T>(value: string | T): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
+
+export function itemFromRow(row: ItemRow): Item {
+  return {
+    sku: row.sku,
+    name: row.name,
+    allowBackorder: Boolean(row.allow_backorder),
+    createdAt: Number(row.created_at),
+  };
+}
+
+export function itemToRow(item: Item): ItemRow {
+  return { sku: item.sku, name: item.name, allow_backorder: item.allowBackorder, created_at: item.createdAt };
+}
+
+export function levelFromRow(row: LevelRow): Level {
+  return {
+    sku: row.sku,
+    location: row.location,
+    onHand: Number(row.on_hand),
+    reserved: Number(row.reserved),
+    version: Number(row.version),
+  };
+}
+
+export function levelToRow(level: Level): LevelRow {
+  return {
+    sku: level.sku,
+    location: level.location,
+    on_hand: level.onHand,
+    reserved: level.reserved,
+    version: level.version,
+  };
+}
+
+export function reservationFromRow(row: ReservationRow): Reservation {
+  return {
+    id: row.id,
+    status: row.status as ReservationStatus,
+    lines: parsed(row.lines),
+    createdAt: Number(row.created_at),
+    expiresAt: Number(row.expires_at),
+    resolvedAt: row.resolved_at === null ? null : Number(row.resolved_at),
+  };
+}
+
+export function reservationToRow(reservation: Reservation): ReservationRow {
+  return {
+    id: reservation.id,
+    status: reservation.status,
+    lines: reservation.lines as ReservationLine[],
+    created_at: reservation.createdAt,
+    expires_at: reservation.expiresAt,
+    resolved_at: reservation.resolvedAt,
+  };
+}
+
+export function commandFromRow(row: CommandRow): CommandRecord {
+  return {
+    id: row.id,
+    type: row.type as CommandType,
+    fingerprint: row.fingerprint,
+    outcome: parsed(row.outcome),
+    recordedAt: Number(row.recorded_at),
+  };
+}
+
+export function commandToRow(record: CommandRecord): CommandRow {
+  return {
+    id: record.id,
+    type: record.type,
+    fingerprint: record.fingerprint,
+    outcome: record.outcome,
+    recorded_at: record.recordedAt,
+  };
+}
+
+export function eventFromRow(row: LedgerRow): LedgerEvent {
+  return {
+    position: Number(row.position),
+    type: row.type as EventType,
+    sku: row.sku,
+    location: row.location,
+    onHandDelta: Number(row.on_hand_delta),
+    reservedDelta: Number(row.reserved_delta),
+    onHandAfter: Number(row.on_hand_after),
+    reservedAfter: Number(row.reserved_after),
+    quantity: Number(row.quantity),
+    commandId: row.command_id,
+    reservationId: row.reservation_id,
+    expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+    peerLocation: row.peer_location,
+    reason: row.reason,
+    reference: row.reference,
+    actor: row.actor,
+    occurredAt: Number(row.occurred_at),
+    recordedAt: Number(row.recorded_at),
+  };
+}
+
+export function eventToRow(event: LedgerEvent): LedgerRow {
+  return {
+    position: event.position,
+    type: event.type,
+    sku: event.sku,
+    location: event.location,
+    on_hand_delta: event.onHandDelta,
+    reserved_delta: event.reservedDelta,
+    on_hand_after: event.onHandAfter,
+    reserved_after: event.reservedAfter,
+    quantity: event.quantity,
+    command_id: event.commandId,
+    reservation_id: event.reservationId,
+    expires_at: event.expiresAt,
+    peer_location: event.peerLocation,
+    reason: event.reason,
+    reference: event.reference,
+    actor: event.actor,
+    occurred_at: event.occurredAt,
+    recorded_at: event.recordedAt,
+  };
+}

@@ -1,0 +1,67 @@
+import type { Migration } from '../sql.js';
+
+export const sqliteMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'inventory core',
+    sql: `
+      CREATE TABLE items (
+        sku TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        allow_backorder INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE levels (
+        sku TEXT NOT NULL,
+        location TEXT NOT NULL,
+        on_hand INTEGER NOT NULL,
+        reserved INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (sku, location)
+      ) WITHOUT ROWID;
+      CREATE INDEX levels_by_location ON levels (location, sku);
+      CREATE TABLE reservations (
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        lines TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        resolved_at INTEGER
+      ) WITHOUT ROWID;
+      CREATE INDEX reservations_due ON reservations (expires_at) WHERE status = 'pending';
+      CREATE TABLE ledger (
+        position INTEGER PRIMARY KEY,
+        type TEXT NOT NULL,
+        sku TEXT NOT NULL,
+        location TEXT NOT NULL,
+        on_hand_delta INTEGER NOT NULL,
+        reserved_delta INTEGER NOT NULL,
+        on_hand_after INTEGER NOT NULL,
+        reserved_after INTEGER NOT NULL,
+        quantity INTEGER NOT NULL,
+        command_id TEXT NOT NULL,
+        reservation_id TEXT,
+        expires_at INTEGER,
+        peer_location TEXT,
+        reason TEXT,
+        reference TEXT,
+        actor TEXT NOT NULL,
+        occurred_at INTEGER NOT NULL,
+        recorded_at INTEGER NOT NULL
+      );
+      CREATE INDEX ledger_by_item ON ledger (sku, position);
+      CREATE TABLE commands (
+        id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE ledger_head (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        position INTEGER NOT NULL
+      );
+      INSERT INTO ledger_head (id, position) VALUES (1, 0);
+    `,
+  },
+];

@@ -1,0 +1,344 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { CommandRecord, Item, LedgerEvent, Level, Reservation } from '../../domain/index.js';
+import {
+  type Dialect,
+  type LedgerTotals,
+  type LevelRef,
+  type Store,
+  StoreError,
+  type WriteSession,
+  type WriteSet,
+} from '../port.js';
+import {
+  type CommandRow,
+  commandFromRow,
+  eventFromRow,
+  type ItemRow,
+  itemFromRow,
+  type LedgerRow,
+  type LevelRow,
+  levelFromRow,
+  type ReservationRow,
+  reservationFromRow,
+} from '../rows.js';
+import { ledgerColumns, ledgerTotalsSql } from '../sql.js';
+import { sqliteMigrations } from './sqlite-migrations.js';
+
+export interface SqliteStoreOptions {
+  /** Database file; its folder is created if missing. */
+  readonly path: string;
+  /** FULL (default) makes every commit durable before the engine answers. */
+  readonly synchronous?: 'FULL' | 'NORMAL';
+  readonly busyTimeoutMs?: number;
+}
+
+type Db = Database.Database;
+
+function open(options: SqliteStoreOptions): Db {
+  const db = new Database(options.path);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  return db;
+}
+
+/**
+ * The embedded store. SQLite has a single writer: `BEGIN IMMEDIATE` takes the database write
+ * lock for the whole batch, so row locks are implicit and positions are assigned in commit
+ * order. Reads use a second connection that sees committed data only (WAL).
+ */
+export class SqliteStore implements Store {
+  readonly dialect: Dialect = 'sqlite';
+  private readonly writer: Db;
+  private readonly reader: Db;
+  private session: SqliteSession | undefined;
+  private readonly statements = new Map<string, Database.Statement>();
+  private tail: Promise<unknown> = Promise.resolve();
+
+  private constructor(writer: Db, reader: Db) {
+    this.writer = writer;
+    this.reader = reader;
+  }
+
+  static open(options: SqliteStoreOptions): SqliteStore {
+    if (options.path === ':memory:') throw new Error('the SQLite store needs a file: readers use their own connection');
+    mkdirSync(dirname(options.path), { recursive: true });
+    try {
+      const writer = open(options);
+      return new SqliteStore(writer, open(options));
+    } catch (error) {
+      throw translate(error);
+    }
+  }
+
+  async migrate(): Promise<void> {
+    const db = this.writer;
+    try {
+      db.exec(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+      );
+      const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+      for (const migration of sqliteMigrations) {
+        if (applied.has(migration.version)) continue;
+        db.transaction(() => {
+          db.exec(migration.sql);
+          db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+            migration.version,
+            migration.name,
+            Date.now(),
+          );
+        }).immediate();
+      }
+    } catch (error) {
+      throw translate(error);
+    }
+  }
+
+  writeTransaction<T>(work: (session: WriteSession) => Promise<T>): Promise<T> {
+    // One transaction at a time on the writer connection, whoever calls.
+    const run = this.tail.then(() => this.transact(work));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async transact<T>(work: (session: WriteSession) => Promise<T>): Promise<T> {
+    try {
+      this.writer.exec('BEGIN IMMEDIATE');
+    } catch (error) {
+      throw translate(error);
+    }
+    try {
+      // Prepared on first use: the tables exist only once migrations have run.
+      this.session ??= new SqliteSession(this.writer);
+      const result = await work(this.session);
+      this.writer.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+      throw translate(error);
+    }
+  }
+
+  async getItem(sku: string): Promise<Item | undefined> {
+    const row = this.read('SELECT * FROM items WHERE sku = ?').get(sku) as ItemRow | undefined;
+    return row === undefined ? undefined : itemFromRow(row);
+  }
+
+  async listItems(afterSku: string | undefined, limit: number): Promise<Item[]> {
+    const rows = this.read('SELECT * FROM items WHERE sku > ? ORDER BY sku LIMIT ?').all(afterSku ?? '', limit);
+    return (rows as ItemRow[]).map(itemFromRow);
+  }
+
+  async itemLevels(sku: string): Promise<Level[]> {
+    const rows = this.read('SELECT * FROM levels WHERE sku = ? ORDER BY location').all(sku);
+    return (rows as LevelRow[]).map(levelFromRow);
+  }
+
+  async locationLevels(location: string, afterSku: string | undefined, limit: number): Promise<Level[]> {
+    const rows = this.read('SELECT * FROM levels WHERE location = ? AND sku > ? ORDER BY sku LIMIT ?').all(
+      location,
+      afterSku ?? '',
+      limit,
+    );
+    return (rows as LevelRow[]).map(levelFromRow);
+  }
+
+  async getReservation(id: string): Promise<Reservation | undefined> {
+    const row = this.read('SELECT * FROM reservations WHERE id = ?').get(id) as ReservationRow | undefined;
+    return row === undefined ? undefined : reservationFromRow(row);
+  }
+
+  async getCommand(id: string): Promise<CommandRecord | undefined> {
+    const row = this.read('SELECT * FROM commands WHERE id = ?').get(id) as CommandRow | undefined;
+    return row === undefined ? undefined : commandFromRow(row);
+  }
+
+  async readLedger(after: number, limit: number): Promise<LedgerEvent[]> {
+    const rows = this.read(`SELECT ${ledgerColumns} FROM ledger WHERE position > ? ORDER BY position LIMIT ?`).all(
+      after,
+      limit,
+    );
+    return (rows as LedgerRow[]).map(eventFromRow);
+  }
+
+  async itemHistory(sku: string, after: number, limit: number): Promise<LedgerEvent[]> {
+    const sql = `SELECT ${ledgerColumns} FROM ledger WHERE sku = ? AND position > ? ORDER BY position LIMIT ?`;
+    return (this.read(sql).all(sku, after, limit) as LedgerRow[]).map(eventFromRow);
+  }
+
+  async headPosition(): Promise<number> {
+    return this.read('SELECT position FROM ledger_head WHERE id = 1').pluck().get() as number;
+  }
+
+  async dueReservations(now: number, limit: number): Promise<string[]> {
+    const sql = "SELECT id FROM reservations WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?";
+    return this.read(sql).pluck().all(now, limit) as string[];
+  }
+
+  async scanLevels(after: LevelRef | undefined, limit: number): Promise<Level[]> {
+    const sql = 'SELECT * FROM levels WHERE (sku, location) > (?, ?) ORDER BY sku, location LIMIT ?';
+    return (this.read(sql).all(after?.sku ?? '', after?.location ?? '', limit) as LevelRow[]).map(levelFromRow);
+  }
+
+  async scanPendingReservations(afterId: string | undefined, limit: number): Promise<Reservation[]> {
+    const sql = "SELECT * FROM reservations WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?";
+    return (this.read(sql).all(afterId ?? '', limit) as ReservationRow[]).map(reservationFromRow);
+  }
+
+  async ledgerTotals(): Promise<LedgerTotals[]> {
+    const rows = this.read(ledgerTotalsSql).all() as Array<Record<string, number | string>>;
+    return rows.map((row) => ({
+      sku: String(row.sku),
+      location: String(row.location),
+      onHand: Number(row.on_hand),
+      reserved: Number(row.reserved),
+      events: Number(row.events),
+      chainBreaks: Number(row.chain_breaks),
+    }));
+  }
+
+  async close(): Promise<void> {
+    await this.tail;
+    this.reader.close();
+    this.writer.close();
+  }
+
+  private read(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      try {
+        statement = this.reader.prepare(sql);
+      } catch (error) {
+        throw translate(error);
+      }
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+/** The write session on the writer connection; its statements are prepared once. */
+class SqliteSession implements WriteSession {
+  private readonly statements;
+
+  constructor(db: Db) {
+    const prepare = (sql: string) => db.prepare(sql);
+    this.statements = {
+      item: prepare('SELECT * FROM items WHERE sku = ?'),
+      reservation: prepare('SELECT * FROM reservations WHERE id = ?'),
+      ensureLevel: prepare(
+        'INSERT OR IGNORE INTO levels (sku, location, on_hand, reserved, version) VALUES (?, ?, 0, 0, 0)',
+      ),
+      level: prepare('SELECT * FROM levels WHERE sku = ? AND location = ?'),
+      command: prepare('SELECT * FROM commands WHERE id = ?'),
+      claim: prepare('UPDATE ledger_head SET position = position + ? WHERE id = 1 RETURNING position'),
+      insertItem: prepare('INSERT INTO items (sku, name, allow_backorder, created_at) VALUES (?, ?, ?, ?)'),
+      updateLevel: prepare('UPDATE levels SET on_hand = ?, reserved = ?, version = ? WHERE sku = ? AND location = ?'),
+      upsertReservation: prepare(
+        `INSERT INTO reservations (id, status, lines, created_at, expires_at, resolved_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, lines = excluded.lines, resolved_at = excluded.resolved_at`,
+      ),
+      insertEvent: prepare(`INSERT INTO ledger (${ledgerColumns}) VALUES (${Array(18).fill('?').join(', ')})`),
+      insertCommand: prepare(
+        'INSERT INTO commands (id, type, fingerprint, outcome, recorded_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+    };
+  }
+
+  async loadItems(skus: readonly string[]): Promise<Map<string, Item>> {
+    const items = new Map<string, Item>();
+    for (const sku of skus) {
+      const row = this.statements.item.get(sku) as ItemRow | undefined;
+      if (row !== undefined) items.set(sku, itemFromRow(row));
+    }
+    return items;
+  }
+
+  async loadReservations(ids: readonly string[]): Promise<Map<string, Reservation>> {
+    const reservations = new Map<string, Reservation>();
+    for (const id of ids) {
+      const row = this.statements.reservation.get(id) as ReservationRow | undefined;
+      if (row !== undefined) reservations.set(id, reservationFromRow(row));
+    }
+    return reservations;
+  }
+
+  async ensureLevels(keys: readonly LevelRef[]): Promise<void> {
+    for (const key of keys) this.statements.ensureLevel.run(key.sku, key.location);
+  }
+
+  async lockLevels(keys: readonly LevelRef[]): Promise<Level[]> {
+    // The write lock of BEGIN IMMEDIATE covers every row: there is nothing more to lock.
+    const levels: Level[] = [];
+    for (const key of keys) {
+      const row = this.statements.level.get(key.sku, key.location) as LevelRow | undefined;
+      if (row !== undefined) levels.push(levelFromRow(row));
+    }
+    return levels;
+  }
+
+  async loadCommands(ids: readonly string[]): Promise<Map<string, CommandRecord>> {
+    const records = new Map<string, CommandRecord>();
+    for (const id of ids) {
+      const row = this.statements.command.get(id) as CommandRow | undefined;
+      if (row !== undefined) records.set(id, commandFromRow(row));
+    }
+    return records;
+  }
+
+  async claimPositions(count: number): Promise<number> {
+    const head = this.statements.claim.pluck().get(count) as number;
+    return head - count + 1;
+  }
+
+  async write(set: WriteSet): Promise<void> {
+    const s = this.statements;
+    for (const item of set.items) s.insertItem.run(item.sku, item.name, item.allowBackorder ? 1 : 0, item.createdAt);
+    for (const l of set.levels) s.updateLevel.run(l.onHand, l.reserved, l.version, l.sku, l.location);
+    for (const r of set.reservations) {
+      s.upsertReservation.run(r.id, r.status, JSON.stringify(r.lines), r.createdAt, r.expiresAt, r.resolvedAt);
+    }
+    for (const e of set.events) {
+      s.insertEvent.run(
+        e.position,
+        e.type,
+        e.sku,
+        e.location,
+        e.onHandDelta,
+        e.reservedDelta,
+        e.onHandAfter,
+        e.reservedAfter,
+        e.quantity,
+        e.commandId,
+        e.reservationId,
+        e.expiresAt,
+        e.peerLocation,
+        e.reason,
+        e.reference,
+        e.actor,
+        e.occurredAt,
+        e.recordedAt,
+      );
+    }
+    for (const c of set.commands)
+      s.insertCommand.run(c.id, c.type, c.fingerprint, JSON.stringify(c.outcome), c.recordedAt);
+  }
+}
+
+function translate(error: unknown): StoreError {
+  if (error instanceof StoreError) return error;
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    return new StoreError('conflict', message, { cause: error, code });
+  }
+  if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE') {
+    return new StoreError('conflict', message, { cause: error, code });
+  }
+  if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY') {
+    return new StoreError('unavailable', message, { cause: error, code });
+  }
+  return new StoreError('internal', message, { cause: error, code });
+}

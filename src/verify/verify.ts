@@ -1,0 +1,135 @@
+import { levelKey } from '../domain/index.js';
+import type { LevelRef, Store } from '../store/port.js';
+
+// `verify` rebuilds every level from the ledger alone and compares it with what is stored:
+// on hand with the sum of ledger deltas, reserved with both the ledger and the pending
+// reservations, the chain of balances-after, gap-free positions, and 0 <= reserved <= on hand.
+
+export type MismatchKind =
+  | 'on-hand-vs-ledger'
+  | 'reserved-vs-ledger'
+  | 'reserved-vs-pending'
+  | 'balance-chain'
+  | 'negative-on-hand'
+  | 'reserved-out-of-range'
+  | 'ledger-without-level'
+  | 'ledger-gap';
+
+export interface Mismatch {
+  readonly kind: MismatchKind;
+  readonly sku: string;
+  readonly location: string;
+  readonly expected: number;
+  readonly actual: number;
+}
+
+export interface VerifyReport {
+  readonly ok: boolean;
+  readonly levels: number;
+  readonly events: number;
+  readonly head: number;
+  readonly pendingReservations: number;
+  readonly mismatchCount: number;
+  /** The first mismatches found, at most `mismatchesListedMax`. */
+  readonly mismatches: readonly Mismatch[];
+}
+
+export const mismatchesListedMax = 100;
+const pageSize = 5000;
+
+export async function verify(store: Store): Promise<VerifyReport> {
+  const head = await store.headPosition();
+  const totals = new Map((await store.ledgerTotals()).map((t) => [levelKey(t.sku, t.location), t]));
+  const { pending, count: pendingReservations } = await pendingByLevel(store);
+  const mismatches: Mismatch[] = [];
+  let mismatchCount = 0;
+  const report = (m: Mismatch) => {
+    mismatchCount += 1;
+    if (mismatches.length < mismatchesListedMax) mismatches.push(m);
+  };
+  let events = 0;
+  for (const total of totals.values()) events += total.events;
+  if (events !== head) report({ kind: 'ledger-gap', sku: '', location: '', expected: head, actual: events });
+
+  const backorder = new Map<string, boolean>();
+  let levels = 0;
+  let after: LevelRef | undefined;
+  for (;;) {
+    const page = await store.scanLevels(after, pageSize);
+    for (const level of page) {
+      levels += 1;
+      const key = levelKey(level.sku, level.location);
+      const total = totals.get(key);
+      totals.delete(key);
+      const at = { sku: level.sku, location: level.location };
+      const check = (kind: MismatchKind, expected: number, actual: number) => {
+        if (expected !== actual) report({ kind, ...at, expected, actual });
+      };
+      check('on-hand-vs-ledger', total?.onHand ?? 0, level.onHand);
+      check('reserved-vs-ledger', total?.reserved ?? 0, level.reserved);
+      check('reserved-vs-pending', pending.get(key) ?? 0, level.reserved);
+      check('balance-chain', 0, total?.chainBreaks ?? 0);
+      if (level.onHand < 0) report({ kind: 'negative-on-hand', ...at, expected: 0, actual: level.onHand });
+      if (
+        level.reserved < 0 ||
+        (level.reserved > level.onHand && !(await allowsBackorder(store, backorder, level.sku)))
+      ) {
+        report({ kind: 'reserved-out-of-range', ...at, expected: level.onHand, actual: level.reserved });
+      }
+    }
+    if (page.length < pageSize) break;
+    after = page[page.length - 1];
+  }
+  for (const orphan of totals.values()) {
+    report({
+      kind: 'ledger-without-level',
+      sku: orphan.sku,
+      location: orphan.location,
+      expected: 0,
+      actual: orphan.events,
+    });
+  }
+  return { ok: mismatchCount === 0, levels, events, head, pendingReservations, mismatchCount, mismatches };
+}
+
+async function pendingByLevel(store: Store): Promise<{ pending: Map<string, number>; count: number }> {
+  const pending = new Map<string, number>();
+  let count = 0;
+  let after: string | undefined;
+  for (;;) {
+    const page = await store.scanPendingReservations(after, pageSize);
+    for (const reservation of page) {
+      count += 1;
+      for (const line of reservation.lines) {
+        const key = levelKey(line.sku, line.location);
+        pending.set(key, (pending.get(key) ?? 0) + line.quantity);
+      }
+    }
+    if (page.length < pageSize) break;
+    after = page[page.length - 1]?.id;
+  }
+  return { pending, count };
+}
+
+async function allowsBackorder(store: Store, cache: Map<string, boolean>, sku: string): Promise<boolean> {
+  let allowed = cache.get(sku);
+  if (allowed === undefined) {
+    allowed = (await store.getItem(sku))?.allowBackorder ?? false;
+    cache.set(sku, allowed);
+  }
+  return allowed;
+}
+
+export function formatReport(report: VerifyReport): string {
+  const lines = [
+    `verify: ${report.ok ? 'OK' : 'MISMATCH'}`,
+    `  levels checked:        ${report.levels}`,
+    `  ledger events:         ${report.events} (head position ${report.head})`,
+    `  pending reservations:  ${report.pendingReservations}`,
+    `  mismatches:            ${report.mismatchCount}`,
+  ];
+  for (const m of report.mismatches) {
+    lines.push(`  - ${m.kind} ${m.sku}@${m.location}: expected ${m.expected}, found ${m.actual}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,70 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import type { Dialect, Store } from '../../src/store/port.js';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+
+// Every store suite loops over these dialects. SKULD_TEST_DIALECTS narrows the list
+// (e.g. "sqlite"); by default every dialect runs, against the real servers.
+
+export const postgresUrl = process.env.SKULD_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export function testDialects(): Dialect[] {
+  const wanted = (process.env.SKULD_TEST_DIALECTS ?? 'sqlite,postgres').split(',').map((d) => d.trim());
+  return wanted.filter((d): d is Dialect => d === 'sqlite' || d === 'postgres');
+}
+
+export interface TestDatabase {
+  readonly dialect: Dialect;
+  /** Opens a store on this database: call it again for a second engine on the same data. */
+  open(): Store;
+  /** What a child process needs to open the same database. */
+  readonly env: Record<string, string>;
+  drop(): Promise<void>;
+}
+
+let counter = 0;
+
+/** A fresh, empty database: a temporary SQLite file, or a new PostgreSQL schema. */
+export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase> {
+  const name = `t${process.pid}_${Date.now().toString(36)}_${counter++}`;
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'skuld-test-'));
+    const path = join(dir, 'skuld.db');
+    return {
+      dialect,
+      open: () => SqliteStore.open({ path }),
+      env: { SKULD_DATABASE_URL: `sqlite:${path}` },
+      drop: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  }
+  return {
+    dialect,
+    open: () => PostgresStore.open({ url: postgresUrl, schema: name, connectionsMax: 4 }),
+    env: { SKULD_DATABASE_URL: postgresUrl, SKULD_DATABASE_SCHEMA: name },
+    drop: async () => {
+      const sql = postgres(postgresUrl, { max: 1, onnotice: () => undefined });
+      await sql.unsafe(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
+      await sql.end();
+    },
+  };
+}
+
+/** Opens and migrates a store on a fresh database; `cleanup` closes and drops it. */
+export async function openTestStore(
+  dialect: Dialect,
+): Promise<{ store: Store; db: TestDatabase; cleanup: () => Promise<void> }> {
+  const db = await createTestDatabase(dialect);
+  const store = db.open();
+  await store.migrate();
+  return {
+    store,
+    db,
+    cleanup: async () => {
+      await store.close();
+      await db.drop();
+    },
+  };
+}
