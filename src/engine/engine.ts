@@ -37,6 +37,8 @@ export interface EngineStats {
   commands: number;
   retries: number;
   largestBatch: number;
+  /** Retryable store conflicts by database code (e.g. 40P01 deadlock, 23505 unique violation). */
+  conflicts: Record<string, number>;
 }
 
 /**
@@ -45,7 +47,7 @@ export interface EngineStats {
  * A hot level therefore changes once per batch, not once per order.
  */
 export class Engine {
-  readonly stats: EngineStats = { batches: 0, commands: 0, retries: 0, largestBatch: 0 };
+  readonly stats: EngineStats = { batches: 0, commands: 0, retries: 0, largestBatch: 0, conflicts: {} };
   private readonly store: Store;
   private readonly options: EngineOptions;
   private queue: Waiting[] = [];
@@ -116,6 +118,10 @@ export class Engine {
         return await this.store.writeTransaction((session) => runBatch(session, batch, context));
       } catch (error) {
         const retryable = error instanceof StoreError && error.kind === 'conflict';
+        if (retryable) {
+          const code = error.code ?? 'unknown';
+          this.stats.conflicts[code] = (this.stats.conflicts[code] ?? 0) + 1;
+        }
         if (retryable && attempt < this.options.batchRetryMax) {
           this.stats.retries += 1;
           continue;

@@ -1,0 +1,275 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CommandRecord, Item, LedgerEvent, Level, Reservation } from '../../src/domain/index.js';
+import { type Store, StoreError, type WriteSet } from '../../src/store/port.js';
+import { openTestStore, testDialects } from '../support/dialects.js';
+
+// One contract, every dialect: what the engine relies on from a store.
+
+const item = (sku: string): Item => ({ sku, name: `item ${sku}`, allowBackorder: false, createdAt: 1_000 });
+const level = (sku: string, location: string, onHand: number, reserved = 0, version = 1): Level => ({
+  sku,
+  location,
+  onHand,
+  reserved,
+  version,
+});
+
+function event(position: number, sku: string, location: string, onHandDelta: number, onHandAfter: number): LedgerEvent {
+  return {
+    position,
+    type: 'StockReceived',
+    sku,
+    location,
+    onHandDelta,
+    reservedDelta: 0,
+    onHandAfter,
+    reservedAfter: 0,
+    quantity: onHandDelta,
+    commandId: `cmd-${position}`,
+    reservationId: null,
+    expiresAt: null,
+    peerLocation: null,
+    reason: null,
+    reference: 'PO-1',
+    actor: 'tester',
+    occurredAt: 500 + position,
+    recordedAt: 1_000 + position,
+  };
+}
+
+function record(id: string, position: number): CommandRecord {
+  return {
+    id,
+    type: 'ReceiveStock',
+    fingerprint: `fp-${id}`,
+    outcome: { ok: true, commandId: id, value: { kind: 'levels', levels: [] }, position },
+    recordedAt: 1_000,
+  };
+}
+
+const reservation = (id: string, expiresAt: number, status: Reservation['status'] = 'pending'): Reservation => ({
+  id,
+  status,
+  lines: [{ sku: 'A', location: 'L1', quantity: 2, committed: null }],
+  createdAt: 100,
+  expiresAt,
+  resolvedAt: null,
+});
+
+const emptySet: WriteSet = { items: [], levels: [], reservations: [], events: [], commands: [] };
+
+/** Receives `quantity` into (sku, location) as one transaction, the way the engine would. */
+async function receive(store: Store, sku: string, location: string, quantity: number): Promise<number> {
+  return store.writeTransaction(async (session) => {
+    await session.ensureLevels([{ sku, location }]);
+    const [current] = await session.lockLevels([{ sku, location }]);
+    const onHand = (current?.onHand ?? 0) + quantity;
+    const position = await session.claimPositions(1);
+    await session.write({
+      ...emptySet,
+      levels: [level(sku, location, onHand, 0, (current?.version ?? 0) + 1)],
+      events: [event(position, sku, location, quantity, onHand)],
+      commands: [record(`cmd-${position}`, position)],
+    });
+    return position;
+  });
+}
+
+describe.each(testDialects())('store contract: %s', (dialect) => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+  let reopen: () => Store;
+
+  beforeEach(async () => {
+    const opened = await openTestStore(dialect);
+    store = opened.store;
+    cleanup = opened.cleanup;
+    reopen = opened.db.open;
+  });
+  afterEach(async () => cleanup());
+
+  it('migrates idempotently, also from several processes at once', async () => {
+    const others = [reopen(), reopen()];
+    await Promise.all([store.migrate(), ...others.map((other) => other.migrate())]);
+    await Promise.all(others.map((other) => other.close()));
+    expect(await store.headPosition()).toBe(0);
+  });
+
+  it('writes a batch in one transaction and reads every part back', async () => {
+    const res = reservation('R1', 9_000);
+    await store.writeTransaction(async (session) => {
+      await session.ensureLevels([{ sku: 'A', location: 'L1' }]);
+      const first = await session.claimPositions(2);
+      expect(first).toBe(1);
+      await session.write({
+        items: [item('A')],
+        levels: [level('A', 'L1', 10, 2, 2)],
+        reservations: [res],
+        events: [
+          event(1, 'A', 'L1', 10, 10),
+          {
+            ...event(2, 'A', 'L1', 0, 10),
+            type: 'StockReserved',
+            reservedDelta: 2,
+            reservedAfter: 2,
+            reservationId: 'R1',
+            expiresAt: 9_000,
+          },
+        ],
+        commands: [record('c1', 2)],
+      });
+    });
+    expect(await store.getItem('A')).toEqual(item('A'));
+    expect(await store.itemLevels('A')).toEqual([level('A', 'L1', 10, 2, 2)]);
+    expect(await store.getReservation('R1')).toEqual(res);
+    expect(await store.getCommand('c1')).toEqual(record('c1', 2));
+    const ledger = await store.readLedger(0, 10);
+    expect(ledger.map((e) => e.position)).toEqual([1, 2]);
+    expect(ledger[0]).toEqual(event(1, 'A', 'L1', 10, 10));
+    expect(ledger[1]?.reservationId).toBe('R1');
+    expect(await store.headPosition()).toBe(2);
+  });
+
+  it('reads back what a session wrote, inside the next transaction', async () => {
+    await receive(store, 'A', 'L1', 5);
+    await store.writeTransaction(async (session) => {
+      const [locked] = await session.lockLevels([{ sku: 'A', location: 'L1' }]);
+      expect(locked).toEqual(level('A', 'L1', 5));
+      expect((await session.loadCommands(['cmd-1', 'nope'])).get('cmd-1')).toEqual(record('cmd-1', 1));
+      expect((await session.loadCommands(['nope'])).size).toBe(0);
+    });
+  });
+
+  it('rolls back everything when the work fails', async () => {
+    await expect(
+      store.writeTransaction(async (session) => {
+        await session.ensureLevels([{ sku: 'A', location: 'L1' }]);
+        await session.claimPositions(3);
+        await session.write({ ...emptySet, items: [item('A')], commands: [record('c1', 0)] });
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow(StoreError);
+    expect(await store.headPosition()).toBe(0);
+    expect(await store.getItem('A')).toBeUndefined();
+    expect(await store.itemLevels('A')).toEqual([]);
+    expect(await store.getCommand('c1')).toBeUndefined();
+  });
+
+  it('reports a duplicate command record as a retryable conflict', async () => {
+    await store.writeTransaction(async (session) => session.write({ ...emptySet, commands: [record('c1', 0)] }));
+    const failure = await store
+      .writeTransaction(async (session) => session.write({ ...emptySet, commands: [record('c1', 0)] }))
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(StoreError);
+    expect((failure as StoreError).kind).toBe('conflict');
+  });
+
+  it('ensures missing level rows without touching existing ones', async () => {
+    await receive(store, 'A', 'L1', 7);
+    await store.writeTransaction(async (session) => {
+      await session.ensureLevels([
+        { sku: 'A', location: 'L1' },
+        { sku: 'A', location: 'L2' },
+      ]);
+    });
+    expect(await store.itemLevels('A')).toEqual([level('A', 'L1', 7), { ...level('A', 'L2', 0), version: 0 }]);
+  });
+
+  it('pages the ledger, an item history, levels by location and in key order', async () => {
+    for (const [sku, location] of [
+      ['B', 'L1'],
+      ['A', 'L2'],
+      ['A', 'L1'],
+      ['B', 'L1'],
+    ] as const) {
+      await receive(store, sku, location, 1);
+    }
+    expect((await store.readLedger(1, 2)).map((e) => e.position)).toEqual([2, 3]);
+    expect((await store.readLedger(4, 10)).length).toBe(0);
+    expect((await store.itemHistory('B', 0, 10)).map((e) => e.position)).toEqual([1, 4]);
+    expect((await store.itemHistory('B', 1, 10)).map((e) => e.position)).toEqual([4]);
+    expect((await store.locationLevels('L1', undefined, 10)).map((l) => l.sku)).toEqual(['A', 'B']);
+    expect((await store.locationLevels('L1', 'A', 10)).map((l) => l.sku)).toEqual(['B']);
+    const keys = (await store.scanLevels(undefined, 2)).map((l) => `${l.sku}@${l.location}`);
+    expect(keys).toEqual(['A@L1', 'A@L2']);
+    const rest = await store.scanLevels({ sku: 'A', location: 'L2' }, 10);
+    expect(rest.map((l) => `${l.sku}@${l.location}`)).toEqual(['B@L1']);
+  });
+
+  it('finds due pending reservations only, oldest first, and pages pending ones', async () => {
+    await store.writeTransaction(async (session) =>
+      session.write({
+        ...emptySet,
+        reservations: [
+          reservation('R3', 300),
+          reservation('R1', 100),
+          reservation('R2', 200, 'released'),
+          reservation('R4', 900),
+        ],
+      }),
+    );
+    expect(await store.dueReservations(300, 10)).toEqual(['R1', 'R3']);
+    expect(await store.dueReservations(300, 1)).toEqual(['R1']);
+    expect((await store.scanPendingReservations(undefined, 2)).map((r) => r.id)).toEqual(['R1', 'R3']);
+    expect((await store.scanPendingReservations('R3', 10)).map((r) => r.id)).toEqual(['R4']);
+    await store.writeTransaction(async (session) =>
+      session.write({
+        ...emptySet,
+        reservations: [{ ...reservation('R1', 100), status: 'committed', resolvedAt: 150 }],
+      }),
+    );
+    expect(await store.dueReservations(300, 10)).toEqual(['R3']);
+    expect((await store.getReservation('R1'))?.status).toBe('committed');
+  });
+
+  it('totals the ledger per level and counts breaks in the chain of balances', async () => {
+    await receive(store, 'A', 'L1', 4);
+    await receive(store, 'A', 'L1', 6);
+    await store.writeTransaction(async (session) => {
+      const position = await session.claimPositions(1);
+      // A balance-after that does not follow from the previous one plus the delta.
+      await session.write({ ...emptySet, events: [event(position, 'A', 'L1', 1, 99)] });
+    });
+    expect(await store.ledgerTotals()).toEqual([
+      { sku: 'A', location: 'L1', onHand: 11, reserved: 0, events: 3, chainBreaks: 1 },
+    ]);
+  });
+
+  it('hands out gap-free positions that a tailing reader never skips, however commits interleave', async () => {
+    // SQLite has one writer per database: its writers share the store (and so its queue).
+    const others = dialect === 'sqlite' ? [] : [reopen(), reopen()];
+    const writers = dialect === 'sqlite' ? [store, store, store] : [store, ...others];
+    const writesPerWriter = 25;
+    const seen: number[] = [];
+    let writing = true;
+    const tail = (async () => {
+      let after = 0;
+      while (writing || after < writers.length * writesPerWriter) {
+        const page = await store.readLedger(after, 7);
+        for (const e of page) {
+          // Each page continues exactly where the last one ended: no skipped position.
+          expect(e.position).toBe(after + 1);
+          seen.push(e.position);
+          after = e.position;
+        }
+        if (page.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    })();
+    await Promise.all(
+      writers.map(async (writer, w) => {
+        for (let i = 0; i < writesPerWriter; i += 1) {
+          await writer.writeTransaction(async (session) => {
+            const position = await session.claimPositions(1);
+            // Hold the claimed position a little before commit, as a slow transaction would.
+            await new Promise((resolve) => setTimeout(resolve, (i * 7 + w * 3) % 4));
+            await session.write({ ...emptySet, events: [event(position, `S${w}`, 'L1', 1, i + 1)] });
+          });
+        }
+      }),
+    );
+    writing = false;
+    await tail;
+    await Promise.all(others.map((writer) => writer.close()));
+    expect(seen).toEqual(Array.from({ length: writers.length * writesPerWriter }, (_, i) => i + 1));
+  });
+});

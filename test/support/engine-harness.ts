@@ -1,0 +1,89 @@
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'vitest';
+import type { Command, CommandOutcome, LedgerEvent } from '../../src/domain/index.js';
+import type { Engine, EngineStats } from '../../src/engine/engine.js';
+import type { Store } from '../../src/store/port.js';
+import { verify } from '../../src/verify/verify.js';
+import type { TestDatabase } from './dialects.js';
+
+const run = promisify(execFile);
+
+/** Registers the items and receives `onHand` of each at `location`; fails on any rejection. */
+export async function stock(engine: Engine, skus: readonly string[], location: string, onHand: number): Promise<void> {
+  const setup: Command[] = skus.flatMap((sku): Command[] => [
+    { type: 'RegisterItem', id: `reg-${sku}`, sku },
+    { type: 'ReceiveStock', id: `rcv-${sku}-${location}`, sku, location, quantity: onHand },
+  ]);
+  for (const command of setup) {
+    const { outcome } = await engine.execute(command);
+    expect(outcome.ok, JSON.stringify(outcome)).toBe(true);
+  }
+}
+
+/** Every event of the ledger, in position order. */
+export async function wholeLedger(store: Store): Promise<LedgerEvent[]> {
+  const events: LedgerEvent[] = [];
+  for (;;) {
+    const page = await store.readLedger(
+      events.length === 0 ? 0 : (events[events.length - 1] as LedgerEvent).position,
+      5000,
+    );
+    events.push(...page);
+    if (page.length < 5000) return events;
+  }
+}
+
+/** The invariants of design.md, checked on the stored state and the ledger. */
+export async function expectInvariants(store: Store): Promise<void> {
+  const report = await verify(store);
+  expect(report.mismatches).toEqual([]);
+  expect(report.ok).toBe(true);
+  const levels = await store.scanLevels(undefined, 1_000_000);
+  for (const level of levels) {
+    expect(level.reserved).toBeGreaterThanOrEqual(0);
+    expect(level.reserved).toBeLessThanOrEqual(level.onHand);
+  }
+}
+
+export interface WorkerResult {
+  readonly answers: { id: string; ok: boolean; code: string | null; replayed: boolean }[];
+  readonly stats: EngineStats;
+  readonly startedAt: number;
+  readonly finishedAt: number;
+}
+
+/** Runs commands in a separate engine process on the same database. */
+export async function runInProcess(
+  db: TestDatabase,
+  commands: readonly Command[],
+  inFlight: number,
+  startAt: number,
+): Promise<WorkerResult> {
+  const file = join(tmpdir(), `skuld-load-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify({ commands, inFlight, startAt }));
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'test/support/load-worker.ts', file], {
+    env: { ...process.env, ...db.env, SKULD_SEED: 'off' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return JSON.parse(stdout.trim().split('\n').pop() as string) as WorkerResult;
+}
+
+/** Outcomes of commands sent all at once to one engine. */
+export function executeAll(engine: Engine, commands: readonly Command[]): Promise<CommandOutcome[]> {
+  return Promise.all(commands.map(async (command) => (await engine.execute(command)).outcome));
+}
+
+/** A small seeded PRNG, so a failing run can be replayed. */
+export function prng(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 0x1_0000_0000;
+  };
+}

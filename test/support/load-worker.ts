@@ -1,0 +1,36 @@
+// A separate engine process for the concurrency tests: it opens the store named by the
+// environment, runs the commands from the JSON file named by argv[2] with a bounded number in
+// flight, and prints every answer and the engine's stats as one JSON line.
+import { readFileSync } from 'node:fs';
+import { loadConfig } from '../../src/config.js';
+import type { Command } from '../../src/domain/index.js';
+import { createRuntime } from '../../src/runtime.js';
+
+const { commands, inFlight, startAt } = JSON.parse(readFileSync(process.argv[2] as string, 'utf8')) as {
+  commands: Command[];
+  inFlight: number;
+  /** Epoch ms at which to start, so that several workers really run at once. */
+  startAt: number;
+};
+const runtime = await createRuntime(loadConfig(process.env));
+await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - Date.now())));
+const startedAt = Date.now();
+const answers: { id: string; ok: boolean; code: string | null; replayed: boolean }[] = new Array(commands.length);
+let next = 0;
+await Promise.all(
+  Array.from({ length: inFlight }, async () => {
+    while (next < commands.length) {
+      const index = next++;
+      const { outcome, replayed } = await runtime.engine.execute(commands[index] as Command);
+      answers[index] = {
+        id: outcome.commandId,
+        ok: outcome.ok,
+        code: outcome.ok ? null : outcome.error.code,
+        replayed,
+      };
+    }
+  }),
+);
+const finishedAt = Date.now();
+process.stdout.write(`${JSON.stringify({ answers, stats: runtime.engine.stats, startedAt, finishedAt })}\n`);
+await runtime.close();
