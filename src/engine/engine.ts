@@ -10,6 +10,12 @@ export interface EngineOptions {
   readonly batchWaitMs: number;
   /** Most commands waiting for a batch; beyond it the engine answers OVERLOADED. */
   readonly queueDepthMax: number;
+  /**
+   * Most batches in flight at once. Above 1, the next batch waits on the row locks of the one
+   * before it inside the database, so the database never idles while answers go out. SQLite,
+   * with its single writer, gains nothing from more than 1.
+   */
+  readonly pipelineDepthMax: number;
   /** Times a batch is re-run after a retryable store conflict before its commands fail. */
   readonly batchRetryMax: number;
   readonly reservationTtlMsDefault: number;
@@ -22,6 +28,7 @@ export const engineDefaults: EngineOptions = {
   batchSizeMax: 2048,
   batchWaitMs: 0,
   queueDepthMax: 100_000,
+  pipelineDepthMax: 1,
   batchRetryMax: 8,
   reservationTtlMsDefault: 15 * 60_000,
   reservationTtlMsMax: 24 * 60 * 60_000,
@@ -52,7 +59,8 @@ export class Engine {
   private readonly options: EngineOptions;
   private queue: Waiting[] = [];
   private scheduled = false;
-  private running: Promise<void> | null = null;
+  private inFlight = 0;
+  private idle: (() => void)[] = [];
 
   constructor(store: Store, options: Partial<EngineOptions> = {}) {
     this.store = store;
@@ -79,36 +87,39 @@ export class Engine {
   }
 
   /** Resolves when every queued command has been answered. */
-  async drain(): Promise<void> {
-    while (this.running !== null || this.queue.length > 0) {
-      this.schedule();
-      await (this.running ?? new Promise((resolve) => setImmediate(resolve)));
-    }
+  drain(): Promise<void> {
+    if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
   }
 
   private schedule(): void {
-    if (this.scheduled || this.running !== null) return;
+    if (this.scheduled || this.inFlight >= this.options.pipelineDepthMax) return;
     this.scheduled = true;
+    // Commands sent in the same tick (or within batchWaitMs) share a batch.
     const start = () => {
       this.scheduled = false;
-      this.running = this.loop().finally(() => {
-        this.running = null;
-        if (this.queue.length > 0) this.schedule();
-      });
+      this.pump();
     };
     if (this.options.batchWaitMs > 0) setTimeout(start, this.options.batchWaitMs);
     else setImmediate(start);
   }
 
-  private async loop(): Promise<void> {
-    while (this.queue.length > 0) {
+  private pump(): void {
+    while (this.inFlight < this.options.pipelineDepthMax && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.options.batchSizeMax);
-      const answers = await this.runWithRetry(batch);
-      this.stats.batches += 1;
-      this.stats.commands += batch.length;
-      this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
-      for (const [index, waiting] of batch.entries()) waiting.resolve(answers[index] as Answer);
+      this.inFlight += 1;
+      void this.runWithRetry(batch).then((answers) => this.finish(batch, answers));
     }
+  }
+
+  private finish(batch: readonly Waiting[], answers: readonly Answer[]): void {
+    this.inFlight -= 1;
+    this.stats.batches += 1;
+    this.stats.commands += batch.length;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
+    for (const [index, waiting] of batch.entries()) waiting.resolve(answers[index] as Answer);
+    if (this.queue.length > 0) this.schedule();
+    else if (this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
   }
 
   private async runWithRetry(batch: readonly Waiting[]): Promise<Answer[]> {

@@ -1,7 +1,9 @@
 import type { Migration } from '../sql.js';
 
 // Codes compare by code unit (COLLATE "C"): the database sorts level keys exactly as the engine
-// does, so both agree on the one global lock order.
+// does, so both agree on the one global lock order. Structured values are `json`, not `jsonb`:
+// they are written on the hot path and read back whole, never queried inside, and json costs
+// the writer half as much.
 export const postgresMigrations: readonly Migration[] = [
   {
     version: 1,
@@ -25,7 +27,7 @@ export const postgresMigrations: readonly Migration[] = [
       CREATE TABLE reservations (
         id text COLLATE "C" PRIMARY KEY,
         status text NOT NULL,
-        lines jsonb NOT NULL,
+        lines json NOT NULL,
         created_at bigint NOT NULL,
         expires_at bigint NOT NULL,
         resolved_at bigint
@@ -56,7 +58,7 @@ export const postgresMigrations: readonly Migration[] = [
         id text COLLATE "C" PRIMARY KEY,
         type text NOT NULL,
         fingerprint text NOT NULL,
-        outcome jsonb NOT NULL,
+        outcome json NOT NULL,
         recorded_at bigint NOT NULL
       );
       CREATE TABLE ledger_head (
