@@ -1,0 +1,48 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { TestDatabase } from './dialects.js';
+
+const run = promisify(execFile);
+
+export interface ServerProcess {
+  readonly base: string;
+  readonly child: ChildProcess;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<number | null>;
+}
+
+/** Starts `skuld serve` on the database on a free port; resolves once it is listening. */
+export async function startServer(db: TestDatabase, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['bin/skuld.js', 'serve'], {
+    env: { ...process.env, ...db.env, SKULD_PORT: '0', SKULD_SEED: 'off', SKULD_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let output = '';
+  const base = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /serving on (http:\/\/\S+)/.exec(output);
+      if (match?.[1] !== undefined) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    void exited.then((code) => reject(new Error(`server exited with ${code} before listening:\n${output}`)));
+  });
+  return { base, child, exited };
+}
+
+/** Runs `skuld verify` on the database; returns its exit code and report. */
+export async function verifyCli(db: TestDatabase): Promise<{ code: number; report: string }> {
+  try {
+    const { stdout } = await run(process.execPath, ['bin/skuld.js', 'verify'], { env: { ...process.env, ...db.env } });
+    return { code: 0, report: stdout };
+  } catch (error) {
+    const failure = error as { code?: number; stdout?: string };
+    return { code: failure.code ?? -1, report: failure.stdout ?? String(error) };
+  }
+}
