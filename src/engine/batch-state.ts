@@ -23,6 +23,7 @@ export class BatchState implements StockView {
   private readonly newItems: Item[] = [];
   private readonly dirtyLevels = new Set<string>();
   private readonly dirtyReservations = new Set<string>();
+  private readonly storedReservations: ReadonlySet<string>;
 
   constructor(
     items: Map<string, Item>,
@@ -33,6 +34,7 @@ export class BatchState implements StockView {
     this.items = items;
     for (const level of levels) this.levels.set(levelKey(level.sku, level.location), level);
     this.reservations = reservations;
+    this.storedReservations = new Set(reservations.keys());
     this.records = records;
   }
 
@@ -82,7 +84,13 @@ export class BatchState implements StockView {
     return [...this.dirtyLevels].map((key) => this.levels.get(key) as Level);
   }
 
-  changedReservations(): Reservation[] {
-    return [...this.dirtyReservations].map((id) => this.reservations.get(id) as Reservation);
+  /** Reservations first written by this batch, and stored ones it changed. */
+  changedReservations(): { created: Reservation[]; updated: Reservation[] } {
+    const created: Reservation[] = [];
+    const updated: Reservation[] = [];
+    for (const id of this.dirtyReservations) {
+      (this.storedReservations.has(id) ? updated : created).push(this.reservations.get(id) as Reservation);
+    }
+    return { created, updated };
   }
 }

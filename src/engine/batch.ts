@@ -70,10 +70,12 @@ export async function runBatch(
   const steps = decideAll(batch, state, events, context);
   const first = events.length === 0 ? 0 : await session.claimPositions(events.length);
   const answers = settle(steps, first);
+  const reservationChanges = state.changedReservations();
   await session.write({
     items: state.changedItems(),
     levels: state.changedLevels(),
-    reservations: state.changedReservations(),
+    createdReservations: reservationChanges.created,
+    updatedReservations: reservationChanges.updated,
     events: events.map((event, index): LedgerEvent => ({ position: first + index, ...event })),
     commands: newRecords(steps, answers, context.now),
   });

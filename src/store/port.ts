@@ -13,8 +13,10 @@ export interface WriteSet {
   readonly items: readonly Item[];
   /** Final state of every level the batch changed; each row exists (ensured or locked). */
   readonly levels: readonly Level[];
-  /** New and changed reservations. */
-  readonly reservations: readonly Reservation[];
+  /** Reservations that did not exist before the batch, in their state after it. */
+  readonly createdReservations: readonly Reservation[];
+  /** Reservations that existed and changed (status, committed quantities). */
+  readonly updatedReservations: readonly Reservation[];
   /** Positioned events, from the first claimed position on, in order. */
   readonly events: readonly LedgerEvent[];
   readonly commands: readonly CommandRecord[];

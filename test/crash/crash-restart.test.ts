@@ -29,7 +29,7 @@ function workload(count: number): Sent[][] {
     const lines = [0, 1, 2]
       .slice(0, 1 + (i % 3))
       .map((k) => ({ sku: skus[(i + k * 5) % skus.length], location, quantity: 1 + (k % 2) }));
-    const unit = [{ path: '/v1/reservations', body: { id: `res-${i}`, lines }, events: lines.length }];
+    const unit: Sent[] = [{ path: '/v1/reservations', body: { id: `res-${i}`, lines }, events: lines.length }];
     if (i % 4 === 0)
       unit.push({ path: `/v1/reservations/res-${i}/commit`, body: { id: `com-${i}` }, events: lines.length });
     units.push(unit);

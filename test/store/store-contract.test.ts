@@ -56,7 +56,14 @@ const reservation = (id: string, expiresAt: number, status: Reservation['status'
   resolvedAt: null,
 });
 
-const emptySet: WriteSet = { items: [], levels: [], reservations: [], events: [], commands: [] };
+const emptySet: WriteSet = {
+  items: [],
+  levels: [],
+  createdReservations: [],
+  updatedReservations: [],
+  events: [],
+  commands: [],
+};
 
 /** Receives `quantity` into (sku, location) as one transaction, the way the engine would. */
 async function receive(store: Store, sku: string, location: string, quantity: number): Promise<number> {
@@ -102,9 +109,10 @@ describe.each(testDialects())('store contract: %s', (dialect) => {
       const first = await session.claimPositions(2);
       expect(first).toBe(1);
       await session.write({
+        ...emptySet,
         items: [item('A')],
         levels: [level('A', 'L1', 10, 2, 2)],
-        reservations: [res],
+        createdReservations: [res],
         events: [
           event(1, 'A', 'L1', 10, 10),
           {
@@ -164,6 +172,21 @@ describe.each(testDialects())('store contract: %s', (dialect) => {
     expect((failure as StoreError).kind).toBe('conflict');
   });
 
+  it('fails a batch whose ledger events collide, promptly and without a trace', async () => {
+    await receive(store, 'A', 'L1', 1);
+    const failure = await store
+      .writeTransaction(async (session) => {
+        await session.claimPositions(1);
+        await session.write({ ...emptySet, events: [event(1, 'A', 'L1', 1, 2)], commands: [record('late', 1)] });
+      })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(StoreError);
+    expect(await store.headPosition()).toBe(1);
+    expect(await store.getCommand('late')).toBeUndefined();
+    // The connection is usable again afterwards.
+    expect(await receive(store, 'A', 'L1', 1)).toBe(2);
+  });
+
   it('ensures missing level rows without touching existing ones', async () => {
     await receive(store, 'A', 'L1', 7);
     await store.writeTransaction(async (session) => {
@@ -200,7 +223,7 @@ describe.each(testDialects())('store contract: %s', (dialect) => {
     await store.writeTransaction(async (session) =>
       session.write({
         ...emptySet,
-        reservations: [
+        createdReservations: [
           reservation('R3', 300),
           reservation('R1', 100),
           reservation('R2', 200, 'released'),
@@ -215,7 +238,7 @@ describe.each(testDialects())('store contract: %s', (dialect) => {
     await store.writeTransaction(async (session) =>
       session.write({
         ...emptySet,
-        reservations: [{ ...reservation('R1', 100), status: 'committed', resolvedAt: 150 }],
+        updatedReservations: [{ ...reservation('R1', 100), status: 'committed', resolvedAt: 150 }],
       }),
     );
     expect(await store.dueReservations(300, 10)).toEqual(['R3']);

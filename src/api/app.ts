@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, LogController } from 'fastify';
+import type { Runtime } from '../runtime.js';
+import { type ApiContext, batchCommandSchema, commandSpecs } from './commands.js';
+import { errorHandler, notFoundHandler } from './problem.js';
+import { adjustmentRoutes } from './routes/adjustments.js';
+import { batchRoutes } from './routes/batch.js';
+import { countRoutes } from './routes/counts.js';
+import { healthRoutes } from './routes/health.js';
+import { itemRoutes } from './routes/items.js';
+import { ledgerRoutes } from './routes/ledger.js';
+import { receiptRoutes } from './routes/receipts.js';
+import { reservationRoutes } from './routes/reservations.js';
+import { returnRoutes } from './routes/returns.js';
+import { stockRoutes } from './routes/stock.js';
+import { transferRoutes } from './routes/transfers.js';
+import { sharedSchemas } from './schemas.js';
+import { createValidation } from './validation.js';
+
+export interface AppOptions {
+  readonly runtime: Runtime;
+  /** false: no log; true or absent: pino at the configured level; an object: pino options over that. */
+  readonly logger?: boolean | object;
+}
+
+const routes: readonly FastifyPluginAsync<ApiContext>[] = [
+  healthRoutes,
+  itemRoutes,
+  receiptRoutes,
+  reservationRoutes,
+  returnRoutes,
+  adjustmentRoutes,
+  countRoutes,
+  transferRoutes,
+  stockRoutes,
+  ledgerRoutes,
+  batchRoutes,
+];
+
+/** A request id a client may choose: short and log-safe; anything else gets a fresh one. */
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function requestId(request: IncomingMessage): string {
+  const incoming = request.headers['x-request-id'];
+  return typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
+}
+
+/** Builds the HTTP API on a runtime. It never listens: the caller does (`app.listen`). */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { runtime } = options;
+  const { config } = runtime;
+  const pino = typeof options.logger === 'object' ? options.logger : {};
+  const logger = options.logger === false ? false : { level: config.logLevel, ...pino };
+  const app = Fastify({
+    logger,
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: requestId,
+  });
+  const context: ApiContext = { runtime, validation: createValidation(), commands: commandSpecs(config) };
+
+  app.setValidatorCompiler(context.validation.compiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    done();
+  });
+  for (const schema of sharedSchemas) app.addSchema(schema);
+  for (const [type, spec] of Object.entries(context.commands)) {
+    app.addSchema(batchCommandSchema(type as keyof typeof context.commands, spec));
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Skuld inventory API',
+        version: '1.0.0',
+        description:
+          'Stock levels, two-phase reservations and the ledger of every change. Every change is a command whose ' +
+          "`id` is the client's idempotency key. Errors are RFC 9457 problems (`application/problem+json`) with " +
+          'a stable `code`.',
+      },
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, index) => String(json.$id ?? `def-${index}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  for (const plugin of routes) await app.register(plugin, context);
+  return app;
+}

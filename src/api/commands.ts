@@ -1,0 +1,220 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
+import { type Command, type CommandType, type CommandValue, quantityMax } from '../domain/index.js';
+import type { Answer } from '../engine/batch.js';
+import type { Runtime } from '../runtime.js';
+import { sendProblem } from './problem.js';
+import {
+  codeSchema,
+  commandIdSchema,
+  idSchema,
+  linesSchema,
+  objectSchema,
+  occurredAtSchema,
+  problemResponses,
+  quantitySchema,
+  type Schema,
+  textSchema,
+} from './schemas.js';
+import type { Validation } from './validation.js';
+
+// Commands over HTTP: the body of each command route, the status it answers, and the one
+// function that turns an engine answer into a response.
+
+/** Expiry is the system's own command: no client route or batch accepts it. */
+export type ClientCommandType = Exclude<CommandType, 'ExpireReservation'>;
+
+export interface CommandSpec {
+  readonly body: Schema;
+  /** 201 when the command records something new under the client's id; 200 when it resolves a reservation. */
+  readonly status: 200 | 201;
+  /** The $id of the success body's schema. */
+  readonly result: 'ItemResult' | 'LevelsResult' | 'ReservationResult';
+  /** Taken from the path (`:id`) by the command's route; a batch command carries it in its body. */
+  readonly pathMember?: 'reservationId';
+}
+
+export type CommandSpecs = Readonly<Record<ClientCommandType, CommandSpec>>;
+
+/** What every route plugin receives. */
+export interface ApiContext {
+  readonly runtime: Runtime;
+  readonly validation: Validation;
+  readonly commands: CommandSpecs;
+}
+
+export const statusRule =
+  'Success is 201 Created when the command records something new under its id (an item, a receipt, a ' +
+  'reservation, a return, an adjustment, a count, a transfer) and 200 OK when it resolves an existing ' +
+  'reservation (commit, release). A repeat of the same id with the same payload answers the first result, ' +
+  'status and body alike (a stored failure as the same problem), with the header `Idempotent-Replayed: true`; ' +
+  'the same id with another payload is 422 IDEMPOTENCY_CONFLICT.';
+
+const actor = { ...idSchema, description: 'Who issues the command; recorded on its events' };
+const stockChange = { id: commandIdSchema, sku: codeSchema, location: codeSchema };
+
+function spec(
+  properties: Record<string, Schema>,
+  required: readonly string[],
+  status: CommandSpec['status'],
+  result: CommandSpec['result'],
+): CommandSpec {
+  return { body: objectSchema({ ...properties, actor }, ['id', ...required]), status, result };
+}
+
+export function commandSpecs(config: Pick<Config, 'reservationTtlMsDefault' | 'reservationTtlMsMax'>): CommandSpecs {
+  const ttlMs = {
+    type: 'integer',
+    minimum: 1,
+    maximum: config.reservationTtlMsMax,
+    description: `How long the hold lasts unpaid (ms); default ${config.reservationTtlMsDefault}`,
+  };
+  const commitLines = {
+    ...linesSchema,
+    description: 'Partial commit: units to deduct per reserved line; every other reserved unit is released',
+  };
+  return {
+    RegisterItem: spec(
+      { id: commandIdSchema, sku: codeSchema, name: textSchema, allowBackorder: { type: 'boolean' } },
+      ['sku'],
+      201,
+      'ItemResult',
+    ),
+    ReceiveStock: spec(
+      { ...stockChange, quantity: quantitySchema, reference: textSchema, occurredAt: occurredAtSchema },
+      ['sku', 'location', 'quantity'],
+      201,
+      'LevelsResult',
+    ),
+    ReserveStock: spec(
+      {
+        id: { ...commandIdSchema, description: 'The reservation id (and idempotency key)' },
+        lines: linesSchema,
+        ttlMs,
+      },
+      ['lines'],
+      201,
+      'ReservationResult',
+    ),
+    CommitReservation: {
+      ...spec({ id: commandIdSchema, lines: commitLines }, [], 200, 'ReservationResult'),
+      pathMember: 'reservationId',
+    },
+    ReleaseReservation: {
+      ...spec({ id: commandIdSchema, reason: textSchema }, [], 200, 'ReservationResult'),
+      pathMember: 'reservationId',
+    },
+    ReturnStock: spec(
+      {
+        ...stockChange,
+        quantity: quantitySchema,
+        reason: textSchema,
+        reference: textSchema,
+        occurredAt: occurredAtSchema,
+      },
+      ['sku', 'location', 'quantity'],
+      201,
+      'LevelsResult',
+    ),
+    AdjustStock: spec(
+      {
+        ...stockChange,
+        delta: {
+          type: 'integer',
+          minimum: -quantityMax,
+          maximum: quantityMax,
+          not: { const: 0 },
+          description: 'Signed, non-zero',
+        },
+        reason: { ...textSchema, minLength: 1 },
+        occurredAt: occurredAtSchema,
+      },
+      ['sku', 'location', 'delta', 'reason'],
+      201,
+      'LevelsResult',
+    ),
+    CountStock: spec(
+      { ...stockChange, counted: { ...quantitySchema, minimum: 0 }, reason: textSchema, occurredAt: occurredAtSchema },
+      ['sku', 'location', 'counted'],
+      201,
+      'LevelsResult',
+    ),
+    TransferStock: spec(
+      {
+        id: commandIdSchema,
+        sku: codeSchema,
+        from: codeSchema,
+        to: codeSchema,
+        quantity: quantitySchema,
+        reference: textSchema,
+      },
+      ['sku', 'from', 'to', 'quantity'],
+      201,
+      'LevelsResult',
+    ),
+  };
+}
+
+/** A command inside a batch: its route's body plus `type` and any member its route takes from the path. */
+export function batchCommandSchema(type: ClientCommandType, spec: CommandSpec): Schema {
+  const body = spec.body as { required: readonly string[]; properties: Record<string, Schema> };
+  const fromPath = spec.pathMember === undefined ? {} : { [spec.pathMember]: idSchema };
+  return {
+    ...objectSchema({ type: { const: type }, ...fromPath, ...body.properties }, [
+      'type',
+      ...Object.keys(fromPath),
+      ...body.required,
+    ]),
+    $id: `${type}Command`,
+  };
+}
+
+/** The success body: the command's value (item, reservation or levels) plus its ledger position. */
+export function resultBody(value: CommandValue, position: number): Record<string, unknown> {
+  switch (value.kind) {
+    case 'item':
+      return { ...value.item, position };
+    case 'reservation':
+      return { ...value.reservation, position };
+    case 'levels':
+      return { levels: value.levels, delta: value.delta, position };
+  }
+}
+
+function locationOf(value: CommandValue): string | undefined {
+  if (value.kind === 'item') return `/v1/items/${value.item.sku}`;
+  if (value.kind === 'reservation') return `/v1/reservations/${value.reservation.id}`;
+  return undefined;
+}
+
+export function sendAnswer(request: FastifyRequest, reply: FastifyReply, answer: Answer, status: number): FastifyReply {
+  if (answer.replayed) reply.header('idempotent-replayed', 'true');
+  const { outcome } = answer;
+  if (!outcome.ok) return sendProblem(request, reply, outcome.error);
+  const location = status === 201 ? locationOf(outcome.value) : undefined;
+  if (location !== undefined) reply.header('location', location);
+  return reply.code(status).send(resultBody(outcome.value, outcome.position));
+}
+
+export interface CommandRoute {
+  readonly url: string;
+  readonly type: ClientCommandType;
+  readonly tag: string;
+  readonly summary: string;
+  readonly description: string;
+}
+
+/** Registers `POST url`: validates the body, hands the command to the engine, answers its outcome. */
+export function commandRoute(app: FastifyInstance, context: ApiContext, route: CommandRoute): void {
+  const { type } = route;
+  const { body, status, result, pathMember } = context.commands[type];
+  const { engine } = context.runtime;
+  const response = { [status]: { $ref: `${result}#` }, ...problemResponses };
+  const params = pathMember === undefined ? undefined : objectSchema({ id: idSchema }, ['id']);
+  const schema = { tags: [route.tag], summary: route.summary, description: `${route.description}\n\n${statusRule}` };
+  app.post(route.url, { schema: { ...schema, ...(params && { params }), body, response } }, async (request, reply) => {
+    const command = { ...(request.body as object), type } as Record<string, unknown>;
+    if (pathMember !== undefined) command[pathMember] = (request.params as { id: string }).id;
+    return sendAnswer(request, reply, await engine.execute(command as unknown as Command), status);
+  });
+}

@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDialects } from '../support/dialects.js';
+import { type Api, expectProblem, get, line, post, startApi, stockedItem, unique } from './harness.js';
+
+describe.each(testDialects())('HTTP reads on %s', (dialect) => {
+  let api: Api;
+  beforeAll(async () => {
+    api = await startApi(dialect);
+  });
+  afterAll(async () => api?.close());
+
+  it('answers the levels of an item across locations with totals', async () => {
+    const sku = await stockedItem(api.app, { WH1: 10, WH2: 5 });
+    await post(api.app, '/v1/reservations', { id: unique('order'), lines: [line(sku, 'WH2', 3)] });
+    const response = await get(api.app, `/v1/items/${sku}/stock`);
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({
+      sku,
+      levels: [
+        { sku, location: 'WH1', onHand: 10, reserved: 0, available: 10, version: 1 },
+        { sku, location: 'WH2', onHand: 5, reserved: 3, available: 2, version: 2 },
+      ],
+      totals: { onHand: 15, reserved: 3, available: 12 },
+    });
+  });
+
+  it('answers an empty stock for a registered item without levels, 404 for an unknown one', async () => {
+    const sku = await stockedItem(api.app, {});
+    expect((await get(api.app, `/v1/items/${sku}/stock`)).json()).toEqual({
+      sku,
+      levels: [],
+      totals: { onHand: 0, reserved: 0, available: 0 },
+    });
+    expectProblem(await get(api.app, `/v1/items/${unique('NOPE')}/stock`), 404, 'UNKNOWN_ITEM');
+    expectProblem(await get(api.app, `/v1/items/${unique('NOPE')}`), 404, 'UNKNOWN_ITEM');
+    expectProblem(await get(api.app, `/v1/items/${unique('NOPE')}/history`), 404, 'UNKNOWN_ITEM');
+  });
+
+  it('pages the levels of a location by SKU', async () => {
+    const location = unique('BIN');
+    const skus = [];
+    for (const quantity of [1, 2, 3]) skus.push(await stockedItem(api.app, { [location]: quantity }));
+    const first = (await get(api.app, `/v1/locations/${location}/stock?limit=2`)).json();
+    expect(first.location).toBe(location);
+    expect(first.levels.map((level: { sku: string; available: number }) => [level.sku, level.available])).toEqual([
+      [skus[0], 1],
+      [skus[1], 2],
+    ]);
+    expect(first.next).toBe(skus[1]);
+    const second = (await get(api.app, `/v1/locations/${location}/stock?limit=2&after=${first.next}`)).json();
+    expect(second).toEqual({
+      location,
+      levels: [{ sku: skus[2], location, onHand: 3, reserved: 0, available: 3, version: 1 }],
+      next: null,
+    });
+    expect((await get(api.app, `/v1/locations/${unique('EMPTY')}/stock`)).json().levels).toEqual([]);
+  });
+
+  it('tails the ledger by position: next is the last position, or after when the page is empty', async () => {
+    const head = await api.runtime.store.headPosition();
+    const sku = await stockedItem(api.app, { WH1: 4, WH2: 6 });
+    const first = (await get(api.app, `/v1/ledger?after=${head}&limit=1`)).json();
+    expect(first.events).toHaveLength(1);
+    expect(first.events[0]).toMatchObject({
+      position: head + 1,
+      type: 'StockReceived',
+      sku,
+      location: 'WH1',
+      onHandDelta: 4,
+      onHandAfter: 4,
+      reservedDelta: 0,
+      reservedAfter: 0,
+      quantity: 4,
+      reservationId: null,
+      actor: 'system',
+    });
+    expect(first.next).toBe(head + 1);
+    const rest = (await get(api.app, `/v1/ledger?after=${first.next}`)).json();
+    expect(rest.events.map((event: { position: number }) => event.position)).toEqual([head + 2]);
+    expect(rest.next).toBe(head + 2);
+    expect((await get(api.app, `/v1/ledger?after=${head + 2}`)).json()).toEqual({ events: [], next: head + 2 });
+  });
+
+  it("pages an item's history by position", async () => {
+    const sku = await stockedItem(api.app, { WH1: 1, WH2: 2, WH3: 3 });
+    await stockedItem(api.app, { WH1: 9 });
+    const first = (await get(api.app, `/v1/items/${sku}/history?limit=2`)).json();
+    expect(first.events.map((event: { location: string }) => event.location)).toEqual(['WH1', 'WH2']);
+    const rest = (await get(api.app, `/v1/items/${sku}/history?after=${first.next}`)).json();
+    expect(rest.events.map((event: { location: string; sku: string }) => [event.sku, event.location])).toEqual([
+      [sku, 'WH3'],
+    ]);
+    expect((await get(api.app, `/v1/items/${sku}/history?after=${rest.next}`)).json()).toEqual({
+      events: [],
+      next: rest.next,
+    });
+  });
+});
