@@ -211,7 +211,7 @@ function checkPending(view: StockView, reservationId: string, now: number): Rese
       reservationId,
     });
   }
-  const details = { reservationId, status: reservation.status, expiresAt: reservation.expiresAt };
+  const details = { reservationId, reservationStatus: reservation.status, expiresAt: reservation.expiresAt };
   switch (reservation.status) {
     case 'committed':
       return domainError('RESERVATION_ALREADY_COMMITTED', 'the reservation is already committed', details);
@@ -267,7 +267,7 @@ function decideCommit(command: CommitReservation, view: StockView, context: Deci
       draft(command, context, {
         type: 'ReservationCommitted',
         level,
-        onHandDelta: -committed,
+        onHandDelta: 0 - committed,
         reservedDelta: -line.quantity,
         quantity: committed,
         reservationId: reservation.id,

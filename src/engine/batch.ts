@@ -57,8 +57,14 @@ export async function runBatch(
     session.loadItems(referencedSkus(batch)),
     reservationIds.length === 0 ? new Map<string, Reservation>() : session.loadReservations(reservationIds),
   ]);
-  const registering = new Set(batch.flatMap(({ command }) => (command.type === 'RegisterItem' ? [command.sku] : [])));
-  const { keys, creating } = levelRefs(batch, linesOf, (sku) => items.has(sku) || registering.has(sku));
+  const registering = new Map<string, boolean>();
+  for (const { command } of batch) {
+    if (command.type === 'RegisterItem') registering.set(command.sku, command.allowBackorder ?? false);
+  }
+  const { keys, creating } = levelRefs(batch, linesOf, (sku) => ({
+    known: items.has(sku) || registering.has(sku),
+    backorder: items.get(sku)?.allowBackorder ?? registering.get(sku) ?? false,
+  }));
   if (creating.length > 0) await session.ensureLevels(creating);
   const [levels, reservations, records] = await Promise.all([
     keys.length === 0 ? [] : session.lockLevels(keys),
@@ -162,6 +168,10 @@ function newRecords(steps: readonly Step[], answers: readonly Answer[], now: num
     if (step.kind !== 'decided') continue;
     const { command, fingerprint } = step.pending;
     const { outcome } = answers[index] as Answer;
+    // An expiry's id is fixed per reservation: a refusal (not yet due, seen before its
+    // reservation) must not become its first result, or the reservation could never expire.
+    // The reservation's own status already makes it resolve at most once.
+    if (command.type === 'ExpireReservation' && !outcome.ok) continue;
     records.push({ id: command.id, type: command.type, fingerprint, outcome, recordedAt: now });
   }
   return records;
@@ -186,29 +196,31 @@ function referencedSkus(batch: readonly PendingCommand[]): string[] {
   return [...skus];
 }
 
+type Touch = (sku: string, location: string, creates: boolean | 'if-backorder') => void;
+
 /** Every level the batch may touch, sorted in the global lock order, and those it may create. */
 function levelRefs(
   batch: readonly PendingCommand[],
   reservations: ReadonlyMap<string, Reservation>,
-  known: (sku: string) => boolean,
+  itemOf: (sku: string) => { known: boolean; backorder: boolean },
 ): { keys: LevelRef[]; creating: LevelRef[] } {
   const keys = new Map<string, LevelRef>();
   const creating = new Map<string, LevelRef>();
-  const touch = (sku: string, location: string, creates: boolean) => {
+  const touch: Touch = (sku, location, creates) => {
     const key = levelKey(sku, location);
     keys.set(key, { sku, location });
-    if (creates && known(sku)) creating.set(key, { sku, location });
+    if (creates === false) return;
+    const item = itemOf(sku);
+    // Only stock of registered items gets a row; a reservation needs a new row only when it
+    // may exceed what is on hand, which only a backorder item can.
+    if (item.known && (creates === true || item.backorder)) creating.set(key, { sku, location });
   };
   for (const { command } of batch) touchedBy(command, reservations, touch);
   const sorted = (refs: Map<string, LevelRef>) => [...refs.values()].sort(compareLevelKeys);
   return { keys: sorted(keys), creating: sorted(creating) };
 }
 
-function touchedBy(
-  command: Command,
-  reservations: ReadonlyMap<string, Reservation>,
-  touch: (sku: string, location: string, creates: boolean) => void,
-): void {
+function touchedBy(command: Command, reservations: ReadonlyMap<string, Reservation>, touch: Touch): void {
   switch (command.type) {
     case 'RegisterItem':
       break;
@@ -225,7 +237,7 @@ function touchedBy(
       touch(command.sku, command.to, true);
       break;
     case 'ReserveStock':
-      for (const line of command.lines) touch(line.sku, line.location, false);
+      for (const line of command.lines) touch(line.sku, line.location, 'if-backorder');
       break;
     case 'CommitReservation':
     case 'ReleaseReservation':

@@ -298,7 +298,7 @@ describe.each(testDialects())('HTTP bad input on %s', (dialect) => {
       post(api.app, `/v1/reservations/${held.id}/commit`, { id: unique('commit') }),
     );
     const problem = expectProblem(response, 409, 'RESERVATION_ALREADY_RELEASED');
-    expect(problem).toMatchObject({ reservationId: held.id, details: { status: 'released' } });
+    expect(problem).toMatchObject({ reservationId: held.id, reservationStatus: 'released' });
     expectProblem(
       await post(api.app, `/v1/reservations/${held.id}/release`, { id: unique('rel') }),
       409,

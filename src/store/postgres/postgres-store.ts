@@ -283,10 +283,17 @@ class PostgresSession implements WriteSession {
         INSERT INTO items SELECT * FROM json_populate_recordset(null::items, ${json(set.items.map(itemToRow))}::text::json)`);
     }
     if (set.levels.length > 0) {
-      statements.push(this.sql`
+      const updated = this.sql`
         UPDATE levels l SET on_hand = x.on_hand, reserved = x.reserved, version = x.version
         FROM json_populate_recordset(null::levels, ${json(set.levels.map(levelToRow))}::text::json) x
-        WHERE l.sku = x.sku AND l.location = x.location`);
+        WHERE l.sku = x.sku AND l.location = x.location`;
+      statements.push(
+        updated.then((result) => {
+          if (result.count !== set.levels.length) {
+            throw new StoreError('internal', `${set.levels.length - result.count} changed levels have no row`);
+          }
+        }),
+      );
     }
     if (set.updatedReservations.length > 0) {
       statements.push(this.sql`

@@ -300,7 +300,11 @@ class SqliteSession implements WriteSession {
   async write(set: WriteSet): Promise<void> {
     const s = this.statements;
     for (const item of set.items) s.insertItem.run(item.sku, item.name, item.allowBackorder ? 1 : 0, item.createdAt);
-    for (const l of set.levels) s.updateLevel.run(l.onHand, l.reserved, l.version, l.sku, l.location);
+    for (const l of set.levels) {
+      if (s.updateLevel.run(l.onHand, l.reserved, l.version, l.sku, l.location).changes !== 1) {
+        throw new StoreError('internal', `level ${l.sku}@${l.location} was changed but has no row`);
+      }
+    }
     for (const r of set.createdReservations) {
       s.insertReservation.run(r.id, r.status, JSON.stringify(r.lines), r.createdAt, r.expiresAt, r.resolvedAt);
     }
