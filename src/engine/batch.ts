@@ -16,6 +16,7 @@ import {
 } from '../domain/index.js';
 import type { LevelRef, WriteSession } from '../store/port.js';
 import { BatchState } from './batch-state.js';
+import type { ItemCache } from './item-cache.js';
 
 export interface PendingCommand {
   readonly command: Command;
@@ -51,10 +52,11 @@ export async function runBatch(
   session: WriteSession,
   batch: readonly PendingCommand[],
   context: DecideContext,
+  itemCache: ItemCache,
 ): Promise<Answer[]> {
   const reservationIds = referencedReservations(batch);
   const [items, linesOf] = await Promise.all([
-    session.loadItems(referencedSkus(batch)),
+    itemCache.load(session, referencedSkus(batch)),
     reservationIds.length === 0 ? new Map<string, Reservation>() : session.loadReservations(reservationIds),
   ]);
   const registering = new Map<string, boolean>();

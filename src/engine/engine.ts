@@ -2,6 +2,7 @@ import { type Command, type DecideContext, domainError, validateCommand } from '
 import { type Store, StoreError } from '../store/port.js';
 import { type Answer, type PendingCommand, runBatch } from './batch.js';
 import { fingerprint } from './fingerprint.js';
+import { ItemCache } from './item-cache.js';
 
 export interface EngineOptions {
   /** Most commands decided in one transaction. */
@@ -16,6 +17,8 @@ export interface EngineOptions {
    * with its single writer, gains nothing from more than 1.
    */
   readonly pipelineDepthMax: number;
+  /** Most items the engine keeps in memory (items are immutable, so never stale). */
+  readonly itemCacheMax: number;
   /** Times a batch is re-run after a retryable store conflict before its commands fail. */
   readonly batchRetryMax: number;
   readonly reservationTtlMsDefault: number;
@@ -29,6 +32,7 @@ export const engineDefaults: EngineOptions = {
   batchWaitMs: 0,
   queueDepthMax: 100_000,
   pipelineDepthMax: 1,
+  itemCacheMax: 100_000,
   batchRetryMax: 8,
   reservationTtlMsDefault: 15 * 60_000,
   reservationTtlMsMax: 24 * 60 * 60_000,
@@ -57,6 +61,7 @@ export class Engine {
   readonly stats: EngineStats = { batches: 0, commands: 0, retries: 0, largestBatch: 0, conflicts: {} };
   private readonly store: Store;
   private readonly options: EngineOptions;
+  private readonly itemCache: ItemCache;
   private queue: Waiting[] = [];
   private scheduled = false;
   private inFlight = 0;
@@ -65,6 +70,7 @@ export class Engine {
   constructor(store: Store, options: Partial<EngineOptions> = {}) {
     this.store = store;
     this.options = { ...engineDefaults, ...options };
+    this.itemCache = new ItemCache(this.options.itemCacheMax);
   }
 
   get queueDepth(): number {
@@ -126,7 +132,7 @@ export class Engine {
     for (let attempt = 0; ; attempt += 1) {
       const context = this.context();
       try {
-        return await this.store.writeTransaction((session) => runBatch(session, batch, context));
+        return await this.store.writeTransaction((session) => runBatch(session, batch, context, this.itemCache));
       } catch (error) {
         const retryable = error instanceof StoreError && error.kind === 'conflict';
         if (retryable) {
