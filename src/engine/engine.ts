@@ -1,8 +1,8 @@
 import { type Command, type DecideContext, domainError, validateCommand } from '../domain/index.js';
 import { type Store, StoreError } from '../store/port.js';
-import { type Answer, type PendingCommand, runBatch } from './batch.js';
+import type { Answer, PendingCommand } from './batch.js';
+import { type BatchRunner, InProcessRunner } from './batch-runner.js';
 import { fingerprint } from './fingerprint.js';
-import { ItemCache } from './item-cache.js';
 
 export interface EngineOptions {
   /** Most commands decided in one transaction. */
@@ -59,18 +59,17 @@ export interface EngineStats {
  */
 export class Engine {
   readonly stats: EngineStats = { batches: 0, commands: 0, retries: 0, largestBatch: 0, conflicts: {} };
-  private readonly store: Store;
   private readonly options: EngineOptions;
-  private readonly itemCache: ItemCache;
+  private readonly runner: BatchRunner;
   private queue: Waiting[] = [];
   private scheduled = false;
   private inFlight = 0;
   private idle: (() => void)[] = [];
 
-  constructor(store: Store, options: Partial<EngineOptions> = {}) {
-    this.store = store;
+  /** Runs batches on `store` in-process, unless a runner (e.g. a writer thread) is given. */
+  constructor(store: Store, options: Partial<EngineOptions> = {}, runner?: BatchRunner) {
     this.options = { ...engineDefaults, ...options };
-    this.itemCache = new ItemCache(this.options.itemCacheMax);
+    this.runner = runner ?? new InProcessRunner(store, this.options.itemCacheMax);
   }
 
   get queueDepth(): number {
@@ -90,6 +89,12 @@ export class Engine {
       this.queue.push({ command, fingerprint: fingerprint(command), resolve });
       this.schedule();
     });
+  }
+
+  /** Answers every queued command, then stops the runner. */
+  async close(): Promise<void> {
+    await this.drain();
+    await this.runner.close();
   }
 
   /** Resolves when every queued command has been answered. */
@@ -132,7 +137,7 @@ export class Engine {
     for (let attempt = 0; ; attempt += 1) {
       const context = this.context();
       try {
-        return await this.store.writeTransaction((session) => runBatch(session, batch, context, this.itemCache));
+        return await this.runner.run(batch, context);
       } catch (error) {
         const retryable = error instanceof StoreError && error.kind === 'conflict';
         if (retryable) {

@@ -1,0 +1,88 @@
+import { fork } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../src/config.js';
+import { createRuntime } from '../src/runtime.js';
+import { verify } from '../src/verify/verify.js';
+import { type StoreKind, withBenchDatabase } from './databases.js';
+import { type EngineSummary, summarizeEngine, summarizeVerify, type VerifySummary } from './engine-bench.js';
+import type { LoadResult, LoadSpec } from './http-load.js';
+import { setupW1 } from './workload.js';
+
+// The HTTP bench: the real app, on loopback, in this process; the load generator in a child
+// process. In one run it measures the trivial route and the reservation route with the same
+// connection count, so their ratio shows what the HTTP path costs next to the engine.
+
+export interface HttpBenchSpec {
+  readonly store: StoreKind;
+  readonly connections: number;
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  readonly seed: number;
+  readonly postgresUrl: string;
+}
+
+export interface HttpBenchResult extends LoadResult {
+  readonly store: StoreKind;
+  /** Requests/s of the reservation route over those of GET /healthz. */
+  readonly ratio: number;
+  readonly engine: EngineSummary;
+  readonly verify: VerifySummary;
+}
+
+/** Time the load child gets beyond its four runs before it is stopped. */
+const loadSlackMs = 30_000;
+
+export async function runHttpBench(spec: HttpBenchSpec): Promise<HttpBenchResult> {
+  const { buildApp } = await import('../src/api/app.js');
+  return withBenchDatabase(spec.store, spec.postgresUrl, async (database) => {
+    const runtime = await createRuntime(loadConfig({ ...process.env, ...database.env, SKULD_SEED: 'off' }));
+    try {
+      await setupW1(runtime.store);
+      const app = await buildApp({ runtime, logger: false });
+      try {
+        await app.listen({ host: '127.0.0.1', port: 0 });
+        const { port } = app.server.address() as AddressInfo;
+        const { connections, durationMs, warmupMs, seed } = spec;
+        const load = await runLoad({ port, connections, durationMs, warmupMs, seed });
+        await runtime.engine.drain();
+        return {
+          ...load,
+          store: spec.store,
+          ratio: load.reservations.requestsPerSecond / Math.max(1, load.healthz.requestsPerSecond),
+          engine: summarizeEngine(runtime.engine.stats),
+          verify: summarizeVerify(await verify(runtime.store)),
+        };
+      } finally {
+        await app.close();
+      }
+    } finally {
+      await runtime.close();
+    }
+  });
+}
+
+function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const child = fork(fileURLToPath(new URL('./http-load.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const limitMs = 2 * (spec.durationMs + spec.warmupMs) + loadSlackMs;
+  return new Promise<LoadResult>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`the load generator did not finish within ${limitMs} ms`));
+    }, limitMs);
+    child.once('message', (result) => {
+      clearTimeout(timer);
+      resolve(result as LoadResult);
+    });
+    // 'close' comes after every IPC message has been delivered.
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the load generator exited (code ${code}) without a result`));
+    });
+    child.once('error', reject);
+    child.send(spec);
+  });
+}

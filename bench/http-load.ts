@@ -1,0 +1,107 @@
+import autocannon from 'autocannon';
+import { ordersPerRunMax, seededRandom, w1Lines } from './workload.js';
+
+// The HTTP load generator. It runs in a process of its own, so that the server's event loop
+// is not shared with the client's: the parent forks this file, sends a LoadSpec over IPC and
+// receives a LoadResult.
+
+export interface LoadSpec {
+  /** Loopback port of the server under test. */
+  readonly port: number;
+  readonly connections: number;
+  readonly durationMs: number;
+  /** Unmeasured run of each route first: connections, JIT and caches warm up. */
+  readonly warmupMs: number;
+  readonly seed: number;
+}
+
+export interface RouteResult {
+  readonly route: string;
+  readonly connections: number;
+  readonly requests: number;
+  readonly durationS: number;
+  readonly requestsPerSecond: number;
+  readonly latencyMsP50: number;
+  readonly latencyMsP99: number;
+  readonly non2xx: number;
+  readonly statusCodes: Readonly<Record<string, number>>;
+  /** Socket errors, timeouts included. */
+  readonly errors: number;
+  readonly timeouts: number;
+}
+
+export interface LoadResult {
+  readonly healthz: RouteResult;
+  readonly reservations: RouteResult;
+}
+
+const healthz: autocannon.Request = { method: 'GET', path: '/healthz' };
+
+/** POST /v1/reservations with a new W1 order, under a new id, on every send. */
+function reservations(seed: number): autocannon.Request {
+  const random = seededRandom(seed);
+  let sent = 0;
+  return {
+    method: 'POST',
+    path: '/v1/reservations',
+    headers: { 'content-type': 'application/json' },
+    setupRequest: (request) => {
+      sent += 1;
+      return { ...request, body: JSON.stringify({ id: `h${sent}`, lines: w1Lines(random) }) };
+    },
+  };
+}
+
+function fire(spec: LoadSpec, durationMs: number, request: autocannon.Request): Promise<autocannon.Result> {
+  const options: autocannon.Options = {
+    url: `http://127.0.0.1:${spec.port}`,
+    connections: spec.connections,
+    duration: durationMs / 1000,
+    // Bounded in count as well as in time, like every load the bench makes.
+    maxOverallRequests: ordersPerRunMax,
+    requests: [request],
+  };
+  return new Promise((resolve, reject) => {
+    autocannon(options, (error, result) => (error === null ? resolve(result) : reject(error)));
+  });
+}
+
+function routeResult(route: string, spec: LoadSpec, result: autocannon.Result): RouteResult {
+  const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, s]) => [code, s.count]));
+  return {
+    route,
+    connections: spec.connections,
+    requests: result.requests.total,
+    durationS: result.duration,
+    requestsPerSecond: result.duration > 0 ? result.requests.total / result.duration : 0,
+    latencyMsP50: result.latency.p50,
+    latencyMsP99: result.latency.p99,
+    non2xx: result.non2xx,
+    statusCodes,
+    errors: result.errors,
+    timeouts: result.timeouts,
+  };
+}
+
+async function measure(spec: LoadSpec): Promise<LoadResult> {
+  const reserve = reservations(spec.seed);
+  await fire(spec, spec.warmupMs, healthz);
+  await fire(spec, spec.warmupMs, reserve);
+  const trivial = await fire(spec, spec.durationMs, healthz);
+  const reserved = await fire(spec, spec.durationMs, reserve);
+  return {
+    healthz: routeResult('GET /healthz', spec, trivial),
+    reservations: routeResult('POST /v1/reservations', spec, reserved),
+  };
+}
+
+process.once('message', (spec: LoadSpec) => {
+  measure(spec).then(
+    (result) => process.send?.(result, () => process.disconnect()),
+    (error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+      process.disconnect();
+    },
+  );
+});

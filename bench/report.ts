@@ -1,0 +1,92 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { EngineCellResult, VerifySummary } from './engine-bench.js';
+import type { HttpBenchResult } from './http-bench.js';
+import type { RouteResult } from './http-load.js';
+
+// Tables are Markdown with padded cells: readable in a terminal, pasteable into the docs.
+
+interface Column<T> {
+  readonly title: string;
+  readonly value: (row: T) => string;
+  /** Numbers align right; text aligns left. */
+  readonly text?: boolean;
+}
+
+export function formatTable<T>(rows: readonly T[], columns: readonly Column<T>[]): string {
+  const cells = rows.map((row) => columns.map((column) => column.value(row)));
+  const widths = columns.map((column, index) =>
+    Math.max(3, column.title.length, ...cells.map((row) => (row[index] as string).length)),
+  );
+  const pad = (value: string, index: number) => {
+    const width = widths[index] as number;
+    return columns[index]?.text === true ? value.padEnd(width) : value.padStart(width);
+  };
+  const line = (values: readonly string[]) => `| ${values.map(pad).join(' | ')} |`;
+  const rule = widths.map((width, index) =>
+    columns[index]?.text === true ? `${'-'.repeat(width)}` : `${'-'.repeat(width - 1)}:`,
+  );
+  return [line(columns.map((column) => column.title)), `| ${rule.join(' | ')} |`, ...cells.map(line)].join('\n');
+}
+
+const integer = (value: number) => Math.round(value).toLocaleString('en-US');
+const decimal = (value: number, digits = 1) => value.toFixed(digits);
+
+function counts(record: Readonly<Record<string, number>>): string {
+  const entries = Object.entries(record);
+  return entries.length === 0 ? '0' : entries.map(([key, count]) => `${key} ${integer(count)}`).join(', ');
+}
+
+function verified(summary: VerifySummary): string {
+  if (!summary.ok) return `FAILED (${integer(summary.mismatchCount)} mismatches)`;
+  return `ok (${integer(summary.levels)} levels, ${integer(summary.events)} events)`;
+}
+
+const engineColumns: readonly Column<EngineCellResult>[] = [
+  { title: 'store', value: (r) => r.store, text: true },
+  { title: 'mode', value: (r) => r.mode, text: true },
+  { title: 'in flight', value: (r) => integer(r.inFlight) },
+  { title: 'orders/s', value: (r) => integer(r.ordersPerSecond) },
+  { title: 'p50 ms', value: (r) => decimal(r.latencyMsP50) },
+  { title: 'p99 ms', value: (r) => decimal(r.latencyMsP99) },
+  { title: 'errors', value: (r) => counts(r.errors), text: true },
+  { title: 'batches', value: (r) => integer(r.engine.batches) },
+  { title: 'avg batch', value: (r) => integer(r.engine.batchAverage) },
+  { title: 'max batch', value: (r) => integer(r.engine.largestBatch) },
+  { title: 'retries', value: (r) => integer(r.engine.retries) },
+  { title: 'deadlocks', value: (r) => integer(r.deadlocks) },
+  { title: 'verify', value: (r) => verified(r.verify), text: true },
+];
+
+export function engineTable(cells: readonly EngineCellResult[]): string {
+  return formatTable(cells, engineColumns);
+}
+
+const routeColumns: readonly Column<RouteResult>[] = [
+  { title: 'route', value: (r) => r.route, text: true },
+  { title: 'connections', value: (r) => integer(r.connections) },
+  { title: 'requests', value: (r) => integer(r.requests) },
+  { title: 'requests/s', value: (r) => integer(r.requestsPerSecond) },
+  { title: 'p50 ms', value: (r) => decimal(r.latencyMsP50) },
+  { title: 'p99 ms', value: (r) => decimal(r.latencyMsP99) },
+  { title: 'non-2xx', value: (r) => integer(r.non2xx) },
+  { title: 'status codes', value: (r) => counts(r.statusCodes), text: true },
+  { title: 'socket errors', value: (r) => integer(r.errors) },
+];
+
+export function httpReport(result: HttpBenchResult): string {
+  const { engine } = result;
+  return [
+    formatTable([result.healthz, result.reservations], routeColumns),
+    '',
+    `reservations/healthz requests/s: ${decimal(result.ratio, 2)} (target >= 0.5; store ${result.store})`,
+    `engine: ${integer(engine.batches)} batches, average ${integer(engine.batchAverage)}, ` +
+      `largest ${integer(engine.largestBatch)}, retries ${integer(engine.retries)}`,
+    `verify: ${verified(result.verify)}`,
+  ].join('\n');
+}
+
+export function writeJson(file: string, data: unknown): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
+}
