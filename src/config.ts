@@ -36,14 +36,16 @@ export const settings = {
     env: 'SKULD_DATABASE_URL',
     flag: '--database-url',
     default: 'sqlite:./data/skuld.db',
-    description: 'Store: `sqlite:<file>` (embedded) or `postgres://user@host:port/db`',
+    description:
+      'Store: `sqlite:<file>` (embedded), `postgres://user@host:port/db` or `mysql://user@host:port/db` (MySQL/MariaDB)',
     parse: text,
   },
   databaseSchema: {
     env: 'SKULD_DATABASE_SCHEMA',
     flag: '--database-schema',
     default: '',
-    description: 'PostgreSQL schema for the tables (empty: the server search_path)',
+    description:
+      'PostgreSQL schema for the tables (empty: the server search_path); for MySQL/MariaDB the database (empty: the one in the URL)',
     parse: (raw: string) => {
       if (raw !== '' && !/^[a-z_][a-z0-9_]{0,62}$/.test(raw)) throw new Error(`not a plain schema name: "${raw}"`);
       return raw;
@@ -53,7 +55,7 @@ export const settings = {
     env: 'SKULD_DATABASE_CONNECTIONS_MAX',
     flag: '--database-connections-max',
     default: 8,
-    description: 'PostgreSQL pool size (one connection writes, the rest read)',
+    description: 'PostgreSQL / MySQL pool size (one connection writes, the rest read)',
     parse: integer(2, 100),
   },
   sqliteSynchronous: {
@@ -62,6 +64,14 @@ export const settings = {
     default: 'FULL' as 'FULL' | 'NORMAL',
     description: 'SQLite durability: FULL syncs every commit; NORMAL may lose the last commits on power loss',
     parse: oneOf('FULL', 'NORMAL'),
+  },
+  writerThread: {
+    env: 'SKULD_WRITER_THREAD',
+    flag: '--writer-thread',
+    default: 'auto' as 'auto' | 'on' | 'off',
+    description:
+      'Run write transactions on a thread of their own: `auto` does for SQLite, whose driver would otherwise wait for disk syncs on the event loop',
+    parse: oneOf('auto', 'on', 'off'),
   },
   host: { env: 'SKULD_HOST', flag: '--host', default: '127.0.0.1', description: 'HTTP listen address', parse: text },
   port: {
@@ -160,7 +170,8 @@ export type StoreConfig =
       readonly url: string;
       readonly schema: string | undefined;
       readonly connectionsMax: number;
-    };
+    }
+  | { readonly kind: 'mysql'; readonly url: string; readonly database: string; readonly connectionsMax: number };
 
 /** Reads the environment, then the flags (`--port 3001` or `--port=3001`); throws a clear error. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly string[] = []): Config {
@@ -213,7 +224,21 @@ export function storeConfig(config: Config): StoreConfig {
     const schema = config.databaseSchema === '' ? undefined : config.databaseSchema;
     return { kind: 'postgres', url, schema, connectionsMax: config.databaseConnectionsMax };
   }
-  throw new Error(`SKULD_DATABASE_URL: unsupported store "${url}" (use sqlite:<file> or postgres://…)`);
+  if (url.startsWith('mysql://')) {
+    const database = config.databaseSchema === '' ? databaseOf(url) : config.databaseSchema;
+    if (database === '') throw new Error('SKULD_DATABASE_URL: mysql:// needs a database (mysql://user@host:port/db)');
+    return { kind: 'mysql', url, database, connectionsMax: config.databaseConnectionsMax };
+  }
+  throw new Error(`SKULD_DATABASE_URL: unsupported store "${url}" (use sqlite:<file>, postgres://… or mysql://…)`);
+}
+
+/** The database named by a URL's path. */
+function databaseOf(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).pathname.slice(1));
+  } catch {
+    throw new Error(`SKULD_DATABASE_URL: not a valid URL: "${url}"`);
+  }
 }
 
 /** The configuration table of the README, in Markdown. */

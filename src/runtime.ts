@@ -1,7 +1,9 @@
 import type { Config } from './config.js';
 import { storeConfig } from './config.js';
-import { Engine } from './engine/engine.js';
+import { Engine, engineDefaults } from './engine/engine.js';
 import { Sweeper } from './engine/sweeper.js';
+import { WorkerRunner } from './engine/worker-runner.js';
+import { MysqlStore } from './store/mysql/mysql-store.js';
 import type { Store } from './store/port.js';
 import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
@@ -11,6 +13,9 @@ import { SqliteStore } from './store/sqlite/sqlite-store.js';
 export function openStore(config: Config): Store {
   const target = storeConfig(config);
   if (target.kind === 'sqlite') return SqliteStore.open({ path: target.path, synchronous: target.synchronous });
+  if (target.kind === 'mysql') {
+    return MysqlStore.open({ url: target.url, database: target.database, connectionsMax: target.connectionsMax });
+  }
   return PostgresStore.open({ url: target.url, schema: target.schema, connectionsMax: target.connectionsMax });
 }
 
@@ -26,14 +31,22 @@ export interface Runtime {
 export async function createRuntime(config: Config, clock: () => number = Date.now): Promise<Runtime> {
   const store = openStore(config);
   await store.migrate();
-  const engine = new Engine(store, {
-    batchSizeMax: config.batchSizeMax,
-    batchWaitMs: config.batchWaitMs,
-    queueDepthMax: config.queueDepthMax,
-    reservationTtlMsDefault: config.reservationTtlMsDefault,
-    reservationTtlMsMax: config.reservationTtlMsMax,
-    clock,
-  });
+  const writerThread = config.writerThread === 'on' || (config.writerThread === 'auto' && store.dialect === 'sqlite');
+  const itemCacheMax = engineDefaults.itemCacheMax;
+  const runner = writerThread ? await WorkerRunner.start(config, itemCacheMax) : undefined;
+  const engine = new Engine(
+    store,
+    {
+      batchSizeMax: config.batchSizeMax,
+      batchWaitMs: config.batchWaitMs,
+      queueDepthMax: config.queueDepthMax,
+      reservationTtlMsDefault: config.reservationTtlMsDefault,
+      reservationTtlMsMax: config.reservationTtlMsMax,
+      itemCacheMax,
+      clock,
+    },
+    runner,
+  );
   const sweeper = new Sweeper(engine, store, {
     intervalMs: config.sweepIntervalMs,
     sweepBatchMax: config.sweepBatchMax,
@@ -46,7 +59,7 @@ export async function createRuntime(config: Config, clock: () => number = Date.n
     sweeper,
     close: async () => {
       await sweeper.stop();
-      await engine.drain();
+      await engine.close();
       await store.close();
     },
   };

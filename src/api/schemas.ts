@@ -53,7 +53,7 @@ export const codeSchema: Schema = {
 
 export const quantitySchema: Schema = { type: 'integer', minimum: 1, maximum: quantityMax };
 
-export const textSchema: Schema = { type: 'string', maxLength: textLengthMax };
+export const textSchema: Schema = { type: 'string', maxLength: textLengthMax, pattern: '^[^\\u0000]*$' };
 
 /** Epoch milliseconds of when a change took effect, when it is recorded later. */
 export const occurredAtSchema: Schema = {

@@ -36,6 +36,7 @@ export function isValidQuantity(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 1 && (value as number) <= quantityMax;
 }
 
+/** Free text up to textLengthMax, without NUL (which PostgreSQL cannot store in text). */
 export function isValidText(value: unknown): value is string {
-  return typeof value === 'string' && value.length <= textLengthMax;
+  return typeof value === 'string' && value.length <= textLengthMax && !value.includes('\u0000');
 }

@@ -4,7 +4,7 @@ import type { CommandRecord, Item, LedgerEvent, Level, Reservation, StockLine } 
 // passes the one contract suite in test/store/. Driver errors never cross this boundary: the
 // adapters turn them into StoreError.
 
-export type Dialect = 'sqlite' | 'postgres';
+export type Dialect = 'sqlite' | 'postgres' | 'mysql';
 
 export type LevelRef = Pick<StockLine, 'sku' | 'location'>;
 

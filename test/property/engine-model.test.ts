@@ -12,7 +12,7 @@ import { type ModelAnswer, type ModelEvent, modelEventFields, ReferenceModel } f
 // collide: each runs through the real engine on a real store and through the reference model,
 // and both must agree on every answer, every level and, at the end, the whole ledger.
 
-const runsByDialect: Record<Dialect, number> = { sqlite: 100, postgres: 15 };
+const runsByDialect: Record<Dialect, number> = { sqlite: 100, postgres: 15, mysql: 15 };
 const ttlMsDefault = 1_500;
 const ttlMsMax = 5_000;
 

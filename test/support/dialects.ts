@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createConnection } from 'mysql2/promise';
 import postgres from 'postgres';
+import { MysqlStore } from '../../src/store/mysql/mysql-store.js';
 import type { Dialect, Store } from '../../src/store/port.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
@@ -10,10 +12,13 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 // (e.g. "sqlite"); by default every dialect runs, against the real servers.
 
 export const postgresUrl = process.env.SKULD_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const mysqlUrl = process.env.SKULD_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+
+const allDialects: readonly Dialect[] = ['sqlite', 'postgres', 'mysql'];
 
 export function testDialects(): Dialect[] {
-  const wanted = (process.env.SKULD_TEST_DIALECTS ?? 'sqlite,postgres').split(',').map((d) => d.trim());
-  return wanted.filter((d): d is Dialect => d === 'sqlite' || d === 'postgres');
+  const wanted = (process.env.SKULD_TEST_DIALECTS ?? allDialects.join(',')).split(',').map((d) => d.trim());
+  return allDialects.filter((d) => wanted.includes(d));
 }
 
 export interface TestDatabase {
@@ -27,19 +32,11 @@ export interface TestDatabase {
 
 let counter = 0;
 
-/** A fresh, empty database: a temporary SQLite file, or a new PostgreSQL schema. */
+/** A fresh, empty database: a temporary SQLite file, a new PostgreSQL schema or MySQL database. */
 export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase> {
   const name = `t${process.pid}_${Date.now().toString(36)}_${counter++}`;
-  if (dialect === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'skuld-test-'));
-    const path = join(dir, 'skuld.db');
-    return {
-      dialect,
-      open: () => SqliteStore.open({ path }),
-      env: { SKULD_DATABASE_URL: `sqlite:${path}` },
-      drop: async () => rmSync(dir, { recursive: true, force: true }),
-    };
-  }
+  if (dialect === 'sqlite') return sqliteDatabase();
+  if (dialect === 'mysql') return mysqlDatabase(name);
   return {
     dialect,
     open: () => PostgresStore.open({ url: postgresUrl, schema: name, connectionsMax: 4 }),
@@ -50,6 +47,37 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
       await sql.end();
     },
   };
+}
+
+function sqliteDatabase(): TestDatabase {
+  const dir = mkdtempSync(join(tmpdir(), 'skuld-test-'));
+  const path = join(dir, 'skuld.db');
+  return {
+    dialect: 'sqlite',
+    open: () => SqliteStore.open({ path }),
+    env: { SKULD_DATABASE_URL: `sqlite:${path}` },
+    drop: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+async function mysqlDatabase(name: string): Promise<TestDatabase> {
+  await onMysqlServer(`CREATE DATABASE ${name}`);
+  return {
+    dialect: 'mysql',
+    open: () => MysqlStore.open({ url: mysqlUrl, database: name, connectionsMax: 4 }),
+    env: { SKULD_DATABASE_URL: mysqlUrl, SKULD_DATABASE_SCHEMA: name },
+    drop: () => onMysqlServer(`DROP DATABASE IF EXISTS ${name}`),
+  };
+}
+
+/** Runs one statement on the MySQL/MariaDB server under test. */
+export async function onMysqlServer(sql: string): Promise<void> {
+  const connection = await createConnection({ uri: mysqlUrl, connectTimeout: 5000 });
+  try {
+    await connection.query(sql);
+  } finally {
+    await connection.end();
+  }
 }
 
 /** Opens and migrates a store on a fresh database; `cleanup` closes and drops it. */

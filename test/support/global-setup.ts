@@ -1,18 +1,35 @@
 import postgres from 'postgres';
-import { postgresUrl, testDialects } from './dialects.js';
+import { mysqlUrl, onMysqlServer, postgresUrl, testDialects } from './dialects.js';
 
 /** Fails the run at once, naming the service, when a dialect under test has no server. */
 export default async function setup(): Promise<void> {
-  if (!testDialects().includes('postgres')) return;
+  const dialects = testDialects();
+  if (dialects.includes('postgres')) await reachPostgres();
+  if (dialects.includes('mysql')) await reachMariadb();
+}
+
+async function reachPostgres(): Promise<void> {
   const sql = postgres(postgresUrl, { max: 1, connect_timeout: 5, onnotice: () => undefined });
   try {
     await sql`SELECT 1`;
   } catch (error) {
-    throw new Error(
-      `PostgreSQL is unreachable at ${postgresUrl} (${(error as Error).message}). ` +
-        'Start it, set SKULD_TEST_POSTGRES_URL, or run only SQLite with SKULD_TEST_DIALECTS=sqlite.',
-    );
+    throw unreachable('PostgreSQL', postgresUrl, 'SKULD_TEST_POSTGRES_URL', error);
   } finally {
     await sql.end({ timeout: 1 });
   }
+}
+
+async function reachMariadb(): Promise<void> {
+  try {
+    await onMysqlServer('SELECT 1');
+  } catch (error) {
+    throw unreachable('MariaDB (or MySQL)', mysqlUrl, 'SKULD_TEST_MYSQL_URL', error);
+  }
+}
+
+function unreachable(service: string, url: string, variable: string, error: unknown): Error {
+  return new Error(
+    `${service} is unreachable at ${url} (${(error as Error).message}). ` +
+      `Start it, set ${variable}, or choose the dialects to test with SKULD_TEST_DIALECTS (e.g. sqlite).`,
+  );
 }

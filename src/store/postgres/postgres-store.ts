@@ -304,11 +304,12 @@ class PostgresSession implements WriteSession {
     await Promise.all(statements);
     // The append-only tables take the most rows: COPY inserts them several rows per WAL record.
     // One COPY at a time, and none beside other statements: the protocol streams its data.
+    // New ids are inserted in id order: two batches racing on the same new ids wait in one order.
     if (set.createdReservations.length > 0) {
-      await this.copy('reservations', set.createdReservations.map(reservationLine).join(''));
+      await this.copy('reservations', byId(set.createdReservations).map(reservationLine).join(''));
     }
     if (set.events.length > 0) await this.copy('ledger', set.events.map(ledgerLine).join(''));
-    if (set.commands.length > 0) await this.copy('commands', set.commands.map(commandLine).join(''));
+    if (set.commands.length > 0) await this.copy('commands', byId(set.commands).map(commandLine).join(''));
   }
 
   /**
@@ -343,6 +344,10 @@ class PostgresSession implements WriteSession {
       }, reject);
     });
   }
+}
+
+function byId<T extends { readonly id: string }>(rows: readonly T[]): T[] {
+  return [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** A value in COPY text format: \N for null, backslash escapes for the separators. */

@@ -1,0 +1,621 @@
+import {
+  type PoolConnection as CorePoolConnection,
+  createPool,
+  escapeId,
+  format,
+  escape as quote,
+  raw,
+  type SqlValue,
+} from 'mysql2';
+import {
+  createConnection,
+  type Pool,
+  type PoolConnection,
+  type ResultSetHeader,
+  type RowDataPacket,
+} from 'mysql2/promise';
+import {
+  type CommandRecord,
+  compareLevelKeys,
+  type Item,
+  type LedgerEvent,
+  type Level,
+  levelKey,
+  type Reservation,
+} from '../../domain/index.js';
+import {
+  type Dialect,
+  type LedgerTotals,
+  type LevelRef,
+  type Store,
+  StoreError,
+  type WriteSession,
+  type WriteSet,
+} from '../port.js';
+import {
+  type CommandRow,
+  commandFromRow,
+  eventFromRow,
+  eventToRow,
+  type ItemRow,
+  itemFromRow,
+  type LedgerRow,
+  type LedgerTotalsRow,
+  type LevelRow,
+  ledgerTotalsFromRow,
+  levelFromRow,
+  type ReservationRow,
+  reservationFromRow,
+} from '../rows.js';
+import { ledgerColumns, ledgerTotalsSql } from '../sql.js';
+import { mysqlMigrations } from './mysql-migrations.js';
+
+export interface MysqlStoreOptions {
+  /** `mysql://user:password@host:port/database`. */
+  readonly url: string;
+  /** Database for every table, instead of the URL's (created if missing). */
+  readonly database?: string | undefined;
+  /** Pool size: one connection serves a batch, the rest serve reads. */
+  readonly connectionsMax?: number;
+}
+
+type Result = ResultSetHeader | RowDataPacket[];
+
+/** One SQL statement, and the affected-row count it must report, if it is checked. */
+interface Statement {
+  readonly sql: string;
+  readonly changes?: { readonly rows: number; readonly failure: string };
+}
+
+/** Keys per level-locking statement: a short IN list the range optimizer always takes. */
+const lockKeysPerStatementMax = 500;
+/** Characters per multi-row INSERT. */
+const statementCharsMax = 1 << 20;
+/**
+ * Characters per round trip. Even if every one took 3 bytes in UTF-8 (the text is mostly
+ * ASCII), a round trip stays below max_allowed_packet (16 MiB on MariaDB, 64 MiB on MySQL).
+ */
+const packetCharsMax = 2 << 20;
+const migrationLockWaitSecondsMax = 60;
+const unknownDatabaseErrno = 1049;
+
+/**
+ * Every connection reads committed data and locks no gaps (READ COMMITTED), and is strict.
+ *
+ * READ COMMITTED is required, not a tuning choice. (1) The engine re-reads reservation status
+ * and command records after its locks, expecting whatever committed meanwhile; under REPEATABLE
+ * READ those reads would come from the snapshot taken at the transaction's first read, and a
+ * reservation could be resolved twice. (2) Under REPEATABLE READ, a locking read of a missing
+ * key locks the gap around it, and an insert into that gap waits: gaps are ranges, not keys, so
+ * they break the one global lock order and deadlock. READ COMMITTED takes record locks only.
+ * (With a binary log, it needs binlog_format ROW or MIXED.)
+ *
+ * sql_mode is fixed so that values are rejected rather than truncated, and so that the client's
+ * backslash escaping holds (no NO_BACKSLASH_ESCAPES).
+ */
+const sessionSetupSql =
+  'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED; ' +
+  "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'";
+
+/**
+ * MySQL / MariaDB (InnoDB) store, safe for several Skuld processes at once: level rows are
+ * locked in key order through the primary key, the ledger head last, and a batch's writes go in
+ * a few multi-row statements per round trip.
+ */
+export class MysqlStore implements Store {
+  readonly dialect: Dialect = 'mysql';
+  private readonly pool: Pool;
+  private readonly url: string;
+  private readonly database: string;
+  private closed = false;
+
+  private constructor(pool: Pool, url: string, database: string) {
+    this.pool = pool;
+    this.url = url;
+    this.database = database;
+  }
+
+  static open(options: MysqlStoreOptions): MysqlStore {
+    // The name is only ever passed to the server as an identifier (quoted where it appears in SQL).
+    const database = options.database ?? databaseOf(options.url);
+    if (database === '') throw new StoreError('internal', 'the MySQL URL names no database');
+    const pool = createPool({
+      uri: options.url,
+      database,
+      connectionLimit: options.connectionsMax ?? 8,
+      // Several statements per round trip: a batch's lock walk and its writes are one each.
+      // Every value in them is escaped (by the driver; JSON text by jsonLiteral).
+      multipleStatements: true,
+      // FOUND_ROWS: an UPDATE reports the rows it matched, not only those it changed.
+      flags: ['FOUND_ROWS'],
+      // BIGINT values (times, quantities, positions) are far below 2^53: plain numbers.
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      decimalNumbers: true,
+    });
+    pool.on('connection', (connection: CorePoolConnection) => {
+      connection.query(sessionSetupSql, (error) => {
+        if (error !== null) connection.destroy();
+      });
+    });
+    return new MysqlStore(pool.promise(), options.url, database);
+  }
+
+  async migrate(): Promise<void> {
+    const connection = await guard(() => this.migrationConnection());
+    try {
+      await guard(() => migrateOn(connection));
+    } finally {
+      connection.release();
+    }
+  }
+
+  async writeTransaction<T>(work: (session: WriteSession) => Promise<T>): Promise<T> {
+    const connection = await this.connection();
+    try {
+      await connection.query('START TRANSACTION');
+      const session = new MysqlSession(connection);
+      const result = await work(session);
+      await session.settle();
+      await connection.query('COMMIT');
+      connection.release();
+      return result;
+    } catch (error) {
+      // InnoDB rolls back only the statement on a lock wait timeout: roll back the rest here.
+      await connection.query('ROLLBACK').then(
+        () => connection.release(),
+        () => connection.destroy(),
+      );
+      throw translate(error);
+    }
+  }
+
+  async getItem(sku: string): Promise<Item | undefined> {
+    const [row] = await this.rows<ItemRow>('SELECT * FROM items WHERE sku = ?', [sku]);
+    return row === undefined ? undefined : itemFromRow(row);
+  }
+
+  async listItems(afterSku: string | undefined, limit: number): Promise<Item[]> {
+    const rows = await this.rows<ItemRow>('SELECT * FROM items WHERE sku > ? ORDER BY sku LIMIT ?', [
+      afterSku ?? '',
+      limit,
+    ]);
+    return rows.map(itemFromRow);
+  }
+
+  async itemLevels(sku: string): Promise<Level[]> {
+    const rows = await this.rows<LevelRow>('SELECT * FROM levels WHERE sku = ? ORDER BY location', [sku]);
+    return rows.map(levelFromRow);
+  }
+
+  async locationLevels(location: string, afterSku: string | undefined, limit: number): Promise<Level[]> {
+    const sql = 'SELECT * FROM levels WHERE location = ? AND sku > ? ORDER BY sku LIMIT ?';
+    return (await this.rows<LevelRow>(sql, [location, afterSku ?? '', limit])).map(levelFromRow);
+  }
+
+  async getReservation(id: string): Promise<Reservation | undefined> {
+    const [row] = await this.rows<ReservationRow>('SELECT * FROM reservations WHERE id = ?', [id]);
+    return row === undefined ? undefined : reservationFromRow(row);
+  }
+
+  async getCommand(id: string): Promise<CommandRecord | undefined> {
+    const [row] = await this.rows<CommandRow>('SELECT * FROM commands WHERE id = ?', [id]);
+    return row === undefined ? undefined : commandFromRow(row);
+  }
+
+  async readLedger(after: number, limit: number): Promise<LedgerEvent[]> {
+    const sql = `SELECT ${ledgerColumns} FROM ledger WHERE position > ? ORDER BY position LIMIT ?`;
+    return (await this.rows<LedgerRow>(sql, [after, limit])).map(eventFromRow);
+  }
+
+  async itemHistory(sku: string, after: number, limit: number): Promise<LedgerEvent[]> {
+    const sql = `SELECT ${ledgerColumns} FROM ledger WHERE sku = ? AND position > ? ORDER BY position LIMIT ?`;
+    return (await this.rows<LedgerRow>(sql, [sku, after, limit])).map(eventFromRow);
+  }
+
+  async headPosition(): Promise<number> {
+    const [row] = await this.rows<{ position: number }>('SELECT position FROM ledger_head WHERE id = 1', []);
+    return Number(row?.position ?? 0);
+  }
+
+  async dueReservations(now: number, limit: number): Promise<string[]> {
+    const sql = "SELECT id FROM reservations WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?";
+    return (await this.rows<{ id: string }>(sql, [now, limit])).map((row) => row.id);
+  }
+
+  async scanLevels(after: LevelRef | undefined, limit: number): Promise<Level[]> {
+    // Spelled out rather than as a row comparison, which not every version turns into a range.
+    const sql = 'SELECT * FROM levels WHERE sku > ? OR (sku = ? AND location > ?) ORDER BY sku, location LIMIT ?';
+    const sku = after?.sku ?? '';
+    return (await this.rows<LevelRow>(sql, [sku, sku, after?.location ?? '', limit])).map(levelFromRow);
+  }
+
+  async scanPendingReservations(afterId: string | undefined, limit: number): Promise<Reservation[]> {
+    const sql = "SELECT * FROM reservations WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?";
+    return (await this.rows<ReservationRow>(sql, [afterId ?? '', limit])).map(reservationFromRow);
+  }
+
+  async ledgerTotals(): Promise<LedgerTotals[]> {
+    return (await this.rows<LedgerTotalsRow>(ledgerTotalsSql, [])).map(ledgerTotalsFromRow);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  private async rows<T>(sql: string, values: (string | number)[]): Promise<T[]> {
+    if (this.closed) throw closedError();
+    const [rows] = await guard(() => this.pool.query<RowDataPacket[]>(sql, values));
+    return rows as unknown as T[];
+  }
+
+  private connection(): Promise<PoolConnection> {
+    if (this.closed) return Promise.reject(closedError());
+    return guard(() => this.pool.getConnection());
+  }
+
+  /** A connection to the database, which is created first if it does not exist yet. */
+  private async migrationConnection(): Promise<PoolConnection> {
+    if (this.closed) throw closedError();
+    try {
+      return await this.pool.getConnection();
+    } catch (error) {
+      if ((error as { errno?: number }).errno !== unknownDatabaseErrno) throw error;
+      const server = new URL(this.url);
+      server.pathname = '';
+      const connection = await createConnection({ uri: server.toString() });
+      try {
+        await connection.query(
+          `CREATE DATABASE IF NOT EXISTS ${escapeId(this.database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
+        );
+      } finally {
+        await connection.end();
+      }
+      return this.pool.getConnection();
+    }
+  }
+}
+
+function databaseOf(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).pathname.slice(1));
+  } catch (error) {
+    throw new StoreError('internal', 'the MySQL URL is not a valid URL', { cause: error });
+  }
+}
+
+/**
+ * Applies the missing migrations under a named lock, so several processes may start at once:
+ * one migrates, the others wait and find it done. The lock is server-wide, so it is named per
+ * database (hashed: lock names are at most 64 characters).
+ */
+async function migrateOn(connection: PoolConnection): Promise<void> {
+  const lockName = "CONCAT('skuld:migrate:', SHA1(DATABASE()))";
+  const [[lock]] = await connection.query<RowDataPacket[]>(`SELECT GET_LOCK(${lockName}, ?) AS locked`, [
+    migrationLockWaitSecondsMax,
+  ]);
+  if (Number(lock?.locked) !== 1) throw new StoreError('unavailable', 'another process holds the migration lock');
+  try {
+    await connection.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INT PRIMARY KEY, name VARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL) ENGINE = InnoDB',
+    );
+    const [rows] = await connection.query<RowDataPacket[]>('SELECT version FROM schema_migrations');
+    const applied = new Set(rows.map((row) => Number(row.version)));
+    for (const migration of mysqlMigrations) {
+      if (applied.has(migration.version)) continue;
+      await connection.query(migration.sql);
+      await connection.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
+        migration.version,
+        migration.name,
+        Date.now(),
+      ]);
+    }
+  } finally {
+    await connection.query(`SELECT RELEASE_LOCK(${lockName})`);
+  }
+}
+
+const levelColumns = 'sku, location, on_hand, reserved, version';
+
+/**
+ * One batch's transaction on one connection.
+ *
+ * InnoDB locks rows in the order it scans them, and a locking read also waits for another
+ * transaction's uncommitted insert of the same key. So creating missing level rows and locking
+ * the existing ones must be one walk in key order: inserting first (as PostgreSQL may, where
+ * uncommitted rows are invisible) would let two batches each insert one new row the other then
+ * waits for. `ensureLevels` therefore only notes its keys; `lockLevels` walks every key in
+ * order, locking runs of existing keys with SELECT … FOR UPDATE and inserting-or-locking runs of
+ * noted keys with INSERT … ON DUPLICATE KEY UPDATE, which takes an exclusive lock on a row that
+ * exists (INSERT IGNORE would take a shared one, and two shared holders that both want the
+ * exclusive lock deadlock). Noted keys that are never locked are written before the next step.
+ */
+class MysqlSession implements WriteSession {
+  private readonly connection: PoolConnection;
+  private ensuring = new Map<string, LevelRef>();
+
+  constructor(connection: PoolConnection) {
+    this.connection = connection;
+  }
+
+  async loadItems(skus: readonly string[]): Promise<Map<string, Item>> {
+    const rows = await this.select<ItemRow>('SELECT * FROM items WHERE sku IN (?)', skus);
+    return new Map(rows.map((row) => [row.sku, itemFromRow(row)]));
+  }
+
+  async loadReservations(ids: readonly string[]): Promise<Map<string, Reservation>> {
+    const rows = await this.select<ReservationRow>('SELECT * FROM reservations WHERE id IN (?)', ids);
+    return new Map(rows.map((row) => [row.id, reservationFromRow(row)]));
+  }
+
+  async ensureLevels(keys: readonly LevelRef[]): Promise<void> {
+    for (const key of keys) this.ensuring.set(levelKey(key.sku, key.location), key);
+  }
+
+  async lockLevels(keys: readonly LevelRef[]): Promise<Level[]> {
+    const ensuring = this.ensuring;
+    this.ensuring = new Map();
+    const wanted = new Set(keys.map((key) => levelKey(key.sku, key.location)));
+    const walk = [...keys, ...[...ensuring].filter(([key]) => !wanted.has(key)).map(([, ref]) => ref)];
+    walk.sort(compareLevelKeys);
+    const statements: Statement[] = [];
+    for (const run of runs(walk, (ref) => ensuring.has(levelKey(ref.sku, ref.location)))) {
+      for (let start = 0; start < run.refs.length; start += lockKeysPerStatementMax) {
+        const chunk = run.refs.slice(start, start + lockKeysPerStatementMax);
+        if (run.ensure) statements.push(...ensureStatements(chunk));
+        statements.push({ sql: lockSql(chunk) });
+      }
+    }
+    const results = await this.run(statements);
+    const rows = results.filter((result): result is RowDataPacket[] => Array.isArray(result)).flat();
+    return (rows as unknown as LevelRow[])
+      .filter((row) => wanted.has(levelKey(row.sku, row.location)))
+      .map(levelFromRow);
+  }
+
+  async loadCommands(ids: readonly string[]): Promise<Map<string, CommandRecord>> {
+    const rows = await this.select<CommandRow>('SELECT * FROM commands WHERE id IN (?)', ids);
+    return new Map(rows.map((row) => [row.id, commandFromRow(row)]));
+  }
+
+  async claimPositions(count: number): Promise<number> {
+    // LAST_INSERT_ID(expr) hands the new head back in the same round trip as the update.
+    const claim: Statement = {
+      sql: format('UPDATE ledger_head SET position = LAST_INSERT_ID(position + ?) WHERE id = 1', [count]),
+      changes: { rows: 1, failure: 'the ledger head has no row' },
+    };
+    const results = await this.run([...this.takeEnsuring(), claim]);
+    return Number((results[results.length - 1] as ResultSetHeader).insertId) - count + 1;
+  }
+
+  async write(set: WriteSet): Promise<void> {
+    // New unique keys are inserted sorted, so two batches racing on the same new ids wait in
+    // one order; batches with events are serialized by the ledger head anyway, but a batch of
+    // refusals writes command records without it.
+    const statements = [
+      ...this.takeEnsuring(),
+      ...insertStatements('items (sku, name, allow_backorder, created_at)', sortedBy(set.items, 'sku'), itemTuple),
+      ...levelStatements(set.levels),
+      ...insertStatements(
+        `reservations (${reservationColumns})`,
+        sortedBy(set.createdReservations, 'id'),
+        reservationTuple,
+      ),
+      ...reservationUpdateStatements(sortedBy(set.updatedReservations, 'id')),
+      ...insertStatements(`ledger (${ledgerColumns})`, set.events, eventTuple),
+      ...insertStatements(
+        'commands (id, type, fingerprint, outcome, recorded_at)',
+        sortedBy(set.commands, 'id'),
+        commandTuple,
+      ),
+    ];
+    await this.run(statements);
+  }
+
+  /** Writes noted level keys that no lockLevels took: called before commit. */
+  async settle(): Promise<void> {
+    await this.run(this.takeEnsuring());
+  }
+
+  private takeEnsuring(): Statement[] {
+    const refs = [...this.ensuring.values()].sort(compareLevelKeys);
+    this.ensuring = new Map();
+    return ensureStatements(refs);
+  }
+
+  private async select<T>(sql: string, values: readonly string[]): Promise<T[]> {
+    if (values.length === 0) return [];
+    const [rows] = await this.connection.query<RowDataPacket[]>(sql, [values]);
+    return rows as unknown as T[];
+  }
+
+  /** Runs statements in order, as few round trips as fit, and checks their counts. */
+  private async run(statements: readonly Statement[]): Promise<Result[]> {
+    const results: Result[] = [];
+    for (const packet of packets(statements)) {
+      const [result] = await this.connection.query(packet.map((statement) => statement.sql).join(';\n'));
+      // One statement answers with its result, several with the list of theirs.
+      results.push(...((packet.length === 1 ? [result] : result) as Result[]));
+    }
+    statements.forEach((statement, index) => {
+      const affected = (results[index] as ResultSetHeader).affectedRows;
+      if (statement.changes !== undefined && affected !== statement.changes.rows) {
+        throw new StoreError('internal', statement.changes.failure);
+      }
+    });
+    return results;
+  }
+}
+
+/** Consecutive runs of refs that are, or are not, to be ensured. */
+function runs(refs: readonly LevelRef[], ensure: (ref: LevelRef) => boolean): { ensure: boolean; refs: LevelRef[] }[] {
+  const result: { ensure: boolean; refs: LevelRef[] }[] = [];
+  for (const ref of refs) {
+    const flag = ensure(ref);
+    const last = result[result.length - 1];
+    if (last !== undefined && last.ensure === flag) last.refs.push(ref);
+    else result.push({ ensure: flag, refs: [ref] });
+  }
+  return result;
+}
+
+/**
+ * Locks existing level rows in key order. The primary key is forced and the IN list short: a
+ * range scan of the primary key visits, and locks, the rows in ascending key order whatever the
+ * order of the list, while a full scan (which the optimizer picks for long lists or small
+ * tables) would lock, and wait for, every row it passes.
+ */
+function lockSql(refs: readonly LevelRef[]): string {
+  const keys = refs.map((ref) => `(${quote(ref.sku)}, ${quote(ref.location)})`).join(', ');
+  return (
+    `SELECT ${levelColumns} FROM levels FORCE INDEX (PRIMARY) WHERE (sku, location) IN (${keys}) ` +
+    'ORDER BY sku, location FOR UPDATE'
+  );
+}
+
+/** Inserts missing zero rows, and locks existing ones exclusively, in the order given. */
+function ensureStatements(refs: readonly LevelRef[]): Statement[] {
+  return multiRow(
+    `INSERT INTO levels (${levelColumns}) VALUES`,
+    refs.map((ref) => tuple([ref.sku, ref.location, 0, 0, 0])),
+    ' ON DUPLICATE KEY UPDATE sku = sku',
+  ).map(({ sql }) => ({ sql }));
+}
+
+/**
+ * Updates changed levels, many rows per statement. A changed level always has a new version, so
+ * each existing row counts 2 affected rows; a missing row would be inserted and count 1, which
+ * fails the batch.
+ */
+function levelStatements(levels: readonly Level[]): Statement[] {
+  return multiRow(
+    `INSERT INTO levels (${levelColumns}) VALUES`,
+    levels.map((l) => tuple([l.sku, l.location, l.onHand, l.reserved, l.version])),
+    ' ON DUPLICATE KEY UPDATE on_hand = VALUES(on_hand), reserved = VALUES(reserved), version = VALUES(version)',
+  ).map(({ sql, rows }) => ({ sql, changes: { rows: 2 * rows, failure: 'a changed level has no row' } }));
+}
+
+const reservationColumns = 'id, status, `lines`, created_at, expires_at, resolved_at';
+
+/** Updates changed reservations (each changes its status: 2 affected rows, as for levels). */
+function reservationUpdateStatements(reservations: readonly Reservation[]): Statement[] {
+  return multiRow(
+    `INSERT INTO reservations (${reservationColumns}) VALUES`,
+    reservations.map(reservationTuple),
+    ' ON DUPLICATE KEY UPDATE status = VALUES(status), `lines` = VALUES(`lines`), resolved_at = VALUES(resolved_at)',
+  ).map(({ sql, rows }) => ({ sql, changes: { rows: 2 * rows, failure: 'an updated reservation has no row' } }));
+}
+
+function insertStatements<T>(target: string, values: readonly T[], toTuple: (value: T) => string): Statement[] {
+  return multiRow(`INSERT INTO ${target} VALUES`, values.map(toTuple), '').map(({ sql }) => ({ sql }));
+}
+
+/** `head` + tuples + `tail`, split into statements of at most statementCharsMax. */
+function multiRow(head: string, tuples: readonly string[], tail: string): { sql: string; rows: number }[] {
+  const statements: { sql: string; rows: number }[] = [];
+  let start = 0;
+  let chars = 0;
+  for (let index = 0; index <= tuples.length; index += 1) {
+    const next = tuples[index];
+    if (index > start && (next === undefined || chars + next.length > statementCharsMax)) {
+      statements.push({ sql: `${head} ${tuples.slice(start, index).join(', ')}${tail}`, rows: index - start });
+      start = index;
+      chars = 0;
+    }
+    chars += (next?.length ?? 0) + 2;
+  }
+  return statements;
+}
+
+/** Consecutive statements grouped into round trips of at most packetCharsMax. */
+function packets(statements: readonly Statement[]): Statement[][] {
+  const groups: Statement[][] = [];
+  let chars = 0;
+  for (const statement of statements) {
+    const last = groups[groups.length - 1];
+    if (last === undefined || chars + statement.sql.length > packetCharsMax) {
+      groups.push([statement]);
+      chars = statement.sql.length;
+    } else {
+      last.push(statement);
+      chars += statement.sql.length + 2;
+    }
+  }
+  return groups;
+}
+
+const tuple = (values: readonly SqlValue[]): string => `(${values.map((value) => quote(value)).join(', ')})`;
+
+/**
+ * A value as a JSON string literal, escaped by hand: JSON.stringify leaves no control characters,
+ * so only backslashes and quotes need escaping (the session keeps backslash escapes on). The
+ * driver's general escaping costs several times more on these, the longest values of a batch.
+ */
+const jsonLiteral = (value: unknown) => raw(`'${JSON.stringify(value).replace(/[\\']/g, '\\$&')}'`);
+
+const itemTuple = (i: Item) => tuple([i.sku, i.name, i.allowBackorder, i.createdAt]);
+
+const reservationTuple = (r: Reservation) =>
+  tuple([r.id, r.status, jsonLiteral(r.lines), r.createdAt, r.expiresAt, r.resolvedAt]);
+
+const commandTuple = (c: CommandRecord) => tuple([c.id, c.type, c.fingerprint, jsonLiteral(c.outcome), c.recordedAt]);
+
+const ledgerColumnNames = ledgerColumns.split(', ') as (keyof LedgerRow)[];
+
+const eventTuple = (e: LedgerEvent) => {
+  const row = eventToRow(e);
+  return tuple(ledgerColumnNames.map((column) => row[column]));
+};
+
+function sortedBy<T, K extends keyof T>(values: readonly T[], key: K): T[] {
+  return [...values].sort((a, b) => (a[key] < b[key] ? -1 : a[key] > b[key] ? 1 : 0));
+}
+
+// Server error numbers. Duplicate key, deadlock and lock wait timeout are retryable: the whole
+// transaction is rolled back and the batch re-run.
+const conflictErrnos = new Set([1062, 1205, 1213]);
+// Too many connections, shutdown, connection killed (MariaDB), client gone / lost, and
+// disconnected for inactivity (MySQL).
+const unavailableErrnos = new Set([1040, 1053, 1927, 2002, 2003, 2006, 2013, 4031]);
+const unavailableCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+]);
+
+const closedError = () => new StoreError('unavailable', 'the store is closed');
+
+async function guard<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw translate(error);
+  }
+}
+
+function translate(error: unknown): StoreError {
+  if (error instanceof StoreError) return error;
+  const { errno, code, fatal } = error as { errno?: number; code?: string; fatal?: boolean };
+  const message = error instanceof Error ? error.message : String(error);
+  // Server errors carry a positive errno; socket errors a negative one and a code.
+  const serverErrno = typeof errno === 'number' && errno > 0 ? errno : undefined;
+  const storeCode = serverErrno === undefined ? code : String(serverErrno);
+  if (serverErrno !== undefined && conflictErrnos.has(serverErrno)) {
+    return new StoreError('conflict', message, { cause: error, code: storeCode });
+  }
+  if (
+    fatal === true ||
+    (serverErrno !== undefined && unavailableErrnos.has(serverErrno)) ||
+    (code !== undefined && unavailableCodes.has(code))
+  ) {
+    return new StoreError('unavailable', message, { cause: error, code: storeCode });
+  }
+  return new StoreError('internal', message, { cause: error, code: storeCode });
+}
