@@ -65,14 +65,6 @@ export const settings = {
     description: 'SQLite durability: FULL syncs every commit; NORMAL may lose the last commits on power loss',
     parse: oneOf('FULL', 'NORMAL'),
   },
-  writerThread: {
-    env: 'SKULD_WRITER_THREAD',
-    flag: '--writer-thread',
-    default: 'auto' as 'auto' | 'on' | 'off',
-    description:
-      'Run write transactions on a thread of their own: `auto` does for SQLite, whose driver would otherwise wait for disk syncs on the event loop',
-    parse: oneOf('auto', 'on', 'off'),
-  },
   host: { env: 'SKULD_HOST', flag: '--host', default: '127.0.0.1', description: 'HTTP listen address', parse: text },
   port: {
     env: 'SKULD_PORT',

@@ -1,8 +1,7 @@
 import type { Config } from './config.js';
 import { storeConfig } from './config.js';
-import { Engine, engineDefaults } from './engine/engine.js';
+import { Engine } from './engine/engine.js';
 import { Sweeper } from './engine/sweeper.js';
-import { WorkerRunner } from './engine/worker-runner.js';
 import { MysqlStore } from './store/mysql/mysql-store.js';
 import type { Store } from './store/port.js';
 import { PostgresStore } from './store/postgres/postgres-store.js';
@@ -31,22 +30,14 @@ export interface Runtime {
 export async function createRuntime(config: Config, clock: () => number = Date.now): Promise<Runtime> {
   const store = openStore(config);
   await store.migrate();
-  const writerThread = config.writerThread === 'on' || (config.writerThread === 'auto' && store.dialect === 'sqlite');
-  const itemCacheMax = engineDefaults.itemCacheMax;
-  const runner = writerThread ? await WorkerRunner.start(config, itemCacheMax) : undefined;
-  const engine = new Engine(
-    store,
-    {
-      batchSizeMax: config.batchSizeMax,
-      batchWaitMs: config.batchWaitMs,
-      queueDepthMax: config.queueDepthMax,
-      reservationTtlMsDefault: config.reservationTtlMsDefault,
-      reservationTtlMsMax: config.reservationTtlMsMax,
-      itemCacheMax,
-      clock,
-    },
-    runner,
-  );
+  const engine = new Engine(store, {
+    batchSizeMax: config.batchSizeMax,
+    batchWaitMs: config.batchWaitMs,
+    queueDepthMax: config.queueDepthMax,
+    reservationTtlMsDefault: config.reservationTtlMsDefault,
+    reservationTtlMsMax: config.reservationTtlMsMax,
+    clock,
+  });
   const sweeper = new Sweeper(engine, store, {
     intervalMs: config.sweepIntervalMs,
     sweepBatchMax: config.sweepBatchMax,

@@ -5,8 +5,8 @@ import { ItemCache } from './item-cache.js';
 
 /**
  * Runs one batch as one write transaction. It throws only StoreError (a `conflict` is retried
- * by the engine). The engine runs batches in-process, or on a writer thread (worker-runner.ts)
- * so that a synchronous driver's work and disk syncs stay off the event loop.
+ * by the engine). Write paths that wrap the transaction (a lock service, another thread) are
+ * runners of their own.
  */
 export interface BatchRunner {
   run(batch: readonly PendingCommand[], context: DecideContext): Promise<Answer[]>;

@@ -232,14 +232,14 @@ class PostgresSession implements WriteSession {
   }
 
   async loadItems(skus: readonly string[]): Promise<Map<string, Item>> {
-    const rows = await this.sql<ItemRow[]>`SELECT * FROM items WHERE sku = ANY(${skus as string[]}::text[])`;
+    const rows = await this.sql<ItemRow[]>`
+      SELECT i.* FROM unnest(${skus as string[]}::text[]) AS k(sku) JOIN items i ON i.sku = k.sku`;
     return new Map(rows.map((row) => [row.sku, itemFromRow(row)]));
   }
 
   async loadReservations(ids: readonly string[]): Promise<Map<string, Reservation>> {
-    const rows = await this.sql<
-      ReservationRow[]
-    >`SELECT * FROM reservations WHERE id = ANY(${ids as string[]}::text[])`;
+    const rows = await this.sql<ReservationRow[]>`
+      SELECT r.* FROM unnest(${ids as string[]}::text[]) AS k(id) JOIN reservations r ON r.id = k.id`;
     return new Map(rows.map((row) => [row.id, reservationFromRow(row)]));
   }
 
@@ -266,7 +266,10 @@ class PostgresSession implements WriteSession {
   }
 
   async loadCommands(ids: readonly string[]): Promise<Map<string, CommandRecord>> {
-    const rows = await this.sql<CommandRow[]>`SELECT * FROM commands WHERE id = ANY(${ids as string[]}::text[])`;
+    // A join with the id list, not `id = ANY(…)`: with a long list the planner prefers a scan of
+    // the whole table until it holds hundreds of thousands of rows, and every batch pays for it.
+    const rows = await this.sql<CommandRow[]>`
+      SELECT c.* FROM unnest(${ids as string[]}::text[]) AS k(id) JOIN commands c ON c.id = k.id`;
     return new Map(rows.map((row) => [row.id, commandFromRow(row)]));
   }
 
