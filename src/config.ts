@@ -65,6 +65,35 @@ export const settings = {
     description: 'SQLite durability: FULL syncs every commit; NORMAL may lose the last commits on power loss',
     parse: oneOf('FULL', 'NORMAL'),
   },
+  strategy: {
+    env: 'SKULD_STRATEGY',
+    flag: '--strategy',
+    default: 'batched' as 'batched' | 'pessimistic' | 'optimistic' | 'redlock',
+    description:
+      'Write path: `batched` (many commands per transaction), `pessimistic` (one per transaction, sorted row locks), `optimistic` (version compare-and-set, retried), `redlock` (Redis locks + fencing token). SQLite: batched only',
+    parse: oneOf('batched', 'pessimistic', 'optimistic', 'redlock'),
+  },
+  strategyRetryCountMax: {
+    env: 'SKULD_STRATEGY_RETRY_COUNT_MAX',
+    flag: '--strategy-retry-count-max',
+    default: 16,
+    description: 'Retries of a command that lost a compare-and-set or a lock, before CONCURRENCY_CONFLICT',
+    parse: integer(0, 1000),
+  },
+  redisUrl: {
+    env: 'SKULD_REDIS_URL',
+    flag: '--redis-url',
+    default: 'redis://127.0.0.1:6379',
+    description: 'Redis for the redlock strategy',
+    parse: text,
+  },
+  redlockTtlMs: {
+    env: 'SKULD_REDLOCK_TTL_MS',
+    flag: '--redlock-ttl-ms',
+    default: 2000,
+    description: 'How long a Redis lock lasts if its holder stalls (the fencing token guards the rest)',
+    parse: integer(10, 60_000),
+  },
   host: { env: 'SKULD_HOST', flag: '--host', default: '127.0.0.1', description: 'HTTP listen address', parse: text },
   port: {
     env: 'SKULD_PORT',

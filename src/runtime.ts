@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import { storeConfig } from './config.js';
-import { Engine } from './engine/engine.js';
+import { Engine, engineDefaults } from './engine/engine.js';
+import { writePath } from './engine/strategies.js';
 import { Sweeper } from './engine/sweeper.js';
 import { MysqlStore } from './store/mysql/mysql-store.js';
 import type { Store } from './store/port.js';
@@ -30,14 +31,30 @@ export interface Runtime {
 export async function createRuntime(config: Config, clock: () => number = Date.now): Promise<Runtime> {
   const store = openStore(config);
   await store.migrate();
-  const engine = new Engine(store, {
-    batchSizeMax: config.batchSizeMax,
-    batchWaitMs: config.batchWaitMs,
-    queueDepthMax: config.queueDepthMax,
-    reservationTtlMsDefault: config.reservationTtlMsDefault,
-    reservationTtlMsMax: config.reservationTtlMsMax,
-    clock,
+  const path = await writePath(config.strategy, store, {
+    // One pool connection stays free for reads.
+    concurrency: Math.max(1, config.databaseConnectionsMax - 1),
+    itemCacheMax: engineDefaults.itemCacheMax,
+    redisUrl: config.redisUrl,
+    redlockTtlMs: config.redlockTtlMs,
+    retryCountMax: config.strategyRetryCountMax,
+  }).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
   });
+  const engine = new Engine(
+    store,
+    {
+      batchSizeMax: config.batchSizeMax,
+      batchWaitMs: config.batchWaitMs,
+      queueDepthMax: config.queueDepthMax,
+      reservationTtlMsDefault: config.reservationTtlMsDefault,
+      reservationTtlMsMax: config.reservationTtlMsMax,
+      clock,
+      ...path.options,
+    },
+    path.runner,
+  );
   const sweeper = new Sweeper(engine, store, {
     intervalMs: config.sweepIntervalMs,
     sweepBatchMax: config.sweepBatchMax,

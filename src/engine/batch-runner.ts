@@ -1,5 +1,5 @@
 import type { DecideContext } from '../domain/index.js';
-import type { Store } from '../store/port.js';
+import { type LevelGuard, type Store, StoreError, staleLevelCode } from '../store/port.js';
 import { type Answer, type PendingCommand, runBatch } from './batch.js';
 import { ItemCache } from './item-cache.js';
 
@@ -13,17 +13,28 @@ export interface BatchRunner {
   close(): Promise<void>;
 }
 
+/** Runs each batch in one transaction of the store, its levels held as `guard` says. */
 export class InProcessRunner implements BatchRunner {
   private readonly store: Store;
   private readonly itemCache: ItemCache;
+  private readonly guard: LevelGuard;
 
-  constructor(store: Store, itemCacheMax: number) {
+  constructor(store: Store, itemCacheMax: number, guard: LevelGuard = { kind: 'locked' }) {
     this.store = store;
     this.itemCache = new ItemCache(itemCacheMax);
+    this.guard = guard;
   }
 
-  run(batch: readonly PendingCommand[], context: DecideContext): Promise<Answer[]> {
-    return this.store.writeTransaction((session) => runBatch(session, batch, context, this.itemCache));
+  async run(batch: readonly PendingCommand[], context: DecideContext, guard = this.guard): Promise<Answer[]> {
+    try {
+      return await this.store.writeTransaction((session) => runBatch(session, batch, context, this.itemCache, guard));
+    } catch (error) {
+      // Under row locks a level cannot change behind the transaction's back: a miss is a bug.
+      if (guard.kind === 'locked' && error instanceof StoreError && error.code === staleLevelCode) {
+        throw new StoreError('internal', error.message, { cause: error });
+      }
+      throw error;
+    }
   }
 
   async close(): Promise<void> {}

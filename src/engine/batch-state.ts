@@ -10,6 +10,7 @@ import {
   type Reservation,
   type StockView,
 } from '../domain/index.js';
+import type { LevelWrite } from '../store/port.js';
 
 /**
  * The state one batch decides against: the rows locked for it, plus every change decided so far
@@ -24,6 +25,7 @@ export class BatchState implements StockView {
   private readonly dirtyLevels = new Set<string>();
   private readonly dirtyReservations = new Set<string>();
   private readonly storedReservations: ReadonlySet<string>;
+  private readonly readVersions = new Map<string, number>();
 
   constructor(
     items: Map<string, Item>,
@@ -32,7 +34,11 @@ export class BatchState implements StockView {
     records: Map<string, CommandRecord>,
   ) {
     this.items = items;
-    for (const level of levels) this.levels.set(levelKey(level.sku, level.location), level);
+    for (const level of levels) {
+      const key = levelKey(level.sku, level.location);
+      this.levels.set(key, level);
+      this.readVersions.set(key, level.version);
+    }
     this.reservations = reservations;
     this.storedReservations = new Set(reservations.keys());
     this.records = records;
@@ -80,8 +86,12 @@ export class BatchState implements StockView {
     return this.newItems;
   }
 
-  changedLevels(): Level[] {
-    return [...this.dirtyLevels].map((key) => this.levels.get(key) as Level);
+  /** Changed levels, each with the version it was read at (the guard of its write). */
+  changedLevels(): LevelWrite[] {
+    return [...this.dirtyLevels].map((key) => ({
+      ...(this.levels.get(key) as Level),
+      previousVersion: this.readVersions.get(key) ?? 0,
+    }));
   }
 
   /** Reservations first written by this batch, and stored ones it changed. */

@@ -14,7 +14,7 @@ import {
   levelKey,
   type Reservation,
 } from '../domain/index.js';
-import type { LevelRef, WriteSession } from '../store/port.js';
+import type { LevelGuard, LevelRef, WriteSession } from '../store/port.js';
 import { BatchState } from './batch-state.js';
 import type { ItemCache } from './item-cache.js';
 
@@ -48,11 +48,18 @@ type Step =
  * global order, decide each command in arrival order against the locked rows (each succeeds or
  * fails alone), then write levels, events, reservations and idempotency records together.
  */
+/**
+ * How a batch holds its levels: `locked` takes the row locks in global order; `version` reads
+ * without locks and writes compare-and-set (with a fencing token when an outside lock guards it).
+ */
+export type BatchGuard = LevelGuard;
+
 export async function runBatch(
   session: WriteSession,
   batch: readonly PendingCommand[],
   context: DecideContext,
   itemCache: ItemCache,
+  guard: BatchGuard = { kind: 'locked' },
 ): Promise<Answer[]> {
   const reservationIds = referencedReservations(batch);
   const [items, linesOf] = await Promise.all([
@@ -69,7 +76,7 @@ export async function runBatch(
   }));
   if (creating.length > 0) await session.ensureLevels(creating);
   const [levels, reservations, records] = await Promise.all([
-    keys.length === 0 ? [] : session.lockLevels(keys),
+    keys.length === 0 ? [] : guard.kind === 'locked' ? session.lockLevels(keys) : session.readLevels(keys),
     reservationIds.length === 0 ? new Map<string, Reservation>() : session.loadReservations(reservationIds),
     session.loadCommands(batch.map(({ command }) => command.id)),
   ]);
@@ -82,6 +89,7 @@ export async function runBatch(
   await session.write({
     items: state.changedItems(),
     levels: state.changedLevels(),
+    levelGuard: guard,
     createdReservations: reservationChanges.created,
     updatedReservations: reservationChanges.updated,
     events: events.map((event, index): LedgerEvent => ({ position: first + index, ...event })),

@@ -19,6 +19,9 @@ export interface EngineOptions {
   readonly pipelineDepthMax: number;
   /** Most items the engine keeps in memory (items are immutable, so never stale). */
   readonly itemCacheMax: number;
+  /** Backoff before retry n: a random wait up to min(retryBackoffMsMax, retryBackoffMsBase·2ⁿ). */
+  readonly retryBackoffMsBase: number;
+  readonly retryBackoffMsMax: number;
   /** Times a batch is re-run after a retryable store conflict before its commands fail. */
   readonly batchRetryMax: number;
   readonly reservationTtlMsDefault: number;
@@ -33,6 +36,8 @@ export const engineDefaults: EngineOptions = {
   queueDepthMax: 100_000,
   pipelineDepthMax: 1,
   itemCacheMax: 100_000,
+  retryBackoffMsBase: 1,
+  retryBackoffMsMax: 50,
   batchRetryMax: 8,
   reservationTtlMsDefault: 15 * 60_000,
   reservationTtlMsMax: 24 * 60 * 60_000,
@@ -146,11 +151,18 @@ export class Engine {
         }
         if (retryable && attempt < this.options.batchRetryMax) {
           this.stats.retries += 1;
+          await this.backoff(attempt);
           continue;
         }
         return batch.map(({ command }) => rejected(command.id, storeFailure(error)));
       }
     }
+  }
+
+  /** Jittered exponential backoff, so that writers that collided do not collide again in step. */
+  private backoff(attempt: number): Promise<void> {
+    const ceilingMs = Math.min(this.options.retryBackoffMsMax, this.options.retryBackoffMsBase * 2 ** attempt);
+    return new Promise((resolve) => setTimeout(resolve, Math.random() * ceilingMs));
   }
 
   private context(): DecideContext {
@@ -170,6 +182,16 @@ function storeFailure(error: unknown) {
   const message = error instanceof Error ? error.message : String(error);
   if (!(error instanceof StoreError) || error.kind === 'internal') {
     return domainError('INTERNAL', `the batch failed: ${message}`);
+  }
+  if (error.kind === 'conflict') {
+    // Every attempt lost to a concurrent writer; none of them was committed.
+    return domainError(
+      'CONCURRENCY_CONFLICT',
+      `gave up after repeated conflicts (${error.code ?? 'conflict'}): ${message}`,
+      {
+        conflict: error.code,
+      },
+    );
   }
   // The batch did not commit, or its commit was not confirmed: resending the same ids is safe,
   // a committed command replays its stored result.

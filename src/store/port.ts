@@ -8,11 +8,29 @@ export type Dialect = 'sqlite' | 'postgres' | 'mysql';
 
 export type LevelRef = Pick<StockLine, 'sku' | 'location'>;
 
+/** A changed level and the version it had when the transaction read it. */
+export interface LevelWrite extends Level {
+  readonly previousVersion: number;
+}
+
+/**
+ * How the level writes of a transaction are guarded. `locked`: the transaction holds the rows'
+ * locks, so a row that does not match is a bug. `version`: the rows were read without locks and
+ * each write is a compare-and-set on the version read (and, with a fence, on a fencing token
+ * newer than the last one written); a miss is a retryable conflict.
+ */
+export type LevelGuard = { readonly kind: 'locked' } | { readonly kind: 'version'; readonly fence?: number };
+
+/** Conflict codes of guarded level writes. */
+export const staleLevelCode = 'VERSION_CONFLICT';
+export const fencedCode = 'FENCED';
+
 /** Everything one batch writes, in ONE transaction. */
 export interface WriteSet {
   readonly items: readonly Item[];
-  /** Final state of every level the batch changed; each row exists (ensured or locked). */
-  readonly levels: readonly Level[];
+  /** Final state of every level the batch changed; each row exists (ensured or read). */
+  readonly levels: readonly LevelWrite[];
+  readonly levelGuard: LevelGuard;
   /** Reservations that did not exist before the batch, in their state after it. */
   readonly createdReservations: readonly Reservation[];
   /** Reservations that existed and changed (status, committed quantities). */
@@ -36,6 +54,8 @@ export interface WriteSession {
   ensureLevels(keys: readonly LevelRef[]): Promise<void>;
   /** Locks existing rows of the sorted keys in that order and returns them. */
   lockLevels(keys: readonly LevelRef[]): Promise<Level[]>;
+  /** Reads existing rows of the keys without locking them (compare-and-set write paths). */
+  readLevels(keys: readonly LevelRef[]): Promise<Level[]>;
   loadCommands(ids: readonly string[]): Promise<Map<string, CommandRecord>>;
   /**
    * Locks the ledger head and reserves `count` positions; returns the first. The head stays

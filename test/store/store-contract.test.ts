@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CommandRecord, Item, LedgerEvent, Level, Reservation } from '../../src/domain/index.js';
-import { type Store, StoreError, type WriteSet } from '../../src/store/port.js';
+import { type LevelWrite, type Store, StoreError, type WriteSet } from '../../src/store/port.js';
 import { openTestStore, testDialects } from '../support/dialects.js';
 import { prng } from '../support/engine-harness.js';
 
@@ -14,6 +14,9 @@ const level = (sku: string, location: string, onHand: number, reserved = 0, vers
   reserved,
   version,
 });
+
+/** A level as written by a transaction that read it at the version before. */
+const changed = (l: Level, previousVersion = l.version - 1): LevelWrite => ({ ...l, previousVersion });
 
 function event(position: number, sku: string, location: string, onHandDelta: number, onHandAfter: number): LedgerEvent {
   return {
@@ -58,6 +61,7 @@ const reservation = (id: string, expiresAt: number, status: Reservation['status'
 });
 
 const emptySet: WriteSet = {
+  levelGuard: { kind: 'locked' },
   items: [],
   levels: [],
   createdReservations: [],
@@ -75,7 +79,7 @@ async function receive(store: Store, sku: string, location: string, quantity: nu
     const position = await session.claimPositions(1);
     await session.write({
       ...emptySet,
-      levels: [level(sku, location, onHand, 0, (current?.version ?? 0) + 1)],
+      levels: [changed(level(sku, location, onHand, 0, (current?.version ?? 0) + 1))],
       events: [event(position, sku, location, quantity, onHand)],
       commands: [record(`cmd-${position}`, position)],
     });
@@ -112,7 +116,7 @@ describe.each(testDialects())('store contract: %s', (dialect) => {
       await session.write({
         ...emptySet,
         items: [item('A')],
-        levels: [level('A', 'L1', 10, 2, 2)],
+        levels: [changed(level('A', 'L1', 10, 2, 2))],
         createdReservations: [res],
         events: [
           event(1, 'A', 'L1', 10, 10),
@@ -194,7 +198,7 @@ describe.each(testDialects())('store contract: %s', (dialect) => {
         const position = await session.claimPositions(1);
         await session.write({
           ...emptySet,
-          levels: [level('A', 'L1', 5)],
+          levels: [changed(level('A', 'L1', 5))],
           events: [event(position, 'A', 'L1', 5, 5)],
           commands: [record('c1', position)],
         });
@@ -220,7 +224,7 @@ describe.each(testDialects())('store contract: %s', (dialect) => {
       await session.write({
         ...emptySet,
         items: [{ ...item('A'), name: text }],
-        levels: [level('A', 'L1', 1)],
+        levels: [changed(level('A', 'L1', 1))],
         events: [{ ...event(position, 'A', 'L1', 1, 1), reason: text, reference: text }],
         commands: [refused],
       });
@@ -241,7 +245,7 @@ describe.each(testDialects())('store contract: %s', (dialect) => {
       const first = await session.claimPositions(count);
       await session.write({
         ...emptySet,
-        levels: keys.map((key) => level(key.sku, key.location, 2)),
+        levels: keys.map((key) => changed(level(key.sku, key.location, 2))),
         events: keys.map((key, i) => ({
           ...event(first + i, key.sku, key.location, 2, 2),
           reason: note,
@@ -256,6 +260,46 @@ describe.each(testDialects())('store contract: %s', (dialect) => {
     expect(levels.every((l) => l.onHand === 2 && l.version === 1)).toBe(true);
     expect((await store.readLedger(count - 1, 10)).map((e) => [e.position, e.reason])).toEqual([[count, note]]);
     expect(await store.getCommand(`c${count - 1}`)).toEqual(record(`c${count - 1}`, count));
+  });
+
+  it('writes a level read without locks only if its version is still the one read', async () => {
+    await receive(store, 'A', 'L1', 5);
+    const swap = (previousVersion: number) =>
+      store.writeTransaction(async (session) => {
+        const [read] = await session.readLevels([{ sku: 'A', location: 'L1' }]);
+        expect(read?.onHand).toBeGreaterThan(0);
+        await session.write({
+          ...emptySet,
+          levelGuard: { kind: 'version' },
+          levels: [changed(level('A', 'L1', 9, 0, previousVersion + 1), previousVersion)],
+        });
+      });
+    const stale = await swap(0).catch((error: unknown) => error);
+    expect(stale).toBeInstanceOf(StoreError);
+    expect(stale).toMatchObject({ kind: 'conflict', code: 'VERSION_CONFLICT' });
+    expect(await store.itemLevels('A')).toEqual([level('A', 'L1', 5)]);
+    await swap(1);
+    expect(await store.itemLevels('A')).toEqual([level('A', 'L1', 9, 0, 2)]);
+  });
+
+  it('refuses a fenced write whose token is not newer than the last one written', async () => {
+    await receive(store, 'A', 'L1', 5);
+    const fencedWrite = (fence: number, previousVersion: number) =>
+      store.writeTransaction(async (session) =>
+        session.write({
+          ...emptySet,
+          levelGuard: { kind: 'version', fence },
+          levels: [changed(level('A', 'L1', 10 + fence, 0, previousVersion + 1), previousVersion)],
+        }),
+      );
+    await fencedWrite(6, 1);
+    // A holder whose lock expired comes back with an older token: its write must not land,
+    // even though it names the current version.
+    const late = await fencedWrite(5, 2).catch((error: unknown) => error);
+    expect(late).toMatchObject({ kind: 'conflict', code: 'FENCED' });
+    expect(await store.itemLevels('A')).toEqual([level('A', 'L1', 16, 0, 2)]);
+    await fencedWrite(7, 2);
+    expect(await store.itemLevels('A')).toEqual([level('A', 'L1', 17, 0, 3)]);
   });
 
   it('ensures missing level rows without touching existing ones', async () => {
@@ -353,7 +397,7 @@ describe.each(testDialects())('store contract: %s', (dialect) => {
             const first = await session.claimPositions(locked.length);
             await session.write({
               ...emptySet,
-              levels: locked.map((l) => ({ ...l, onHand: l.onHand + 1, version: l.version + 1 })),
+              levels: locked.map((l) => changed({ ...l, onHand: l.onHand + 1, version: l.version + 1 })),
               events: locked.map((l, k) => event(first + k, l.sku, l.location, 1, l.onHand + 1)),
             });
           });

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { mysqlUrl, onMysqlServer, postgresUrl, testDialects } from './dialects.js';
 
@@ -6,6 +7,26 @@ export default async function setup(): Promise<void> {
   const dialects = testDialects();
   if (dialects.includes('postgres')) await reachPostgres();
   if (dialects.includes('mysql')) await reachMariadb();
+  // The redlock strategy runs on the row-locking stores.
+  if (dialects.some((dialect) => dialect !== 'sqlite')) await reachRedis();
+}
+
+export const redisUrl = process.env.SKULD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+async function reachRedis(): Promise<void> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, connectTimeout: 5000, maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    throw new Error(
+      `Redis is unreachable at ${redisUrl} (${(error as Error).message}). ` +
+        'Start it or set SKULD_TEST_REDIS_URL; the redlock strategy tests need it.',
+    );
+  } finally {
+    redis.disconnect();
+  }
 }
 
 async function reachPostgres(): Promise<void> {

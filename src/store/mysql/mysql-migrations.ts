@@ -76,4 +76,9 @@ export const mysqlMigrations: readonly Migration[] = [
       INSERT IGNORE INTO ledger_head (id, position) VALUES (1, 0);
     `,
   },
+  {
+    version: 2,
+    name: 'fencing token on levels',
+    sql: 'ALTER TABLE levels ADD COLUMN IF NOT EXISTS fence BIGINT NOT NULL DEFAULT 0;',
+  },
 ];

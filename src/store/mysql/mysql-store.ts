@@ -25,10 +25,14 @@ import {
 } from '../../domain/index.js';
 import {
   type Dialect,
+  fencedCode,
   type LedgerTotals,
+  type LevelGuard,
   type LevelRef,
+  type LevelWrite,
   type Store,
   StoreError,
+  staleLevelCode,
   type WriteSession,
   type WriteSet,
 } from '../port.js';
@@ -64,7 +68,8 @@ type Result = ResultSetHeader | RowDataPacket[];
 /** One SQL statement, and the affected-row count it must report, if it is checked. */
 interface Statement {
   readonly sql: string;
-  readonly changes?: { readonly rows: number; readonly failure: string };
+  /** Affected rows it must report; otherwise the batch fails (as a conflict when `conflict` names one). */
+  readonly changes?: { readonly rows: number; readonly failure: string; readonly conflict?: string };
 }
 
 /** Keys per level-locking statement: a short IN list the range optimizer always takes. */
@@ -375,6 +380,19 @@ class MysqlSession implements WriteSession {
       .map(levelFromRow);
   }
 
+  async readLevels(keys: readonly LevelRef[]): Promise<Level[]> {
+    const rows: LevelRow[] = [];
+    for (let start = 0; start < keys.length; start += lockKeysPerStatementMax) {
+      const chunk = keys.slice(start, start + lockKeysPerStatementMax);
+      const tuples = chunk.map((ref) => `(${quote(ref.sku)}, ${quote(ref.location)})`).join(', ');
+      const [found] = await this.connection.query<RowDataPacket[]>(
+        `SELECT ${levelColumns} FROM levels FORCE INDEX (PRIMARY) WHERE (sku, location) IN (${tuples})`,
+      );
+      rows.push(...(found as unknown as LevelRow[]));
+    }
+    return rows.map(levelFromRow);
+  }
+
   async loadCommands(ids: readonly string[]): Promise<Map<string, CommandRecord>> {
     const rows = await this.select<CommandRow>('SELECT * FROM commands WHERE id IN (?)', ids);
     return new Map(rows.map((row) => [row.id, commandFromRow(row)]));
@@ -397,7 +415,7 @@ class MysqlSession implements WriteSession {
     const statements = [
       ...this.takeEnsuring(),
       ...insertStatements('items (sku, name, allow_backorder, created_at)', sortedBy(set.items, 'sku'), itemTuple),
-      ...levelStatements(set.levels),
+      ...(set.levelGuard.kind === 'locked' ? levelStatements(set.levels) : swapStatements(set.levels, set.levelGuard)),
       ...insertStatements(
         `reservations (${reservationColumns})`,
         sortedBy(set.createdReservations, 'id'),
@@ -441,8 +459,11 @@ class MysqlSession implements WriteSession {
     }
     statements.forEach((statement, index) => {
       const affected = (results[index] as ResultSetHeader).affectedRows;
-      if (statement.changes !== undefined && affected !== statement.changes.rows) {
-        throw new StoreError('internal', statement.changes.failure);
+      const expected = statement.changes;
+      if (expected !== undefined && affected !== expected.rows) {
+        throw expected.conflict === undefined
+          ? new StoreError('internal', expected.failure)
+          : new StoreError('conflict', expected.failure, { code: expected.conflict });
       }
     });
     return results;
@@ -495,6 +516,23 @@ function levelStatements(levels: readonly Level[]): Statement[] {
     levels.map((l) => tuple([l.sku, l.location, l.onHand, l.reserved, l.version])),
     ' ON DUPLICATE KEY UPDATE on_hand = VALUES(on_hand), reserved = VALUES(reserved), version = VALUES(version)',
   ).map(({ sql, rows }) => ({ sql, changes: { rows: 2 * rows, failure: 'a changed level has no row' } }));
+}
+
+/**
+ * Compare-and-set writes of levels read without locks: one UPDATE per level, on the version
+ * read and, with a fence, on a fencing token newer than the last one written. A level that
+ * changed meanwhile matches no row: a retryable conflict.
+ */
+function swapStatements(levels: readonly LevelWrite[], guard: Extract<LevelGuard, { kind: 'version' }>): Statement[] {
+  const conflict = guard.fence === undefined ? staleLevelCode : fencedCode;
+  const fenceCheck = guard.fence === undefined ? '' : ` AND fence < ${quote(guard.fence)}`;
+  return levels.map((l) => ({
+    sql:
+      `UPDATE levels SET on_hand = ${quote(l.onHand)}, reserved = ${quote(l.reserved)}, version = ${quote(l.version)}, ` +
+      `fence = GREATEST(fence, ${quote(guard.fence ?? 0)}) ` +
+      `WHERE sku = ${quote(l.sku)} AND location = ${quote(l.location)} AND version = ${quote(l.previousVersion)}${fenceCheck}`,
+    changes: { rows: 1, failure: `level ${l.sku}@${l.location} changed since it was read`, conflict },
+  }));
 }
 
 const reservationColumns = 'id, status, `lines`, created_at, expires_at, resolved_at';

@@ -68,4 +68,9 @@ export const postgresMigrations: readonly Migration[] = [
       INSERT INTO ledger_head (id, position) VALUES (1, 0);
     `,
   },
+  {
+    version: 2,
+    name: 'fencing token on levels',
+    sql: 'ALTER TABLE levels ADD COLUMN fence bigint NOT NULL DEFAULT 0;',
+  },
 ];

@@ -4,10 +4,14 @@ import postgres from 'postgres';
 import type { CommandRecord, Item, LedgerEvent, Level, Reservation } from '../../domain/index.js';
 import {
   type Dialect,
+  fencedCode,
   type LedgerTotals,
+  type LevelGuard,
   type LevelRef,
+  type LevelWrite,
   type Store,
   StoreError,
+  staleLevelCode,
   type WriteSession,
   type WriteSet,
 } from '../port.js';
@@ -265,6 +269,15 @@ class PostgresSession implements WriteSession {
     return rows.map(levelFromRow);
   }
 
+  async readLevels(keys: readonly LevelRef[]): Promise<Level[]> {
+    const rows = await this.sql<LevelRow[]>`
+      SELECT l.sku, l.location, l.on_hand, l.reserved, l.version
+      FROM levels l
+      JOIN unnest(${keys.map((k) => k.sku)}::text[], ${keys.map((k) => k.location)}::text[]) AS k(sku, location)
+        ON l.sku = k.sku AND l.location = k.location`;
+    return rows.map(levelFromRow);
+  }
+
   async loadCommands(ids: readonly string[]): Promise<Map<string, CommandRecord>> {
     // A join with the id list, not `id = ANY(…)`: with a long list the planner prefers a scan of
     // the whole table until it holds hundreds of thousands of rows, and every batch pays for it.
@@ -285,19 +298,7 @@ class PostgresSession implements WriteSession {
       statements.push(this.sql`
         INSERT INTO items SELECT * FROM json_populate_recordset(null::items, ${json(set.items.map(itemToRow))}::text::json)`);
     }
-    if (set.levels.length > 0) {
-      const updated = this.sql`
-        UPDATE levels l SET on_hand = x.on_hand, reserved = x.reserved, version = x.version
-        FROM json_populate_recordset(null::levels, ${json(set.levels.map(levelToRow))}::text::json) x
-        WHERE l.sku = x.sku AND l.location = x.location`;
-      statements.push(
-        updated.then((result) => {
-          if (result.count !== set.levels.length) {
-            throw new StoreError('internal', `${set.levels.length - result.count} changed levels have no row`);
-          }
-        }),
-      );
-    }
+    if (set.levels.length > 0) statements.push(this.writeLevels(set.levels, set.levelGuard));
     if (set.updatedReservations.length > 0) {
       statements.push(this.sql`
         UPDATE reservations r SET status = x.status, lines = x.lines, resolved_at = x.resolved_at
@@ -313,6 +314,34 @@ class PostgresSession implements WriteSession {
     }
     if (set.events.length > 0) await this.copy('ledger', set.events.map(ledgerLine).join(''));
     if (set.commands.length > 0) await this.copy('commands', byId(set.commands).map(commandLine).join(''));
+  }
+
+  private async writeLevels(levels: readonly LevelWrite[], guard: LevelGuard): Promise<void> {
+    const rows = JSON.stringify(levels.map((l) => ({ ...levelToRow(l), previous_version: l.previousVersion })));
+    if (guard.kind === 'locked') {
+      const result = await this.sql`
+        UPDATE levels l SET on_hand = x.on_hand, reserved = x.reserved, version = x.version
+        FROM json_populate_recordset(null::levels, ${rows}::text::json) x
+        WHERE l.sku = x.sku AND l.location = x.location`;
+      if (result.count !== levels.length) {
+        throw new StoreError('internal', `${levels.length - result.count} changed levels have no row`);
+      }
+      return;
+    }
+    // Compare-and-set on the version read; with a fence, also on a token newer than the last.
+    const fence = guard.fence ?? null;
+    const result = await this.sql`
+      UPDATE levels l
+      SET on_hand = x.on_hand, reserved = x.reserved, version = x.version,
+          fence = GREATEST(l.fence, COALESCE(${fence}::bigint, 0))
+      FROM json_to_recordset(${rows}::text::json)
+        AS x(sku text, location text, on_hand bigint, reserved bigint, version bigint, previous_version bigint)
+      WHERE l.sku = x.sku AND l.location = x.location AND l.version = x.previous_version
+        AND (${fence}::bigint IS NULL OR l.fence < ${fence}::bigint)`;
+    if (result.count !== levels.length) {
+      const code = fence === null ? staleLevelCode : fencedCode;
+      throw new StoreError('conflict', `${levels.length - result.count} levels changed since they were read`, { code });
+    }
   }
 
   /**

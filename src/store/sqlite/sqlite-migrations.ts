@@ -64,4 +64,9 @@ export const sqliteMigrations: readonly Migration[] = [
       INSERT INTO ledger_head (id, position) VALUES (1, 0);
     `,
   },
+  {
+    version: 2,
+    name: 'fencing token on levels',
+    sql: 'ALTER TABLE levels ADD COLUMN fence INTEGER NOT NULL DEFAULT 0;',
+  },
 ];

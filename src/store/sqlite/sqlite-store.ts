@@ -4,10 +4,13 @@ import Database from 'better-sqlite3';
 import type { CommandRecord, Item, LedgerEvent, Level, Reservation } from '../../domain/index.js';
 import {
   type Dialect,
+  fencedCode,
   type LedgerTotals,
+  type LevelGuard,
   type LevelRef,
   type Store,
   StoreError,
+  staleLevelCode,
   type WriteSession,
   type WriteSet,
 } from '../port.js';
@@ -240,6 +243,11 @@ class SqliteSession implements WriteSession {
       claim: prepare('UPDATE ledger_head SET position = position + ? WHERE id = 1 RETURNING position'),
       insertItem: prepare('INSERT INTO items (sku, name, allow_backorder, created_at) VALUES (?, ?, ?, ?)'),
       updateLevel: prepare('UPDATE levels SET on_hand = ?, reserved = ?, version = ? WHERE sku = ? AND location = ?'),
+      // Compare-and-set: the version read, and a fencing token newer than the last one written.
+      swapLevel: prepare(
+        `UPDATE levels SET on_hand = ?, reserved = ?, version = ?, fence = MAX(fence, ?)
+         WHERE sku = ? AND location = ? AND version = ? AND fence < ?`,
+      ),
       insertReservation: prepare(
         'INSERT INTO reservations (id, status, lines, created_at, expires_at, resolved_at) VALUES (?, ?, ?, ?, ?, ?)',
       ),
@@ -283,6 +291,10 @@ class SqliteSession implements WriteSession {
     return levels;
   }
 
+  async readLevels(keys: readonly LevelRef[]): Promise<Level[]> {
+    return this.lockLevels(keys);
+  }
+
   async loadCommands(ids: readonly string[]): Promise<Map<string, CommandRecord>> {
     const records = new Map<string, CommandRecord>();
     for (const id of ids) {
@@ -300,10 +312,26 @@ class SqliteSession implements WriteSession {
   async write(set: WriteSet): Promise<void> {
     const s = this.statements;
     for (const item of set.items) s.insertItem.run(item.sku, item.name, item.allowBackorder ? 1 : 0, item.createdAt);
+    const guard = set.levelGuard;
     for (const l of set.levels) {
-      if (s.updateLevel.run(l.onHand, l.reserved, l.version, l.sku, l.location).changes !== 1) {
-        throw new StoreError('internal', `level ${l.sku}@${l.location} was changed but has no row`);
+      if (guard.kind === 'locked') {
+        if (s.updateLevel.run(l.onHand, l.reserved, l.version, l.sku, l.location).changes !== 1) {
+          throw new StoreError('internal', `level ${l.sku}@${l.location} was changed but has no row`);
+        }
+        continue;
       }
+      // Without a fence the row keeps its own, and the fence check always passes.
+      const swapped = s.swapLevel.run(
+        l.onHand,
+        l.reserved,
+        l.version,
+        guard.fence ?? 0,
+        l.sku,
+        l.location,
+        l.previousVersion,
+        guard.fence ?? Number.MAX_SAFE_INTEGER,
+      );
+      if (swapped.changes !== 1) throw staleLevel(l, guard);
     }
     for (const r of set.createdReservations) {
       s.insertReservation.run(r.id, r.status, JSON.stringify(r.lines), r.createdAt, r.expiresAt, r.resolvedAt);
@@ -335,6 +363,11 @@ class SqliteSession implements WriteSession {
     for (const c of set.commands)
       s.insertCommand.run(c.id, c.type, c.fingerprint, JSON.stringify(c.outcome), c.recordedAt);
   }
+}
+
+function staleLevel(level: LevelRef, guard: LevelGuard): StoreError {
+  const code = guard.kind === 'version' && guard.fence !== undefined ? fencedCode : staleLevelCode;
+  return new StoreError('conflict', `level ${level.sku}@${level.location} changed since it was read`, { code });
 }
 
 function translate(error: unknown): StoreError {
