@@ -18,7 +18,9 @@ import {
 import {
   type CommandRow,
   commandFromRow,
+  commandToRow,
   eventFromRow,
+  eventToRow,
   type ItemRow,
   itemFromRow,
   itemToRow,
@@ -305,15 +307,42 @@ class PostgresSession implements WriteSession {
         FROM json_populate_recordset(null::reservations, ${json(set.updatedReservations.map(reservationToRow))}::text::json) x
         WHERE r.id = x.id`);
     }
-    await Promise.all(statements);
-    // The append-only tables take the most rows: COPY inserts them several rows per WAL record.
-    // One COPY at a time, and none beside other statements: the protocol streams its data.
     // New ids are inserted in id order: two batches racing on the same new ids wait in one order.
-    if (set.createdReservations.length > 0) {
-      await this.copy('reservations', byId(set.createdReservations).map(reservationLine).join(''));
+    const reservations = byId(set.createdReservations);
+    const commands = byId(set.commands);
+    const appended = [
+      {
+        table: 'reservations',
+        count: reservations.length,
+        rows: () => reservations.map(reservationToRow),
+        lines: () => reservations.map(reservationLine),
+      },
+      {
+        table: 'ledger',
+        count: set.events.length,
+        rows: () => set.events.map(eventToRow),
+        lines: () => set.events.map(ledgerLine),
+      },
+      {
+        table: 'commands',
+        count: commands.length,
+        rows: () => commands.map(commandToRow),
+        lines: () => commands.map(commandLine),
+      },
+    ] as const;
+    const copies: (() => Promise<void>)[] = [];
+    for (const { table, count, rows, lines } of appended) {
+      if (count === 0) continue;
+      if (count < copyRowsMin) {
+        statements.push(this.sql`
+          INSERT INTO ${this.sql(table)} SELECT * FROM json_populate_recordset(null::${this.sql(table)}, ${json(rows())}::text::json)`);
+      } else {
+        copies.push(() => this.copy(table, lines().join('')));
+      }
     }
-    if (set.events.length > 0) await this.copy('ledger', set.events.map(ledgerLine).join(''));
-    if (set.commands.length > 0) await this.copy('commands', byId(set.commands).map(commandLine).join(''));
+    await Promise.all(statements);
+    // One COPY at a time, and none beside other statements: the protocol streams its data.
+    for (const copy of copies) await copy();
   }
 
   private async writeLevels(levels: readonly LevelWrite[], guard: LevelGuard): Promise<void> {
@@ -403,6 +432,12 @@ function reservationLine(r: Reservation): string {
 function commandLine(c: CommandRecord): string {
   return `${copyValue(c.id)}\t${c.type}\t${c.fingerprint}\t${copyValue(JSON.stringify(c.outcome))}\t${c.recordedAt}\n`;
 }
+
+/**
+ * Below this many rows a table's new rows go in a pipelined INSERT: a COPY costs a round trip
+ * more, and only pays back when it writes many rows (several per WAL record).
+ */
+const copyRowsMin = 64;
 
 const conflictCodes = new Set(['23505', '40001', '40P01', '55P03']);
 const unavailableCodes = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004']);
