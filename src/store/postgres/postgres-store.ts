@@ -25,7 +25,9 @@ import {
   itemFromRow,
   itemToRow,
   type LedgerRow,
+  type LedgerTotalsRow,
   type LevelRow,
+  ledgerTotalsFromRow,
   levelFromRow,
   levelToRow,
   type ReservationRow,
@@ -213,15 +215,8 @@ export class PostgresStore implements Store {
   }
 
   async ledgerTotals(): Promise<LedgerTotals[]> {
-    const rows = await guard(() => this.sql.unsafe(ledgerTotalsSql));
-    return rows.map((row) => ({
-      sku: String(row.sku),
-      location: String(row.location),
-      onHand: Number(row.on_hand),
-      reserved: Number(row.reserved),
-      events: Number(row.events),
-      chainBreaks: Number(row.chain_breaks),
-    }));
+    const rows = await guard(() => this.sql.unsafe<LedgerTotalsRow[]>(ledgerTotalsSql));
+    return rows.map(ledgerTotalsFromRow);
   }
 
   async close(): Promise<void> {

@@ -21,7 +21,9 @@ import {
   type ItemRow,
   itemFromRow,
   type LedgerRow,
+  type LedgerTotalsRow,
   type LevelRow,
+  ledgerTotalsFromRow,
   levelFromRow,
   type ReservationRow,
   reservationFromRow,
@@ -195,15 +197,7 @@ export class SqliteStore implements Store {
   }
 
   async ledgerTotals(): Promise<LedgerTotals[]> {
-    const rows = this.read(ledgerTotalsSql).all() as Array<Record<string, number | string>>;
-    return rows.map((row) => ({
-      sku: String(row.sku),
-      location: String(row.location),
-      onHand: Number(row.on_hand),
-      reserved: Number(row.reserved),
-      events: Number(row.events),
-      chainBreaks: Number(row.chain_breaks),
-    }));
+    return (this.read(ledgerTotalsSql).all() as LedgerTotalsRow[]).map(ledgerTotalsFromRow);
   }
 
   async close(): Promise<void> {
