@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { createConnection } from 'mysql2/promise';
 import postgres from 'postgres';
 import { MysqlStore } from '../../src/store/mysql/mysql-store.js';
@@ -27,6 +28,8 @@ export interface TestDatabase {
   open(): Store;
   /** What a child process needs to open the same database. */
   readonly env: Record<string, string>;
+  /** Runs one SQL statement on the database behind the store's back (to tamper with it). */
+  exec(sql: string): Promise<void>;
   drop(): Promise<void>;
 }
 
@@ -41,6 +44,11 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
     dialect,
     open: () => PostgresStore.open({ url: postgresUrl, schema: name, connectionsMax: 4 }),
     env: { SKULD_DATABASE_URL: postgresUrl, SKULD_DATABASE_SCHEMA: name },
+    exec: async (statement) => {
+      const sql = postgres(postgresUrl, { max: 1, onnotice: () => undefined, connection: { search_path: name } });
+      await sql.unsafe(statement);
+      await sql.end();
+    },
     drop: async () => {
       const sql = postgres(postgresUrl, { max: 1, onnotice: () => undefined });
       await sql.unsafe(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
@@ -56,6 +64,11 @@ function sqliteDatabase(): TestDatabase {
     dialect: 'sqlite',
     open: () => SqliteStore.open({ path }),
     env: { SKULD_DATABASE_URL: `sqlite:${path}` },
+    exec: async (statement) => {
+      const db = new Database(path);
+      db.exec(statement);
+      db.close();
+    },
     drop: async () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -66,15 +79,16 @@ async function mysqlDatabase(name: string): Promise<TestDatabase> {
     dialect: 'mysql',
     open: () => MysqlStore.open({ url: mysqlUrl, database: name, connectionsMax: 4 }),
     env: { SKULD_DATABASE_URL: mysqlUrl, SKULD_DATABASE_SCHEMA: name },
+    exec: (statement) => onMysqlServer(`USE ${name}`, statement),
     drop: () => onMysqlServer(`DROP DATABASE IF EXISTS ${name}`),
   };
 }
 
-/** Runs one statement on the MySQL/MariaDB server under test. */
-export async function onMysqlServer(sql: string): Promise<void> {
+/** Runs statements, in order, on one connection to the MySQL/MariaDB server under test. */
+export async function onMysqlServer(...statements: string[]): Promise<void> {
   const connection = await createConnection({ uri: mysqlUrl, connectTimeout: 5000 });
   try {
-    await connection.query(sql);
+    for (const sql of statements) await connection.query(sql);
   } finally {
     await connection.end();
   }

@@ -1,0 +1,78 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/engine/engine.js';
+import type { Store } from '../../src/store/port.js';
+import { type MismatchKind, verify } from '../../src/verify/verify.js';
+import { openTestStore, type TestDatabase, testDialects } from '../support/dialects.js';
+import { stock } from '../support/engine-harness.js';
+import { verifyCli } from '../support/server-process.js';
+
+// verify must see every kind of drift between the stored state and the ledger. Each case
+// tampers with the tables behind the store's back and expects the matching mismatch.
+
+const tamperings: readonly { name: string; sql: string; kind: MismatchKind }[] = [
+  {
+    name: 'on hand edited',
+    sql: "UPDATE levels SET on_hand = on_hand + 5 WHERE sku = 'V-1'",
+    kind: 'on-hand-vs-ledger',
+  },
+  {
+    name: 'reserved edited',
+    sql: "UPDATE levels SET reserved = reserved + 1 WHERE sku = 'V-1'",
+    kind: 'reserved-vs-ledger',
+  },
+  { name: 'a ledger event deleted', sql: "DELETE FROM ledger WHERE command_id = 'rcv-V-2-WH1'", kind: 'ledger-gap' },
+  {
+    name: 'a reservation resolved without its events',
+    sql: "UPDATE reservations SET status = 'released' WHERE id = 'held'",
+    kind: 'reserved-vs-pending',
+  },
+  {
+    name: 'a balance-after rewritten',
+    sql: "UPDATE ledger SET on_hand_after = on_hand_after + 1 WHERE command_id = 'rcv-V-1-WH1'",
+    kind: 'balance-chain',
+  },
+  {
+    name: 'more reserved than on hand',
+    sql: "UPDATE levels SET reserved = 1000 WHERE sku = 'V-2'",
+    kind: 'reserved-out-of-range',
+  },
+];
+
+describe.each(testDialects())('verify on %s', (dialect) => {
+  let store: Store;
+  let db: TestDatabase;
+  let cleanup: (() => Promise<void>) | undefined;
+  afterEach(async () => cleanup?.());
+
+  async function seeded(): Promise<void> {
+    const opened = await openTestStore(dialect);
+    ({ store, db, cleanup } = opened);
+    const engine = new Engine(store);
+    await stock(engine, ['V-1', 'V-2'], 'WH1', 10);
+    const { outcome } = await engine.execute({
+      type: 'ReserveStock',
+      id: 'held',
+      lines: [{ sku: 'V-1', location: 'WH1', quantity: 3 }],
+    });
+    expect(outcome.ok).toBe(true);
+    expect((await verify(store)).ok).toBe(true);
+  }
+
+  it.each(tamperings)('reports $name as $kind', async ({ sql, kind }) => {
+    await seeded();
+    await db.exec(sql);
+    const report = await verify(store);
+    expect(report.ok).toBe(false);
+    expect(report.mismatches.map((m) => m.kind)).toContain(kind);
+  });
+
+  it('exits 1 from the command line, with the report', async () => {
+    await seeded();
+    expect((await verifyCli(db)).code).toBe(0);
+    await db.exec(tamperings[0]?.sql as string);
+    const { code, report } = await verifyCli(db);
+    expect(code).toBe(1);
+    expect(report).toContain('verify: MISMATCH');
+    expect(report).toContain('on-hand-vs-ledger V-1@WH1: expected 10, found 15');
+  });
+});
