@@ -220,13 +220,33 @@ export type CommandOutcome =
     }
   | { readonly ok: false; readonly commandId: string; readonly error: DomainError };
 
+/**
+ * A first result as stored. A successful ReserveStock keeps only a reference: the reservation it
+ * created holds the same facts (its lines and times never change, and when created it was
+ * pending with nothing committed), so the answer is rebuilt from it on a repeat instead of being
+ * written twice on the hottest path.
+ */
+export type StoredOutcome =
+  | CommandOutcome
+  | { readonly ok: true; readonly commandId: string; readonly position: number; readonly created: 'reservation' };
+
 /** The stored idempotency record of a command. */
 export interface CommandRecord {
   readonly id: string;
   readonly type: CommandType;
   readonly fingerprint: string;
-  readonly outcome: CommandOutcome;
+  readonly outcome: StoredOutcome;
   readonly recordedAt: number;
+}
+
+/** The reservation as its ReserveStock answered it: pending, nothing committed. */
+export function asCreated(reservation: Reservation): Reservation {
+  return {
+    ...reservation,
+    status: 'pending',
+    lines: reservation.lines.map((line) => ({ ...line, committed: null })),
+    resolvedAt: null,
+  };
 }
 
 export function levelKey(sku: string, location: string): string {

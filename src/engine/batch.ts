@@ -1,4 +1,5 @@
 import {
+  asCreated,
   type Command,
   type CommandOutcome,
   type CommandRecord,
@@ -13,6 +14,7 @@ import {
   type LedgerEvent,
   levelKey,
   type Reservation,
+  type StoredOutcome,
 } from '../domain/index.js';
 import type { LevelGuard, LevelRef, WriteSession } from '../store/port.js';
 import { BatchState } from './batch-state.js';
@@ -84,7 +86,7 @@ export async function runBatch(
   const events: EventDraft[] = [];
   const steps = decideAll(batch, state, events, context);
   const first = events.length === 0 ? 0 : await session.claimPositions(events.length);
-  const answers = settle(steps, first);
+  const answers = settle(steps, first, await createdReservations(session, steps));
   const reservationChanges = state.changedReservations();
   await session.write({
     items: state.changedItems(),
@@ -133,12 +135,12 @@ function decideAll(
   });
 }
 
-function settle(steps: readonly Step[], first: number): Answer[] {
+function settle(steps: readonly Step[], first: number, created: ReadonlyMap<string, Reservation>): Answer[] {
   const answers: Answer[] = [];
   for (const step of steps) {
     switch (step.kind) {
       case 'replay':
-        answers.push({ outcome: step.record.outcome, replayed: true });
+        answers.push({ outcome: replayedOutcome(step.record.outcome, created), replayed: true });
         break;
       case 'conflict':
         answers.push({ outcome: conflict(step.commandId, step.existing), replayed: false });
@@ -172,6 +174,29 @@ export function conflict(commandId: string, existingType: string): CommandOutcom
   };
 }
 
+/** The reservations that repeats of a successful ReserveStock are answered from. */
+async function createdReservations(session: WriteSession, steps: readonly Step[]): Promise<Map<string, Reservation>> {
+  const ids = steps.flatMap((step) =>
+    step.kind === 'replay' && 'created' in step.record.outcome ? [step.record.id] : [],
+  );
+  return ids.length === 0 ? new Map() : session.loadReservations(ids);
+}
+
+function replayedOutcome(stored: StoredOutcome, created: ReadonlyMap<string, Reservation>): CommandOutcome {
+  if (!('created' in stored)) return stored;
+  const reservation = created.get(stored.commandId);
+  if (reservation === undefined)
+    throw new Error(`reservation ${stored.commandId} of a recorded ReserveStock is missing`);
+  const value = { kind: 'reservation', reservation: asCreated(reservation) } as const;
+  return { ok: true, commandId: stored.commandId, value, position: stored.position };
+}
+
+/** What a first result is stored as: a successful ReserveStock as a reference to its reservation. */
+function storedOutcome(command: Command, outcome: CommandOutcome): StoredOutcome {
+  if (!outcome.ok || command.type !== 'ReserveStock') return outcome;
+  return { ok: true, commandId: outcome.commandId, position: outcome.position, created: 'reservation' };
+}
+
 function newRecords(steps: readonly Step[], answers: readonly Answer[], now: number): CommandRecord[] {
   const records: CommandRecord[] = [];
   for (const [index, step] of steps.entries()) {
@@ -182,7 +207,13 @@ function newRecords(steps: readonly Step[], answers: readonly Answer[], now: num
     // reservation) must not become its first result, or the reservation could never expire.
     // The reservation's own status already makes it resolve at most once.
     if (command.type === 'ExpireReservation' && !outcome.ok) continue;
-    records.push({ id: command.id, type: command.type, fingerprint, outcome, recordedAt: now });
+    records.push({
+      id: command.id,
+      type: command.type,
+      fingerprint,
+      outcome: storedOutcome(command, outcome),
+      recordedAt: now,
+    });
   }
   return records;
 }

@@ -1,5 +1,4 @@
 import type {
-  CommandOutcome,
   CommandRecord,
   CommandType,
   EventType,
@@ -9,6 +8,7 @@ import type {
   Reservation,
   ReservationLine,
   ReservationStatus,
+  StoredOutcome,
 } from '../domain/index.js';
 import type { LedgerTotals } from './port.js';
 
@@ -43,7 +43,7 @@ export interface CommandRow {
   id: string;
   type: string;
   fingerprint: string;
-  outcome: string | CommandOutcome;
+  outcome: string | StoredOutcome;
   recorded_at: number;
 }
 
