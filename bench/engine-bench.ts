@@ -1,25 +1,51 @@
-import { loadConfig } from '../src/config.js';
+import { type Config, loadConfig } from '../src/config.js';
+import { levelKey, type StockLine } from '../src/domain/index.js';
 import type { Answer } from '../src/engine/batch.js';
-import { Engine, type EngineStats } from '../src/engine/engine.js';
-import { createRuntime } from '../src/runtime.js';
+import type { Engine, EngineStats } from '../src/engine/engine.js';
+import type { Strategy } from '../src/engine/strategies.js';
+import { createRuntime, type Runtime } from '../src/runtime.js';
+import type { Store } from '../src/store/port.js';
 import { type VerifyReport, verify } from '../src/verify/verify.js';
-import { type StoreKind, withBenchDatabase } from './databases.js';
-import { ordersPerRunMax, seededRandom, setupW1, w1Order } from './workload.js';
+import { type ServerUrls, type StoreKind, withBenchDatabase } from './databases.js';
+import {
+  type CpuUse,
+  countOf,
+  deadlockCodes,
+  increment,
+  type LatencySummary,
+  lockTimeoutCodes,
+  mergeCounts,
+  serverProcessNames,
+  startCpuWindow,
+  summarizeLatencies,
+} from './measure.js';
+import {
+  ordersPerRunMax,
+  reserveOrder,
+  seededRandom,
+  setupWorkload,
+  type Workload,
+  type WorkloadName,
+  workloads,
+} from './workload.js';
 
-// One engine cell: a fresh database, W1 set up through the engine, then a closed loop of
-// `inFlight` callers, each sending its next order as soon as the previous one is answered.
+// One engine cell: a fresh database, the workload set up through the engine, then a closed loop
+// of `inFlight` callers, each sending its next order as soon as the previous one is answered.
 
 export type Mode = 'reserve' | 'reserve-commit';
 
 export interface EngineCellSpec {
   readonly store: StoreKind;
+  /** Write path, through SKULD_STRATEGY as a deployment would choose it. */
+  readonly strategy: Strategy;
+  readonly workload: WorkloadName;
   readonly mode: Mode;
   readonly inFlight: number;
   readonly durationMs: number;
-  /** Unmeasured load first, through a throwaway engine: JIT, caches and files warm up. */
+  /** Unmeasured load first, through a runtime of its own: JIT, caches and files warm up. */
   readonly warmupMs: number;
   readonly seed: number;
-  readonly postgresUrl: string;
+  readonly urls: ServerUrls;
 }
 
 export interface EngineSummary {
@@ -38,46 +64,91 @@ export interface VerifySummary {
   readonly mismatchCount: number;
 }
 
-export interface EngineCellResult extends Omit<EngineCellSpec, 'postgresUrl'> {
-  /** Orders answered: in reserve-commit, an order counts when its commit answers. */
-  readonly orders: number;
-  readonly elapsedMs: number;
-  readonly ordersPerSecond: number;
-  readonly latencyMsP50: number;
-  readonly latencyMsP99: number;
-  /** Failed answers by error code, warm-up included; W1 never runs out of stock, so any is a failure. */
-  readonly errors: Readonly<Record<string, number>>;
-  readonly engine: EngineSummary;
-  /** Retryable store conflicts by database code, warm-up included (the engine retried them). */
-  readonly conflicts: Readonly<Record<string, number>>;
-  /** PostgreSQL deadlocks detected (40P01), warm-up included: sorted locks keep this at 0. */
-  readonly deadlocks: number;
-  readonly verify: VerifySummary;
+/** The levels against what the answers said: every unit a successful order was promised is held. */
+export interface HoldsSummary {
+  /** Units reserved beyond on hand, plus promised units not held, plus shipped units not deducted. */
+  readonly oversoldUnits: number;
+  /** Levels whose reserved or on-hand figure differs from the successful orders' sum. */
+  readonly mismatchedLevels: number;
 }
 
+export interface EngineCellResult extends Omit<EngineCellSpec, 'urls'>, LatencySummary {
+  /** Failed answers by error code, warm-up included; only INSUFFICIENT_STOCK is acceptable. */
+  readonly errors: Readonly<Record<string, number>>;
+  readonly engine: EngineSummary;
+  /** Retryable store conflicts by code, warm-up included (the engine retried them). */
+  readonly conflicts: Readonly<Record<string, number>>;
+  /** Deadlocks the database detected (PostgreSQL 40P01, MySQL 1213), warm-up included. */
+  readonly deadlocks: number;
+  /** Lock waits that timed out (PostgreSQL 55P03, MySQL 1205), warm-up included. */
+  readonly lockTimeouts: number;
+  readonly holds: HoldsSummary;
+  readonly cpu: CpuUse;
+  readonly verify: VerifySummary;
+  /** Wall time of each phase of the cell, drains included. */
+  readonly phasesMs: PhaseTimes;
+}
+
+export interface PhaseTimes {
+  readonly setup: number;
+  readonly warmup: number;
+  readonly measured: number;
+  readonly checks: number;
+}
+
+/**
+ * Callers of the warm-up. It warms code, caches and files, which takes no more than this; and
+ * a per-order strategy answers a few hundred orders/s, so 1,024 callers would leave seconds of
+ * queued orders to drain after its deadline.
+ */
+const warmupInFlightMax = 64;
+
 export async function runEngineCell(spec: EngineCellSpec): Promise<EngineCellResult> {
-  return withBenchDatabase(spec.store, spec.postgresUrl, async (database) => {
-    const runtime = await createRuntime(loadConfig({ ...process.env, ...database.env }));
+  const workload = workloads[spec.workload];
+  return withBenchDatabase(spec.store, spec.urls, async (database) => {
+    const config = loadConfig({ ...process.env, ...database.env, SKULD_STRATEGY: spec.strategy });
+    const startedAt = performance.now();
+    const runtime = await createRuntime(config);
     try {
-      await setupW1(runtime.store);
+      await setupWorkload(runtime.store, workload);
+      const setupDoneAt = performance.now();
       const random = seededRandom(spec.seed);
-      // The warm-up runs on an engine of its own: the measured engine counts measured orders only.
-      const warmup = new Engine(runtime.store);
-      const warm = await closedLoop(spec.inFlight, spec.warmupMs, orderRunner(warmup, spec.mode, random, 'w'));
-      await warmup.drain();
+      const tally = new Tally();
+      // The warm-up runs on a runtime of its own (same strategy): the measured engine counts
+      // measured orders only.
+      const warm = await withRuntime(config, async ({ engine }) => {
+        const callers = Math.min(spec.inFlight, warmupInFlightMax);
+        const run = await closedLoop(callers, spec.warmupMs, orderRunner(engine, spec, tally, random, 'w'));
+        return { run, conflicts: new Map(Object.entries(engine.stats.conflicts)) };
+      });
       const { engine } = runtime;
-      const loop = await closedLoop(spec.inFlight, spec.durationMs, orderRunner(engine, spec.mode, random, ''));
+      const warmupDoneAt = performance.now();
+      const endCpuWindow = startCpuWindow(serverProcessNames[spec.store]);
+      const loop = await closedLoop(spec.inFlight, spec.durationMs, orderRunner(engine, spec, tally, random, ''));
       await engine.drain();
-      const conflicts = mergeCounts(countsOf(warmup.stats.conflicts), countsOf(engine.stats.conflicts));
-      const { postgresUrl: _, ...cell } = spec;
+      const cpu = endCpuWindow();
+      const measuredAt = performance.now();
+      const conflicts = mergeCounts(warm.conflicts, new Map(Object.entries(engine.stats.conflicts)));
+      const holds = await checkHolds(runtime.store, tally, workload);
+      const verified = summarizeVerify(await verify(runtime.store));
+      const { urls: _, ...cell } = spec;
       return {
         ...cell,
-        ...latencySummary(loop),
-        errors: Object.fromEntries(mergeCounts(warm.errors, loop.errors)),
+        ...summarizeLatencies(loop.latencies, loop.elapsedMs),
+        errors: Object.fromEntries(mergeCounts(warm.run.errors, loop.errors)),
         engine: summarizeEngine(engine.stats),
         conflicts: Object.fromEntries(conflicts),
-        deadlocks: conflicts.get('40P01') ?? 0,
-        verify: summarizeVerify(await verify(runtime.store)),
+        deadlocks: countOf(conflicts, deadlockCodes),
+        lockTimeouts: countOf(conflicts, lockTimeoutCodes),
+        holds,
+        cpu,
+        verify: verified,
+        phasesMs: {
+          setup: setupDoneAt - startedAt,
+          warmup: warmupDoneAt - setupDoneAt,
+          measured: measuredAt - warmupDoneAt,
+          checks: performance.now() - measuredAt,
+        },
       };
     } finally {
       await runtime.close();
@@ -85,17 +156,88 @@ export async function runEngineCell(spec: EngineCellSpec): Promise<EngineCellRes
   });
 }
 
+async function withRuntime<T>(config: Config, work: (runtime: Runtime) => Promise<T>): Promise<T> {
+  const runtime = await createRuntime(config);
+  try {
+    return await work(runtime);
+  } finally {
+    await runtime.close();
+  }
+}
+
+const keyOf = (level: Pick<StockLine, 'sku' | 'location'>) => levelKey(level.sku, level.location);
+
+/** What the answers promised, per level: units held by pending reservations, units shipped. */
+class Tally {
+  private readonly held = new Map<string, number>();
+  private readonly shipped = new Map<string, number>();
+
+  reserved(lines: readonly StockLine[]): void {
+    for (const line of lines) increment(this.held, keyOf(line), line.quantity);
+  }
+
+  committed(lines: readonly StockLine[]): void {
+    for (const line of lines) {
+      increment(this.held, keyOf(line), -line.quantity);
+      increment(this.shipped, keyOf(line), line.quantity);
+    }
+  }
+
+  heldAt(key: string): number {
+    return this.held.get(key) ?? 0;
+  }
+
+  shippedAt(key: string): number {
+    return this.shipped.get(key) ?? 0;
+  }
+}
+
+const levelPageSize = 10_000;
+
+/** Compares every level with the tally; stock was received once per item, nothing else moved it. */
+async function checkHolds(store: Store, tally: Tally, workload: Workload): Promise<HoldsSummary> {
+  let oversoldUnits = 0;
+  let mismatchedLevels = 0;
+  let after: Parameters<Store['scanLevels']>[0];
+  for (let page = 0; page * levelPageSize <= workload.itemCount; page += 1) {
+    const levels = await store.scanLevels(after, levelPageSize);
+    for (const level of levels) {
+      const key = keyOf(level);
+      const held = tally.heldAt(key);
+      const onHandExpected = workload.stockPerItem - tally.shippedAt(key);
+      oversoldUnits +=
+        Math.max(0, level.reserved - level.onHand) +
+        Math.max(0, held - level.reserved) +
+        Math.max(0, level.onHand - onHandExpected);
+      if (level.reserved !== held || level.onHand !== onHandExpected) mismatchedLevels += 1;
+    }
+    if (levels.length < levelPageSize) break;
+    after = levels[levels.length - 1];
+  }
+  return { oversoldUnits, mismatchedLevels };
+}
+
 type OrderRun = (orderIndex: number) => Promise<string | undefined>;
 
 /** Sends order `orderIndex` and answers its error code, or undefined when it succeeded. */
-function orderRunner(engine: Engine, mode: Mode, random: () => number, idPrefix: string): OrderRun {
-  const reserve: OrderRun = async (index) => failure(await engine.execute(w1Order(random, `${idPrefix}o${index}`)));
-  if (mode === 'reserve') return reserve;
+function orderRunner(
+  engine: Engine,
+  spec: EngineCellSpec,
+  tally: Tally,
+  random: () => number,
+  idPrefix: string,
+): OrderRun {
+  const workload = workloads[spec.workload];
   return async (index) => {
-    const held = await reserve(index);
+    const order = reserveOrder(workload, random, `${idPrefix}o${index}`);
+    const held = failure(await engine.execute(order));
     if (held !== undefined) return held;
-    const reservationId = `${idPrefix}o${index}`;
-    return failure(await engine.execute({ type: 'CommitReservation', id: `${idPrefix}c${index}`, reservationId }));
+    tally.reserved(order.lines);
+    if (spec.mode === 'reserve') return undefined;
+    const commit = { type: 'CommitReservation', id: `${idPrefix}c${index}`, reservationId: order.id } as const;
+    const shipped = failure(await engine.execute(commit));
+    if (shipped === undefined) tally.committed(order.lines);
+    return shipped;
   };
 }
 
@@ -104,8 +246,7 @@ function failure({ outcome }: Answer): string | undefined {
 }
 
 interface LoopOutcome {
-  /** Sorted ascending. */
-  readonly latenciesMs: Float64Array;
+  readonly latencies: number[];
   readonly errors: Map<string, number>;
   readonly elapsedMs: number;
 }
@@ -128,35 +269,7 @@ async function closedLoop(inFlight: number, durationMs: number, run: OrderRun): 
     }
   };
   await Promise.all(Array.from({ length: inFlight }, caller));
-  return { latenciesMs: Float64Array.from(latencies).sort(), errors, elapsedMs: performance.now() - startedAt };
-}
-
-function latencySummary({ latenciesMs, elapsedMs }: LoopOutcome) {
-  return {
-    orders: latenciesMs.length,
-    elapsedMs,
-    ordersPerSecond: latenciesMs.length / (elapsedMs / 1000),
-    latencyMsP50: percentile(latenciesMs, 0.5),
-    latencyMsP99: percentile(latenciesMs, 0.99),
-  };
-}
-
-/** Nearest-rank percentile of an ascending array; 0 when it is empty. */
-function percentile(sorted: Float64Array, fraction: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] as number;
-}
-
-function increment(counts: Map<string, number>, key: string, by = 1): void {
-  counts.set(key, (counts.get(key) ?? 0) + by);
-}
-
-const countsOf = (record: Readonly<Record<string, number>>) => new Map(Object.entries(record));
-
-function mergeCounts(...maps: ReadonlyMap<string, number>[]): Map<string, number> {
-  const merged = new Map<string, number>();
-  for (const map of maps) for (const [key, count] of map) increment(merged, key, count);
-  return merged;
+  return { latencies, errors, elapsedMs: performance.now() - startedAt };
 }
 
 export function summarizeEngine(stats: EngineStats): EngineSummary {

@@ -4,10 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.js';
 import { createRuntime } from '../src/runtime.js';
 import { verify } from '../src/verify/verify.js';
-import { type StoreKind, withBenchDatabase } from './databases.js';
+import { type ServerUrls, type StoreKind, withBenchDatabase } from './databases.js';
 import { type EngineSummary, summarizeEngine, summarizeVerify, type VerifySummary } from './engine-bench.js';
 import type { LoadResult, LoadSpec } from './http-load.js';
-import { setupW1 } from './workload.js';
+import { setupWorkload, w1 } from './workload.js';
 
 // The HTTP bench: the real app, on loopback, in this process; the load generator in a child
 // process. In one run it measures the trivial route and the reservation route with the same
@@ -19,7 +19,7 @@ export interface HttpBenchSpec {
   readonly durationMs: number;
   readonly warmupMs: number;
   readonly seed: number;
-  readonly postgresUrl: string;
+  readonly urls: ServerUrls;
 }
 
 export interface HttpBenchResult extends LoadResult {
@@ -35,10 +35,10 @@ const loadSlackMs = 30_000;
 
 export async function runHttpBench(spec: HttpBenchSpec): Promise<HttpBenchResult> {
   const { buildApp } = await import('../src/api/app.js');
-  return withBenchDatabase(spec.store, spec.postgresUrl, async (database) => {
+  return withBenchDatabase(spec.store, spec.urls, async (database) => {
     const runtime = await createRuntime(loadConfig({ ...process.env, ...database.env, SKULD_SEED: 'off' }));
     try {
-      await setupW1(runtime.store);
+      await setupWorkload(runtime.store, w1);
       const app = await buildApp({ runtime, logger: false });
       try {
         await app.listen({ host: '127.0.0.1', port: 0 });

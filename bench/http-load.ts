@@ -1,5 +1,5 @@
 import autocannon from 'autocannon';
-import { ordersPerRunMax, seededRandom, w1Lines } from './workload.js';
+import { orderLines, ordersPerRunMax, seededRandom, w1 } from './workload.js';
 
 // The HTTP load generator. It runs in a process of its own, so that the server's event loop
 // is not shared with the client's: the parent forks this file, sends a LoadSpec over IPC and
@@ -47,7 +47,7 @@ function reservations(seed: number): autocannon.Request {
     headers: { 'content-type': 'application/json' },
     setupRequest: (request) => {
       sent += 1;
-      return { ...request, body: JSON.stringify({ id: `h${sent}`, lines: w1Lines(random) }) };
+      return { ...request, body: JSON.stringify({ id: `h${sent}`, lines: orderLines(w1, random) }) };
     },
   };
 }

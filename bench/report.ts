@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { EngineCellResult, VerifySummary } from './engine-bench.js';
 import type { HttpBenchResult } from './http-bench.js';
 import type { RouteResult } from './http-load.js';
+import type { StormResult } from './storm.js';
 
 // Tables are Markdown with padded cells: readable in a terminal, pasteable into the docs.
 
@@ -60,6 +61,72 @@ const engineColumns: readonly Column<EngineCellResult>[] = [
 
 export function engineTable(cells: readonly EngineCellResult[]): string {
   return formatTable(cells, engineColumns);
+}
+
+const percent = (value: number | undefined) => (value === undefined ? 'n/a' : `${Math.round(value)}%`);
+
+/** Rejections other than INSUFFICIENT_STOCK are flagged: the workloads never sell out. */
+function rejections(record: Readonly<Record<string, number>>): string {
+  const entries = Object.entries(record);
+  if (entries.length === 0) return '0';
+  return entries
+    .map(([code, count]) =>
+      code === 'INSUFFICIENT_STOCK' ? `${code} ${integer(count)}` : `**${code} ${integer(count)}**`,
+    )
+    .join(', ');
+}
+
+function holds(cell: EngineCellResult): string {
+  const { oversoldUnits, mismatchedLevels } = cell.holds;
+  if (oversoldUnits === 0 && mismatchedLevels === 0) return '0';
+  return `**${integer(oversoldUnits)}** (${integer(mismatchedLevels)} levels off)`;
+}
+
+const matrixColumns: readonly Column<EngineCellResult>[] = [
+  { title: 'workload', value: (r) => r.workload, text: true },
+  { title: 'store', value: (r) => r.store, text: true },
+  { title: 'strategy', value: (r) => r.strategy, text: true },
+  { title: 'in flight', value: (r) => integer(r.inFlight) },
+  { title: 'orders/s', value: (r) => integer(r.ordersPerSecond) },
+  { title: 'p50 ms', value: (r) => decimal(r.latencyMsP50) },
+  { title: 'p99 ms', value: (r) => decimal(r.latencyMsP99) },
+  { title: 'deadlocks', value: (r) => integer(r.deadlocks) },
+  { title: 'lock timeouts', value: (r) => integer(r.lockTimeouts) },
+  { title: 'retries', value: (r) => integer(r.engine.retries) },
+  { title: 'rejected', value: (r) => rejections(r.errors), text: true },
+  { title: 'oversold', value: holds, text: true },
+  {
+    title: 'verify',
+    value: (r) => (r.verify.ok ? 'ok' : `**FAILED** (${integer(r.verify.mismatchCount)})`),
+    text: true,
+  },
+  { title: 'Skuld CPU', value: (r) => percent(r.cpu.skuldPercent) },
+  { title: 'DB CPU', value: (r) => percent(r.cpu.databasePercent) },
+];
+
+/** One row per cell of the matrix; anything that must not happen is in bold. */
+export function matrixTable(cells: readonly EngineCellResult[]): string {
+  return formatTable(cells, matrixColumns);
+}
+
+const stormColumns: readonly Column<StormResult>[] = [
+  { title: 'store', value: (r) => r.store, text: true },
+  { title: 'lines', value: (r) => r.lineOrder, text: true },
+  { title: 'connections', value: (r) => integer(r.connections) },
+  { title: 'orders/s', value: (r) => integer(r.ordersPerSecond) },
+  { title: 'p50 ms', value: (r) => decimal(r.latencyMsP50) },
+  { title: 'p99 ms', value: (r) => decimal(r.latencyMsP99) },
+  { title: 'committed', value: (r) => integer(r.orders) },
+  { title: 'failed', value: (r) => integer(r.failedOrders) },
+  { title: 'retries', value: (r) => integer(r.retries) },
+  { title: 'deadlocks', value: (r) => integer(r.deadlocks) },
+  { title: 'lock timeouts', value: (r) => integer(r.lockTimeouts) },
+  { title: 'all failures', value: (r) => counts(r.failures), text: true },
+  { title: 'consistent', value: (r) => (r.consistent ? 'yes' : '**NO**'), text: true },
+];
+
+export function stormTable(results: readonly StormResult[]): string {
+  return formatTable(results, stormColumns);
 }
 
 const routeColumns: readonly Column<RouteResult>[] = [
