@@ -41,6 +41,11 @@ export type Decision =
 export function decide(command: Command, view: StockView, context: DecideContext): Decision {
   const invalid = validateCommand(command);
   if (invalid !== null) return { ok: false, error: invalid };
+  return decideValid(command, view, context);
+}
+
+/** decide, for a command that has already passed validateCommand (the engine checks on entry). */
+export function decideValid(command: Command, view: StockView, context: DecideContext): Decision {
   switch (command.type) {
     case 'RegisterItem':
       return decideRegister(command, view, context);

@@ -7,7 +7,7 @@ import {
   compareLevelKeys,
   type DecideContext,
   type DomainError,
-  decide,
+  decideValid,
   describe,
   domainError,
   type EventDraft,
@@ -50,18 +50,13 @@ type Step =
  * global order, decide each command in arrival order against the locked rows (each succeeds or
  * fails alone), then write levels, events, reservations and idempotency records together.
  */
-/**
- * How a batch holds its levels: `locked` takes the row locks in global order; `version` reads
- * without locks and writes compare-and-set (with a fencing token when an outside lock guards it).
- */
-export type BatchGuard = LevelGuard;
-
 export async function runBatch(
   session: WriteSession,
   batch: readonly PendingCommand[],
   context: DecideContext,
   itemCache: ItemCache,
-  guard: BatchGuard = { kind: 'locked' },
+  /** `locked`: row locks in global order; `version`: unlocked reads, compare-and-set writes. */
+  guard: LevelGuard = { kind: 'locked' },
 ): Promise<Answer[]> {
   const reservationIds = referencedReservations(batch);
   const [items, linesOf] = await Promise.all([
@@ -123,7 +118,8 @@ function decideAll(
         : { kind: 'conflict', commandId: command.id, existing: record.type };
     }
     inBatch.set(command.id, index);
-    const decision = decide(command, state, context);
+    // Engine.execute validated the command before queueing it: decide without checking again.
+    const decision = decideValid(command, state, context);
     if (!decision.ok) return { kind: 'decided', pending, value: undefined, error: decision.error, lastEvent: -1 };
     if (decision.item !== undefined) state.addItem(decision.item);
     for (const event of decision.events) {
@@ -218,7 +214,7 @@ function newRecords(steps: readonly Step[], answers: readonly Answer[], now: num
   return records;
 }
 
-function referencedReservations(batch: readonly PendingCommand[]): string[] {
+export function referencedReservations(batch: readonly PendingCommand[]): string[] {
   const ids = new Set<string>();
   for (const { command } of batch) {
     if ('reservationId' in command) ids.add(command.reservationId);
@@ -238,6 +234,18 @@ function referencedSkus(batch: readonly PendingCommand[]): string[] {
 }
 
 type Touch = (sku: string, location: string, creates: boolean | 'if-backorder') => void;
+
+/** Every level the commands may touch, sorted in the global lock order. */
+export function touchedLevels(
+  batch: readonly PendingCommand[],
+  reservations: ReadonlyMap<string, Reservation>,
+): LevelRef[] {
+  const keys = new Map<string, LevelRef>();
+  for (const { command } of batch) {
+    touchedBy(command, reservations, (sku, location) => keys.set(levelKey(sku, location), { sku, location }));
+  }
+  return [...keys.values()].sort(compareLevelKeys);
+}
 
 /** Every level the batch may touch, sorted in the global lock order, and those it may create. */
 function levelRefs(

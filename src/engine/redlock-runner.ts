@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import Redlock, { ExecutionError } from 'redlock';
-import { type DecideContext, levelKey } from '../domain/index.js';
+import { type DecideContext, levelKey, type Reservation } from '../domain/index.js';
 import { type Store, StoreError } from '../store/port.js';
-import type { Answer, PendingCommand } from './batch.js';
+import { type Answer, type PendingCommand, referencedReservations, touchedLevels } from './batch.js';
 import type { BatchRunner, InProcessRunner } from './batch-runner.js';
 
 export interface RedlockOptions {
@@ -101,32 +101,13 @@ export class RedlockRunner implements BatchRunner {
     }
   }
 
-  /** Level keys the commands touch, sorted; a reservation's lines are immutable, so read ahead. */
+  /** Level keys the commands touch, in global order; a reservation's lines never change, so read ahead. */
   private async levelsOf(batch: readonly PendingCommand[]): Promise<string[]> {
-    const keys = new Set<string>();
-    for (const { command } of batch) {
-      switch (command.type) {
-        case 'RegisterItem':
-          break;
-        case 'ReceiveStock':
-        case 'ReturnStock':
-        case 'AdjustStock':
-        case 'CountStock':
-          keys.add(levelKey(command.sku, command.location));
-          break;
-        case 'TransferStock':
-          keys.add(levelKey(command.sku, command.from));
-          keys.add(levelKey(command.sku, command.to));
-          break;
-        case 'ReserveStock':
-          for (const line of command.lines) keys.add(levelKey(line.sku, line.location));
-          break;
-        default: {
-          const reservation = await this.store.getReservation(command.reservationId);
-          for (const line of reservation?.lines ?? []) keys.add(levelKey(line.sku, line.location));
-        }
-      }
+    const reservations = new Map<string, Reservation>();
+    for (const id of referencedReservations(batch)) {
+      const reservation = await this.store.getReservation(id);
+      if (reservation !== undefined) reservations.set(id, reservation);
     }
-    return [...keys].sort();
+    return touchedLevels(batch, reservations).map((ref) => levelKey(ref.sku, ref.location));
   }
 }

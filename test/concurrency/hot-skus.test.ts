@@ -3,7 +3,15 @@ import type { Command, ReserveStock, StockLine } from '../../src/domain/index.js
 import { levelKey } from '../../src/domain/index.js';
 import { Engine } from '../../src/engine/engine.js';
 import { openTestStore, testDialects } from '../support/dialects.js';
-import { executeAll, expectInvariants, prng, runInProcess, stock, wholeLedger } from '../support/engine-harness.js';
+import {
+  countByCommand,
+  executeAll,
+  expectInvariants,
+  prng,
+  runInProcess,
+  stock,
+  wholeLedger,
+} from '../support/engine-harness.js';
 
 // Flash-sale contention: far more demand than stock on a few hot SKUs, all at once.
 
@@ -90,8 +98,7 @@ describe.each(testDialects())('concurrency: %s', (dialect) => {
     const outcomes = await executeAll(engine, copies);
     expect(outcomes.every((o) => o.ok)).toBe(true);
     const ledger = await wholeLedger(opened.store);
-    const perCommand = new Map<string, number>();
-    for (const e of ledger) perCommand.set(e.commandId, (perCommand.get(e.commandId) ?? 0) + 1);
+    const perCommand = countByCommand(ledger);
     for (const o of orders) expect(perCommand.get(o.id)).toBe(o.lines.length);
     await expectInvariants(opened.store);
   });
@@ -128,8 +135,7 @@ describe.each(testDialects())('concurrency: %s', (dialect) => {
       expect(answer.replayed !== other.replayed).toBe(true);
     }
     const ledger = await wholeLedger(opened.store);
-    const perCommand = new Map<string, number>();
-    for (const e of ledger) perCommand.set(e.commandId, (perCommand.get(e.commandId) ?? 0) + 1);
+    const perCommand = countByCommand(ledger);
     for (const o of shared) {
       const answered = byId.get(o.id);
       expect(perCommand.get(o.id) ?? 0).toBe(answered?.ok ? o.lines.length : 0);

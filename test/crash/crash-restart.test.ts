@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LedgerEvent } from '../../src/domain/index.js';
 import { createTestDatabase, type TestDatabase, testDialects } from '../support/dialects.js';
-import { wholeLedger } from '../support/engine-harness.js';
+import { countByCommand, wholeLedger } from '../support/engine-harness.js';
 import { type ServerProcess, startServer, verifyCli } from '../support/server-process.js';
 
 // A server killed with SIGKILL in the middle of a load run, then restarted: nothing answered
@@ -43,12 +42,6 @@ async function post(base: string, sent: Sent): Promise<Response> {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(sent.body),
   });
-}
-
-function countByCommand(ledger: readonly LedgerEvent[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const event of ledger) counts.set(event.commandId, (counts.get(event.commandId) ?? 0) + 1);
-  return counts;
 }
 
 describe.each(testDialects())('crash and restart: %s', (dialect) => {

@@ -8,7 +8,15 @@ import { type Strategy, writePath } from '../../src/engine/strategies.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { StoreError } from '../../src/store/port.js';
 import { createTestDatabase, type TestDatabase, testDialects } from '../support/dialects.js';
-import { executeAll, expectInvariants, prng, runInProcess, stock, wholeLedger } from '../support/engine-harness.js';
+import {
+  countByCommand,
+  executeAll,
+  expectInvariants,
+  prng,
+  runInProcess,
+  stock,
+  wholeLedger,
+} from '../support/engine-harness.js';
 import { redisUrl } from '../support/global-setup.js';
 
 // Every strategy on every store where it applies: the flash-sale guarantees of the batched path
@@ -37,12 +45,6 @@ async function start(db: TestDatabase, strategy: Strategy, env: Record<string, s
   return createRuntime(
     loadConfig({ ...db.env, SKULD_STRATEGY: strategy, SKULD_REDIS_URL: redisUrl, SKULD_LOG_LEVEL: 'silent', ...env }),
   );
-}
-
-function countByCommand(ledger: readonly { commandId: string }[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const event of ledger) counts.set(event.commandId, (counts.get(event.commandId) ?? 0) + 1);
-  return counts;
 }
 
 describe.each(rowLockingDialects)('strategies on %s', (dialect) => {

@@ -37,6 +37,13 @@ export async function wholeLedger(store: Store): Promise<LedgerEvent[]> {
   }
 }
 
+/** Ledger events per command id: a command that took effect once has one per level it touched. */
+export function countByCommand(ledger: readonly Pick<LedgerEvent, 'commandId'>[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const event of ledger) counts.set(event.commandId, (counts.get(event.commandId) ?? 0) + 1);
+  return counts;
+}
+
 /** The invariants of design.md, checked on the stored state and the ledger. */
 export async function expectInvariants(store: Store): Promise<void> {
   const report = await verify(store);
