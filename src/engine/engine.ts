@@ -12,9 +12,9 @@ export interface EngineOptions {
   /** Most commands waiting for a batch; beyond it the engine answers OVERLOADED. */
   readonly queueDepthMax: number;
   /**
-   * Most batches in flight at once. The batched path runs one at a time (a second would only
-   * wait on the first's row locks); the one-command-per-transaction strategies run as many as
-   * the pool has connections for.
+   * Most batches in flight at once. The batched path runs one on SQLite and two on a database
+   * server (see strategies.ts); the one-command-per-transaction strategies run as many as the
+   * pool has connections for.
    */
   readonly pipelineDepthMax: number;
   /** Most items the engine keeps in memory (items are immutable, so never stale). */

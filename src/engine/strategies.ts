@@ -21,6 +21,15 @@ export const strategyDialects: Readonly<Record<Strategy, readonly Dialect[]>> = 
   redlock: ['postgres', 'mysql'],
 };
 
+/**
+ * Batches in flight on the batched path. On a database server a second batch is sent while the
+ * first commits: its lock requests queue in the server, which goes from one commit straight to
+ * the next batch while this process answers the first batch's callers and gathers the next.
+ * Two in flight are exactly as safe as two processes (the same lock order, the ledger head last).
+ * SQLite writes through one connection, one transaction at a time.
+ */
+const batchedPipelineDepth: Readonly<Record<Dialect, number>> = { sqlite: 1, postgres: 2, mysql: 2 };
+
 export interface StrategySettings {
   /** Transactions in flight at once for the one-command-per-transaction paths. */
   readonly concurrency: number;
@@ -59,7 +68,10 @@ export async function writePath(strategy: Strategy, store: Store, settings: Stra
   const single = { batchSizeMax: 1, pipelineDepthMax: settings.concurrency, batchRetryMax: settings.retryCountMax };
   switch (strategy) {
     case 'batched':
-      return { options: {}, runner: new InProcessRunner(store, settings.itemCacheMax) };
+      return {
+        options: { pipelineDepthMax: batchedPipelineDepth[store.dialect] },
+        runner: new InProcessRunner(store, settings.itemCacheMax),
+      };
     case 'pessimistic':
       return { options: single, runner: new InProcessRunner(store, settings.itemCacheMax) };
     case 'optimistic':

@@ -25,7 +25,8 @@ import { redisUrl } from '../support/global-setup.js';
 const location = 'WH1';
 const hot = ['HOT-0', 'HOT-1', 'HOT-2'];
 const rowLockingDialects = testDialects().filter((dialect) => dialect !== 'sqlite');
-const perOrder: Strategy[] = ['pessimistic', 'optimistic', 'redlock'];
+// The batched path is here too: through writePath it runs two batches in flight on a server.
+const everyStrategy: Strategy[] = ['batched', 'pessimistic', 'optimistic', 'redlock'];
 
 /** Refusals a strategy may answer here: optimistic may also lose every retry on a hot row. */
 function acceptable(strategy: Strategy): string[] {
@@ -56,7 +57,7 @@ describe.each(rowLockingDialects)('strategies on %s', (dialect) => {
     await db?.drop();
   });
 
-  describe.each(perOrder)('%s', (strategy) => {
+  describe.each(everyStrategy)('%s', (strategy) => {
     it('reserves exactly the stock there is when 1,000 orders race for 3 SKUs, and replays retries once', async () => {
       db = await createTestDatabase(dialect);
       runtime = await start(db, strategy);

@@ -131,6 +131,10 @@ export class MysqlStore implements Store {
       // Several statements per round trip: a batch's lock walk and its writes are one each.
       // Every value in them is escaped (by the driver; JSON text by jsonLiteral).
       multipleStatements: true,
+      // SQL without values is sent as it is: the driver would otherwise scan all of it (a
+      // batch's inserts run to a megabyte) for placeholders it has no values for.
+      queryFormat: (sql: string, values: unknown) =>
+        Array.isArray(values) && values.length === 0 ? sql : format(sql, values as SqlValue[]),
       // FOUND_ROWS: an UPDATE reports the rows it matched, not only those it changed.
       flags: ['FOUND_ROWS'],
       // BIGINT values (times, quantities, positions) are far below 2^53: plain numbers.
@@ -384,7 +388,7 @@ class MysqlSession implements WriteSession {
     const rows: LevelRow[] = [];
     for (let start = 0; start < keys.length; start += lockKeysPerStatementMax) {
       const chunk = keys.slice(start, start + lockKeysPerStatementMax);
-      const tuples = chunk.map((ref) => `(${quote(ref.sku)}, ${quote(ref.location)})`).join(', ');
+      const tuples = chunk.map((ref) => `(${literal(ref.sku)}, ${literal(ref.location)})`).join(', ');
       const [found] = await this.connection.query<RowDataPacket[]>(
         `SELECT ${levelColumns} FROM levels FORCE INDEX (PRIMARY) WHERE (sku, location) IN (${tuples})`,
       );
@@ -412,24 +416,39 @@ class MysqlSession implements WriteSession {
     // New unique keys are inserted sorted, so two batches racing on the same new ids wait in
     // one order; batches with events are serialized by the ledger head anyway, but a batch of
     // refusals writes command records without it.
-    const statements = [
-      ...this.takeEnsuring(),
-      ...insertStatements('items (sku, name, allow_backorder, created_at)', sortedBy(set.items, 'sku'), itemTuple),
-      ...(set.levelGuard.kind === 'locked' ? levelStatements(set.levels) : swapStatements(set.levels, set.levelGuard)),
-      ...insertStatements(
-        `reservations (${reservationColumns})`,
-        sortedBy(set.createdReservations, 'id'),
-        reservationTuple,
-      ),
-      ...reservationUpdateStatements(sortedBy(set.updatedReservations, 'id')),
-      ...insertStatements(`ledger (${ledgerColumns})`, set.events, eventTuple),
-      ...insertStatements(
-        'commands (id, type, fingerprint, outcome, recorded_at)',
-        sortedBy(set.commands, 'id'),
-        commandTuple,
-      ),
+    //
+    // The statements go out table by table, each group built while the server executes the
+    // one before. A group is sent only after the previous one succeeded: a statement that fails
+    // may end the transaction (a deadlock rolls it back), and nothing may run after it.
+    const groups: (() => Statement[])[] = [
+      () => [
+        ...this.takeEnsuring(),
+        ...insertStatements('items (sku, name, allow_backorder, created_at)', sortedBy(set.items, 'sku'), itemTuple),
+        ...(set.levelGuard.kind === 'locked'
+          ? levelStatements(set.levels)
+          : swapStatements(set.levels, set.levelGuard)),
+        ...insertStatements(
+          `reservations (${reservationColumns})`,
+          sortedBy(set.createdReservations, 'id'),
+          reservationTuple,
+        ),
+        ...reservationUpdateStatements(sortedBy(set.updatedReservations, 'id')),
+      ],
+      () => insertStatements(`ledger (${ledgerColumns})`, set.events, eventTuple),
+      () =>
+        insertStatements(
+          'commands (id, type, fingerprint, outcome, recorded_at)',
+          sortedBy(set.commands, 'id'),
+          commandTuple,
+        ),
     ];
-    await this.run(statements);
+    let running: Promise<unknown> = Promise.resolve();
+    for (const build of groups) {
+      const statements = build();
+      await running;
+      running = this.run(statements);
+    }
+    await running;
   }
 
   /** Writes noted level keys that no lockLevels took: called before commit. */
@@ -489,7 +508,7 @@ function runs(refs: readonly LevelRef[], ensure: (ref: LevelRef) => boolean): { 
  * tables) would lock, and wait for, every row it passes.
  */
 function lockSql(refs: readonly LevelRef[]): string {
-  const keys = refs.map((ref) => `(${quote(ref.sku)}, ${quote(ref.location)})`).join(', ');
+  const keys = refs.map((ref) => `(${literal(ref.sku)}, ${literal(ref.location)})`).join(', ');
   return (
     `SELECT ${levelColumns} FROM levels FORCE INDEX (PRIMARY) WHERE (sku, location) IN (${keys}) ` +
     'ORDER BY sku, location FOR UPDATE'
@@ -584,7 +603,21 @@ function packets(statements: readonly Statement[]): Statement[][] {
   return groups;
 }
 
-const tuple = (values: readonly SqlValue[]): string => `(${values.map((value) => quote(value)).join(', ')})`;
+/**
+ * Characters that need no escaping inside a quoted literal: the whole alphabet of codes and ids
+ * (the domain admits only these in them), so most strings of a batch skip the driver's escaping.
+ */
+const plainText = /^[A-Za-z0-9 ._:@/#+=-]*$/;
+
+/** One value as SQL: the common kinds directly, anything else through the driver. */
+function literal(value: SqlValue): string {
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  if (typeof value === 'string' && plainText.test(value)) return `'${value}'`;
+  if (value === null || value === undefined) return 'NULL';
+  return quote(value);
+}
+
+const tuple = (values: readonly SqlValue[]): string => `(${values.map(literal).join(', ')})`;
 
 /**
  * A value as a JSON string literal, escaped by hand: JSON.stringify leaves no control characters,
