@@ -1,7 +1,7 @@
 import { type Config, loadConfig } from '../src/config.js';
 import { levelKey, type StockLine } from '../src/domain/index.js';
 import type { Answer } from '../src/engine/batch.js';
-import type { Engine, EngineStats } from '../src/engine/engine.js';
+import type { CommandExecutor, EngineStats } from '../src/engine/engine.js';
 import type { Strategy } from '../src/engine/strategies.js';
 import { createRuntime, type Runtime } from '../src/runtime.js';
 import type { Store } from '../src/store/port.js';
@@ -103,10 +103,16 @@ export interface PhaseTimes {
  */
 const warmupInFlightMax = 64;
 
+/**
+ * A cell measures the engine itself, in the thread of its callers, unless SKULD_ENGINE_THREAD
+ * says otherwise; the HTTP bench measures the app as it is deployed, with its engine thread.
+ */
+const inCallerThread = { SKULD_ENGINE_THREAD: process.env.SKULD_ENGINE_THREAD ?? 'off' };
+
 export async function runEngineCell(spec: EngineCellSpec): Promise<EngineCellResult> {
   const workload = workloads[spec.workload];
   return withBenchDatabase(spec.store, spec.urls, async (database) => {
-    const config = loadConfig({ ...process.env, ...database.env, SKULD_STRATEGY: spec.strategy });
+    const config = loadConfig({ ...process.env, ...database.env, SKULD_STRATEGY: spec.strategy, ...inCallerThread });
     const startedAt = performance.now();
     const runtime = await createRuntime(config);
     try {
@@ -221,7 +227,7 @@ type OrderRun = (orderIndex: number) => Promise<string | undefined>;
 
 /** Sends order `orderIndex` and answers its error code, or undefined when it succeeded. */
 function orderRunner(
-  engine: Engine,
+  engine: CommandExecutor,
   spec: EngineCellSpec,
   tally: Tally,
   random: () => number,

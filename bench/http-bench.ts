@@ -1,13 +1,15 @@
 import { fork } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../src/config.js';
 import { createRuntime } from '../src/runtime.js';
 import { verify } from '../src/verify/verify.js';
 import { type ServerUrls, type StoreKind, withBenchDatabase } from './databases.js';
 import { type EngineSummary, summarizeEngine, summarizeVerify, type VerifySummary } from './engine-bench.js';
+import { AnswerAtOnce } from './http-ceiling.js';
 import type { LoadResult, LoadSpec } from './http-load.js';
-import { setupWorkload, w1 } from './workload.js';
+import { setupWorkload, skuOf, w1 } from './workload.js';
 
 // The HTTP bench: the real app, on loopback, in this process; the load generator in a child
 // process. In one run it measures the trivial route and the reservation route with the same
@@ -24,36 +26,48 @@ export interface HttpBenchSpec {
 
 export interface HttpBenchResult extends LoadResult {
   readonly store: StoreKind;
+  /** Write path of the app: on an engine thread of its own, or on the HTTP thread. */
+  readonly engineThread: 'on' | 'off';
   /** Requests/s of the reservation route over those of GET /healthz. */
   readonly ratio: number;
+  /** The same for the route with no engine behind it: the most the ratio could be here. */
+  readonly ceilingRatio: number;
   readonly engine: EngineSummary;
   readonly verify: VerifySummary;
 }
 
-/** Time the load child gets beyond its four runs before it is stopped. */
+/** Time the load child gets beyond its runs before it is stopped. */
 const loadSlackMs = 30_000;
 
 export async function runHttpBench(spec: HttpBenchSpec): Promise<HttpBenchResult> {
   const { buildApp } = await import('../src/api/app.js');
   return withBenchDatabase(spec.store, spec.urls, async (database) => {
-    const runtime = await createRuntime(loadConfig({ ...process.env, ...database.env, SKULD_SEED: 'off' }));
+    const config = loadConfig({ ...process.env, ...database.env, SKULD_SEED: 'off' });
+    const runtime = await createRuntime(config);
     try {
       await setupWorkload(runtime.store, w1);
       const app = await buildApp({ runtime, logger: false });
+      const ceilingApp = await buildApp({ runtime: { ...runtime, engine: new AnswerAtOnce() }, logger: false });
       try {
-        await app.listen({ host: '127.0.0.1', port: 0 });
-        const { port } = app.server.address() as AddressInfo;
+        const port = await listen(app);
+        const ceilingPort = await listen(ceilingApp);
         const { connections, durationMs, warmupMs, seed } = spec;
-        const load = await runLoad({ port, connections, durationMs, warmupMs, seed });
+        const readPath = `/v1/items/${skuOf(0)}/stock`;
+        const load = await runLoad({ port, ceilingPort, readPath, connections, durationMs, warmupMs, seed });
         await runtime.engine.drain();
+        const perHealthz = (route: { requestsPerSecond: number }) =>
+          route.requestsPerSecond / Math.max(1, load.healthz.requestsPerSecond);
         return {
           ...load,
           store: spec.store,
-          ratio: load.reservations.requestsPerSecond / Math.max(1, load.healthz.requestsPerSecond),
+          engineThread: config.engineThread,
+          ratio: perHealthz(load.reservations),
+          ceilingRatio: perHealthz(load.ceiling),
           engine: summarizeEngine(runtime.engine.stats),
           verify: summarizeVerify(await verify(runtime.store)),
         };
       } finally {
+        await ceilingApp.close();
         await app.close();
       }
     } finally {
@@ -62,12 +76,17 @@ export async function runHttpBench(spec: HttpBenchSpec): Promise<HttpBenchResult
   });
 }
 
+async function listen(app: FastifyInstance): Promise<number> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return (app.server.address() as AddressInfo).port;
+}
+
 function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const child = fork(fileURLToPath(new URL('./http-load.ts', import.meta.url)), [], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const limitMs = 2 * (spec.durationMs + spec.warmupMs) + loadSlackMs;
+  const limitMs = 4 * spec.durationMs + 3 * spec.warmupMs + loadSlackMs;
   return new Promise<LoadResult>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill();

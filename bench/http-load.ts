@@ -8,6 +8,10 @@ import { orderLines, ordersPerRunMax, seededRandom, w1 } from './workload.js';
 export interface LoadSpec {
   /** Loopback port of the server under test. */
   readonly port: number;
+  /** The same app on another port, its engine replaced by an immediate answer (http-ceiling.ts). */
+  readonly ceilingPort: number;
+  /** A read route, probed at a steady low rate while reservations run at full load. */
+  readonly readPath: string;
   readonly connections: number;
   readonly durationMs: number;
   /** Unmeasured run of each route first: connections, JIT and caches warm up. */
@@ -33,7 +37,16 @@ export interface RouteResult {
 export interface LoadResult {
   readonly healthz: RouteResult;
   readonly reservations: RouteResult;
+  /** The reservation route with no engine behind it: what the HTTP layer alone allows. */
+  readonly ceiling: RouteResult;
+  /** Reads at a steady rate beside a full reservation load, and that load. */
+  readonly reads: RouteResult;
+  readonly besideReads: RouteResult;
 }
+
+/** The read probe: a steady rate far below capacity, so its latency shows waiting, not queueing. */
+const readConnections = 4;
+const readRequestsPerSecond = 200;
 
 const healthz: autocannon.Request = { method: 'GET', path: '/healthz' };
 
@@ -52,25 +65,34 @@ function reservations(seed: number): autocannon.Request {
   };
 }
 
-function fire(spec: LoadSpec, durationMs: number, request: autocannon.Request): Promise<autocannon.Result> {
+interface Fire {
+  readonly port: number;
+  readonly connections: number;
+  readonly durationMs: number;
+  /** Requests per second over all connections; unbounded when absent. */
+  readonly overallRate?: number;
+}
+
+function fire(target: Fire, request: autocannon.Request): Promise<autocannon.Result> {
   const options: autocannon.Options = {
-    url: `http://127.0.0.1:${spec.port}`,
-    connections: spec.connections,
-    duration: durationMs / 1000,
+    url: `http://127.0.0.1:${target.port}`,
+    connections: target.connections,
+    duration: target.durationMs / 1000,
     // Bounded in count as well as in time, like every load the bench makes.
     maxOverallRequests: ordersPerRunMax,
     requests: [request],
+    ...(target.overallRate === undefined ? {} : { overallRate: target.overallRate }),
   };
   return new Promise((resolve, reject) => {
     autocannon(options, (error, result) => (error === null ? resolve(result) : reject(error)));
   });
 }
 
-function routeResult(route: string, spec: LoadSpec, result: autocannon.Result): RouteResult {
+function routeResult(route: string, connections: number, result: autocannon.Result): RouteResult {
   const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, s]) => [code, s.count]));
   return {
     route,
-    connections: spec.connections,
+    connections,
     requests: result.requests.total,
     durationS: result.duration,
     requestsPerSecond: result.duration > 0 ? result.requests.total / result.duration : 0,
@@ -84,14 +106,24 @@ function routeResult(route: string, spec: LoadSpec, result: autocannon.Result): 
 }
 
 async function measure(spec: LoadSpec): Promise<LoadResult> {
+  const { port, ceilingPort, connections, durationMs, warmupMs } = spec;
   const reserve = reservations(spec.seed);
-  await fire(spec, spec.warmupMs, healthz);
-  await fire(spec, spec.warmupMs, reserve);
-  const trivial = await fire(spec, spec.durationMs, healthz);
-  const reserved = await fire(spec, spec.durationMs, reserve);
+  const read: autocannon.Request = { method: 'GET', path: spec.readPath };
+  await fire({ port, connections, durationMs: warmupMs }, healthz);
+  await fire({ port, connections, durationMs: warmupMs }, reserve);
+  await fire({ port: ceilingPort, connections, durationMs: warmupMs }, reserve);
+  const trivial = await fire({ port, connections, durationMs }, healthz);
+  const reserved = await fire({ port, connections, durationMs }, reserve);
+  const ceiling = await fire({ port: ceilingPort, connections, durationMs }, reserve);
+  const probe = { port, connections: readConnections, durationMs, overallRate: readRequestsPerSecond };
+  const [reads, besideReads] = await Promise.all([fire(probe, read), fire({ port, connections, durationMs }, reserve)]);
+  const route = 'POST /v1/reservations';
   return {
-    healthz: routeResult('GET /healthz', spec, trivial),
-    reservations: routeResult('POST /v1/reservations', spec, reserved),
+    healthz: routeResult('GET /healthz', connections, trivial),
+    reservations: routeResult(route, connections, reserved),
+    ceiling: routeResult(`${route} (no engine)`, connections, ceiling),
+    reads: routeResult(`GET ${spec.readPath} (beside reservations)`, readConnections, reads),
+    besideReads: routeResult(`${route} (beside reads)`, connections, besideReads),
   };
 }
 

@@ -30,6 +30,8 @@ function engineSettings() {
   const { batchSizeMax, batchWaitMs, queueDepthMax, databaseConnectionsMax } = config;
   const { strategyRetryCountMax, redlockTtlMs, redisUrl } = config;
   return {
+    // Engine cells run the engine in their callers' thread unless the variable is set.
+    engineThread: process.env.SKULD_ENGINE_THREAD ?? 'off',
     batchSizeMax,
     batchWaitMs,
     queueDepthMax,
@@ -64,7 +66,8 @@ function header(
     lines.push(
       ...options.workloads.map((name) => `workload ${describeWorkload(workloads[name])}`),
       `engine: batchSizeMax ${settings.batchSizeMax}, batchWaitMs ${settings.batchWaitMs}, ` +
-        `queueDepthMax ${settings.queueDepthMax}; database pool ${settings.databaseConnectionsMax}; ` +
+        `queueDepthMax ${settings.queueDepthMax}, engine thread ${settings.engineThread}; ` +
+        `database pool ${settings.databaseConnectionsMax}; ` +
         `per-order strategies: ${settings.strategyRetryCountMax} retries, redlock TTL ${settings.redlockTtlMs} ms`,
       `per cell: ${options.warmupMs} ms warm-up, then ${options.durationMs} ms measured; seed ${options.seed}`,
     );
@@ -152,7 +155,8 @@ function problems(
     if (!storm.consistent) found.push(`${name}: reserved units differ from the committed orders`);
   }
   if (http !== undefined) {
-    if (http.reservations.non2xx + http.healthz.non2xx > 0) found.push('http: non-2xx answers');
+    const routes = [http.healthz, http.reservations, http.ceiling, http.besideReads, http.reads];
+    for (const route of routes) if (route.non2xx > 0) found.push(`http: ${route.route}: non-2xx answers`);
     if (!http.verify.ok) found.push(`http: verify found ${http.verify.mismatchCount} mismatches`);
   }
   return found;

@@ -143,10 +143,12 @@ const routeColumns: readonly Column<RouteResult>[] = [
 
 export function httpReport(result: HttpBenchResult): string {
   const { engine } = result;
+  const routes = [result.healthz, result.reservations, result.ceiling, result.besideReads, result.reads];
   return [
-    formatTable([result.healthz, result.reservations], routeColumns),
+    formatTable(routes, routeColumns),
     '',
-    `reservations/healthz requests/s: ${decimal(result.ratio, 2)} (target >= 0.5; store ${result.store})`,
+    `reservations/healthz requests/s: ${decimal(result.ratio, 2)} (target >= 0.5; store ${result.store}, ` +
+      `engine thread ${result.engineThread}); with no engine behind the route: ${decimal(result.ceilingRatio, 2)}`,
     `engine: ${integer(engine.batches)} batches, average ${integer(engine.batchAverage)}, ` +
       `largest ${integer(engine.largestBatch)}, retries ${integer(engine.retries)}`,
     `verify: ${verified(result.verify)}`,

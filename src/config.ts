@@ -123,6 +123,14 @@ export const settings = {
     description: 'Most commands in one POST /v1/batch request',
     parse: integer(1, 10_000),
   },
+  engineThread: {
+    env: 'SKULD_ENGINE_THREAD',
+    flag: '--engine-thread',
+    default: 'on' as 'on' | 'off',
+    description:
+      '`on`: the write path (engine, its store connections, strategy) runs on a thread of its own, beside the thread serving HTTP and reads; `off`: on that thread',
+    parse: oneOf('on', 'off'),
+  },
   batchSizeMax: {
     env: 'SKULD_BATCH_SIZE_MAX',
     flag: '--batch-size-max',

@@ -1,14 +1,17 @@
 import type { Config } from './config.js';
 import { storeConfig } from './config.js';
-import { Engine, engineDefaults } from './engine/engine.js';
+import { type CommandExecutor, Engine, engineDefaults } from './engine/engine.js';
 import { writePath } from './engine/strategies.js';
 import { Sweeper } from './engine/sweeper.js';
 import { MysqlStore } from './store/mysql/mysql-store.js';
 import type { Store } from './store/port.js';
 import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { EngineThread } from './thread/engine-thread.js';
+import type { SharedClock } from './thread/shared-clock.js';
 
-// Composition: the one place that turns configuration into adapters and wires them.
+// Composition: the one place that turns configuration into adapters and wires them (the engine
+// thread's entry, src/thread/engine-worker.ts, composes its half with the functions below).
 
 export function openStore(config: Config): Store {
   const target = storeConfig(config);
@@ -19,18 +22,8 @@ export function openStore(config: Config): Store {
   return PostgresStore.open({ url: target.url, schema: target.schema, connectionsMax: target.connectionsMax });
 }
 
-export interface Runtime {
-  readonly config: Config;
-  readonly store: Store;
-  readonly engine: Engine;
-  readonly sweeper: Sweeper;
-  close(): Promise<void>;
-}
-
-/** Opens and migrates the store, and builds the engine and its sweeper (not yet started). */
-export async function createRuntime(config: Config, clock: () => number = Date.now): Promise<Runtime> {
-  const store = openStore(config);
-  await store.migrate();
+/** The engine of a deployment on a migrated store: the configured write strategy and bounds. */
+export async function buildEngine(config: Config, store: Store, clock: () => number): Promise<Engine> {
   const path = await writePath(config.strategy, store, {
     // One pool connection stays free for reads.
     concurrency: Math.max(1, config.databaseConnectionsMax - 1),
@@ -38,11 +31,8 @@ export async function createRuntime(config: Config, clock: () => number = Date.n
     redisUrl: config.redisUrl,
     redlockTtlMs: config.redlockTtlMs,
     retryCountMax: config.strategyRetryCountMax,
-  }).catch(async (error: unknown) => {
-    await store.close();
-    throw error;
   });
-  const engine = new Engine(
+  return new Engine(
     store,
     {
       batchSizeMax: config.batchSizeMax,
@@ -55,10 +45,40 @@ export async function createRuntime(config: Config, clock: () => number = Date.n
     },
     path.runner,
   );
+}
+
+export interface Runtime {
+  readonly config: Config;
+  /** Reads, migrations and the sweeper's queries; the write path has its own connections on its thread. */
+  readonly store: Store;
+  /** The write path: the engine in this thread, or the engine thread (SKULD_ENGINE_THREAD). */
+  readonly engine: CommandExecutor;
+  readonly sweeper: Sweeper;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens and migrates the store, and starts the write path and its sweeper (not yet running).
+ * `clock` replaces the system clock, for the engine (on either thread) and the sweeper alike.
+ */
+export async function createRuntime(config: Config, clock?: SharedClock): Promise<Runtime> {
+  const store = openStore(config);
+  const read = clock?.read ?? Date.now;
+  let engine: CommandExecutor;
+  try {
+    await store.migrate();
+    engine =
+      config.engineThread === 'on'
+        ? await EngineThread.start(config, clock?.buffer)
+        : await buildEngine(config, store, read);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const sweeper = new Sweeper(engine, store, {
     intervalMs: config.sweepIntervalMs,
     sweepBatchMax: config.sweepBatchMax,
-    clock,
+    clock: read,
   });
   return {
     config,

@@ -1,5 +1,5 @@
 import type { Command } from '../domain/index.js';
-import type { Engine } from '../engine/engine.js';
+import type { CommandExecutor } from '../engine/engine.js';
 
 // Demo data: a small catalogue in two warehouses. Every command has a fixed id, so seeding
 // again changes nothing.
@@ -42,7 +42,7 @@ export function seedCommands(): Command[] {
 }
 
 /** Seeds the demo data; returns how many commands took effect now (0 when already seeded). */
-export async function seed(engine: Engine): Promise<number> {
+export async function seed(engine: CommandExecutor): Promise<number> {
   let applied = 0;
   for (const command of seedCommands()) {
     const { outcome, replayed } = await engine.execute(command);

@@ -58,11 +58,26 @@ export interface EngineStats {
 }
 
 /**
+ * What callers of the write path use: the engine in this thread, or the engine thread
+ * (`src/thread/`) that runs one on a thread of its own.
+ */
+export interface CommandExecutor {
+  /** Decides one command. Never throws for an operating error: the outcome carries it. */
+  execute(command: Command): Promise<Answer>;
+  /** The engine's counters (on another thread: as of its latest answer). */
+  readonly stats: EngineStats;
+  /** Resolves when every command sent so far has been answered. */
+  drain(): Promise<void>;
+  /** Answers every queued command, then stops. */
+  close(): Promise<void>;
+}
+
+/**
  * The sequencer. Commands from any number of callers queue here; one batch at a time is
  * decided and written in a single transaction, and every caller is answered after commit.
  * A hot level therefore changes once per batch, not once per order.
  */
-export class Engine {
+export class Engine implements CommandExecutor {
   readonly stats: EngineStats = { batches: 0, commands: 0, retries: 0, largestBatch: 0, conflicts: {} };
   private readonly options: EngineOptions;
   private readonly runner: BatchRunner;

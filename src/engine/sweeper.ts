@@ -1,6 +1,6 @@
 import { expiryCommandId } from '../domain/index.js';
 import type { Store } from '../store/port.js';
-import type { Engine } from './engine.js';
+import type { CommandExecutor } from './engine.js';
 
 export interface SweeperOptions {
   readonly intervalMs: number;
@@ -14,13 +14,13 @@ export interface SweeperOptions {
  * deterministic id, so several instances sweeping the same store expire each reservation once.
  */
 export class Sweeper {
-  private readonly engine: Engine;
+  private readonly engine: CommandExecutor;
   private readonly store: Store;
   private readonly options: SweeperOptions;
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<number> | undefined;
 
-  constructor(engine: Engine, store: Store, options: SweeperOptions) {
+  constructor(engine: CommandExecutor, store: Store, options: SweeperOptions) {
     this.engine = engine;
     this.store = store;
     this.options = options;

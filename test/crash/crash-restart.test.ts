@@ -115,11 +115,20 @@ describe.each(testDialects())('crash and restart: %s', (dialect) => {
         else expect([0, sent.events], sent.body.id).toContain(seen);
       }
 
-      // Resending the unanswered commands, with the same ids, completes each exactly once.
-      for (const sent of unanswered) {
-        const response = await post(server.base, sent);
-        expect(response.ok, `${sent.body.id}: ${await response.text()}`).toBe(true);
-      }
+      // Resending the unanswered commands, with the same ids, completes each exactly once. Units
+      // go concurrently, as a client's retries would; a unit's commands in order.
+      const resend = units.map((unit) => unit.filter((sent) => !answered.has(sent.body.id)));
+      const restarted = server.base;
+      let nextUnit = 0;
+      const resender = async () => {
+        while (nextUnit < resend.length) {
+          for (const sent of resend[nextUnit++] as Sent[]) {
+            const response = await post(restarted, sent);
+            expect(response.ok, `${sent.body.id}: ${await response.text()}`).toBe(true);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: 32 }, resender));
       const final = countByCommand(await wholeLedger(store));
       for (const sent of commands) expect(final.get(sent.body.id) ?? 0, sent.body.id).toBe(sent.events);
     } finally {

@@ -21,7 +21,7 @@ export interface Api {
 export async function startApi(dialect: Dialect, env: Record<string, string> = {}): Promise<Api> {
   const db = await createTestDatabase(dialect);
   const clock = new ManualClock();
-  const runtime = await createRuntime(loadConfig({ ...db.env, SKULD_LOG_LEVEL: 'silent', ...env }), clock.read);
+  const runtime = await createRuntime(loadConfig({ ...db.env, SKULD_LOG_LEVEL: 'silent', ...env }), clock);
   const app = await buildApp({ runtime, logger: false });
   return {
     app,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
 import type { Command, CommandOutcome, LedgerEvent } from '../../src/domain/index.js';
-import type { Engine, EngineStats } from '../../src/engine/engine.js';
+import type { CommandExecutor, EngineStats } from '../../src/engine/engine.js';
 import type { Store } from '../../src/store/port.js';
 import { verify } from '../../src/verify/verify.js';
 import type { TestDatabase } from './dialects.js';
@@ -13,7 +13,12 @@ import type { TestDatabase } from './dialects.js';
 const run = promisify(execFile);
 
 /** Registers the items and receives `onHand` of each at `location`; fails on any rejection. */
-export async function stock(engine: Engine, skus: readonly string[], location: string, onHand: number): Promise<void> {
+export async function stock(
+  engine: CommandExecutor,
+  skus: readonly string[],
+  location: string,
+  onHand: number,
+): Promise<void> {
   const setup: Command[] = skus.flatMap((sku): Command[] => [
     { type: 'RegisterItem', id: `reg-${sku}`, sku },
     { type: 'ReceiveStock', id: `rcv-${sku}-${location}`, sku, location, quantity: onHand },
@@ -80,7 +85,7 @@ export async function runInProcess(
 }
 
 /** Outcomes of commands sent all at once to one engine. */
-export function executeAll(engine: Engine, commands: readonly Command[]): Promise<CommandOutcome[]> {
+export function executeAll(engine: CommandExecutor, commands: readonly Command[]): Promise<CommandOutcome[]> {
   return Promise.all(commands.map(async (command) => (await engine.execute(command)).outcome));
 }
 

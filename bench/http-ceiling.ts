@@ -1,0 +1,46 @@
+import { type Command, domainError, validateCommand } from '../src/domain/index.js';
+import type { Answer } from '../src/engine/batch.js';
+import type { CommandExecutor, EngineStats } from '../src/engine/engine.js';
+
+/**
+ * The reservation route's ceiling, for the HTTP bench only: an executor that answers a valid
+ * ReserveStock at once, as the engine would answer a new reservation (pending, nothing
+ * committed), without deciding or writing anything. Served beside the real app, it shows what
+ * the HTTP layer alone allows the route on this machine, next to the trivial route.
+ */
+export class AnswerAtOnce implements CommandExecutor {
+  readonly stats: EngineStats = { batches: 0, commands: 0, retries: 0, largestBatch: 0, conflicts: {} };
+  private readonly clock: () => number;
+  private position = 0;
+
+  constructor(clock: () => number = Date.now) {
+    this.clock = clock;
+  }
+
+  execute(command: Command): Promise<Answer> {
+    const invalid = validateCommand(command);
+    if (invalid !== null || command.type !== 'ReserveStock') {
+      const error = invalid ?? domainError('VALIDATION_FAILED', 'the ceiling server answers reservations only');
+      return Promise.resolve({ outcome: { ok: false, commandId: command.id, error }, replayed: false });
+    }
+    const now = this.clock();
+    const reservation = {
+      id: command.id,
+      status: 'pending' as const,
+      lines: command.lines.map((line) => ({ ...line, committed: null })),
+      createdAt: now,
+      expiresAt: now + (command.ttlMs ?? 900_000),
+      resolvedAt: null,
+    };
+    this.position += command.lines.length;
+    const value = { kind: 'reservation' as const, reservation };
+    return Promise.resolve({
+      outcome: { ok: true, commandId: command.id, value, position: this.position },
+      replayed: false,
+    });
+  }
+
+  async drain(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}

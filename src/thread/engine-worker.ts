@@ -1,0 +1,99 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { domainError } from '../domain/index.js';
+import type { Answer } from '../engine/batch.js';
+import type { Engine } from '../engine/engine.js';
+import { buildEngine, openStore } from '../runtime.js';
+import type { Store } from '../store/port.js';
+import type { FromWorker, ToWorker, WorkerStart } from './messages.js';
+import { SharedClock } from './shared-clock.js';
+
+// The engine thread: composition for the write path, as runtime.ts composes it in-process. The
+// thread that started it has migrated the store already.
+
+const port = parentPort;
+if (port === null) throw new Error('engine-worker.ts runs as a worker thread (see engine-thread.ts)');
+const start = workerData as WorkerStart;
+
+const send = (message: FromWorker) => port.postMessage(message);
+
+async function open(): Promise<{ store: Store; engine: Engine }> {
+  const clock = start.clock === undefined ? Date.now : new SharedClock(start.clock).read;
+  const store = openStore(start.config);
+  try {
+    return { store, engine: await buildEngine(start.config, store, clock) };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+/**
+ * Answers resolved together go back in one message. A batch resolves its callers in one loop, so
+ * their reactions run back to back as microtasks, and a flush queued behind the first of them
+ * runs after the last: one message per batch, sent before the thread returns to its event loop.
+ */
+class Answers {
+  private seqs: number[] = [];
+  private answers: Answer[] = [];
+  private readonly engine: Engine;
+
+  constructor(engine: Engine) {
+    this.engine = engine;
+  }
+
+  add(seq: number, answer: Answer): void {
+    if (this.seqs.length === 0) queueMicrotask(() => this.flush());
+    this.seqs.push(seq);
+    this.answers.push(answer);
+  }
+
+  flush(): void {
+    if (this.seqs.length === 0) return;
+    send({ kind: 'answers', seqs: this.seqs, answers: this.answers, stats: this.engine.stats });
+    this.seqs = [];
+    this.answers = [];
+  }
+}
+
+function serve(store: Store, engine: Engine): void {
+  const answers = new Answers(engine);
+  const done = (seq: number) => {
+    answers.flush();
+    send({ kind: 'done', seq, stats: engine.stats });
+  };
+  port?.on('message', (message: ToWorker) => {
+    switch (message.kind) {
+      case 'execute':
+        message.commands.forEach((command, index) => {
+          const seq = message.seqs[index] as number;
+          engine.execute(command).then(
+            (answer) => answers.add(seq, answer),
+            (error: unknown) => answers.add(seq, internal(command.id, error)),
+          );
+        });
+        return;
+      case 'drain':
+        void engine.drain().then(() => done(message.seq));
+        return;
+      case 'close':
+        void engine
+          .close()
+          .then(() => store.close())
+          .finally(() => done(message.seq));
+        return;
+    }
+  });
+}
+
+function internal(commandId: string, error: unknown): Answer {
+  const message = error instanceof Error ? error.message : String(error);
+  return { outcome: { ok: false, commandId, error: domainError('INTERNAL', message) }, replayed: false };
+}
+
+open().then(
+  ({ store, engine }) => {
+    serve(store, engine);
+    send({ kind: 'ready' });
+  },
+  (error: unknown) => send({ kind: 'failed', message: error instanceof Error ? error.message : String(error) }),
+);

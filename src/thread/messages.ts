@@ -1,0 +1,29 @@
+import type { Config } from '../config.js';
+import type { Command } from '../domain/index.js';
+import type { Answer } from '../engine/batch.js';
+import type { EngineStats } from '../engine/engine.js';
+
+// What the engine thread and the thread that started it say to each other. Commands and answers
+// travel in lists, one message per event-loop turn on each side, not one per command.
+
+export interface WorkerStart {
+  readonly config: Config;
+  /** The time source: a SharedClock's buffer; absent: the system clock. */
+  readonly clock: SharedArrayBuffer | undefined;
+}
+
+export type ToWorker =
+  | { readonly kind: 'execute'; readonly seqs: readonly number[]; readonly commands: readonly Command[] }
+  /** Answer when everything sent before it is answered (`close`: then stop the engine and the store). */
+  | { readonly kind: 'drain' | 'close'; readonly seq: number };
+
+export type FromWorker =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'failed'; readonly message: string }
+  | {
+      readonly kind: 'answers';
+      readonly seqs: readonly number[];
+      readonly answers: readonly Answer[];
+      readonly stats: EngineStats;
+    }
+  | { readonly kind: 'done'; readonly seq: number; readonly stats: EngineStats };
