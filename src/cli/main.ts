@@ -25,12 +25,12 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'serve':
       return serve(config);
     case 'migrate':
-      return withRuntime(config, async () => {
+      return withRuntime(inThisThread(config), async () => {
         console.log('migrations applied');
         return 0;
       });
     case 'verify':
-      return withRuntime(config, async (runtime) => {
+      return withRuntime(inThisThread(config), async (runtime) => {
         const report = await verify(runtime.store);
         console.log(formatReport(report));
         return report.ok ? 0 : 1;
@@ -47,6 +47,11 @@ async function main(argv: readonly string[]): Promise<number> {
       console.error(`unknown command ${command}\n\n${usage}`);
       return 2;
   }
+}
+
+/** Commands that write little or nothing need no thread of their own for the write path. */
+function inThisThread(config: Config): Config {
+  return { ...config, engineThread: 'off' };
 }
 
 async function withRuntime(config: Config, work: (runtime: Runtime) => Promise<number>): Promise<number> {
