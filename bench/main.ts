@@ -84,7 +84,8 @@ function planCells(options: Options): EngineCellSpec[] {
       for (const strategy of options.strategies) {
         if (!(strategyDialects[strategy] as readonly string[]).includes(store)) continue;
         for (const mode of options.modes) {
-          for (const inFlight of options.inFlight) {
+          for (const wanted of options.inFlight) {
+            const inFlight = strategy === 'batched' ? wanted : Math.min(wanted, options.perOrderInFlightMax);
             cells.push({ store, strategy, workload, mode, inFlight, durationMs, warmupMs, seed, urls });
           }
         }
