@@ -10,6 +10,7 @@ import type { CommandExecutor, EngineStats } from '../src/engine/engine.js';
  */
 export class AnswerAtOnce implements CommandExecutor {
   readonly stats: EngineStats = { batches: 0, commands: 0, retries: 0, largestBatch: 0, conflicts: {} };
+  readonly stopped = undefined;
   private readonly clock: () => number;
   private position = 0;
 

@@ -70,6 +70,8 @@ export interface CommandExecutor {
   drain(): Promise<void>;
   /** Answers every queued command, then stops. */
   close(): Promise<void>;
+  /** Why the write path stopped taking commands (every command is then UNAVAILABLE); undefined while it runs. */
+  readonly stopped: string | undefined;
 }
 
 /**
@@ -79,6 +81,8 @@ export interface CommandExecutor {
  */
 export class Engine implements CommandExecutor {
   readonly stats: EngineStats = { batches: 0, commands: 0, retries: 0, largestBatch: 0, conflicts: {} };
+  /** An engine in this thread stops only with the process; a store it cannot reach fails each batch. */
+  readonly stopped = undefined;
   private readonly options: EngineOptions;
   private readonly runner: BatchRunner;
   private queue: Waiting[] = [];

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/api/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { Command } from '../../src/domain/index.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
@@ -80,6 +81,16 @@ describe.each(testDialects())('the engine thread on %s', (dialect) => {
     expect(new Set(codes)).toContain('UNAVAILABLE');
     expect(codes.filter((code) => code !== 'ok' && code !== 'UNAVAILABLE')).toEqual([]);
     expect(thread.stopped).toMatch(/engine thread/);
+    // Readiness says so (the reason goes to the log, as for any unavailable store) while reads still work.
+    const app = await buildApp({ runtime: runtime as Runtime, logger: false });
+    try {
+      const ready = await app.inject({ method: 'GET', url: '/readyz' });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toMatchObject({ code: 'UNAVAILABLE', status: 503 });
+      expect((await app.inject({ method: 'GET', url: '/v1/items/HOT-0/stock' })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
     const after = await engine.execute({ ...orders[0], id: 'd-after' } as Command);
     expectRejected(after, 'UNAVAILABLE');
     // Whatever the thread had started, its store holds whole batches or nothing of them.

@@ -5,7 +5,7 @@ import { sendProblem } from '../problem.js';
 import { problemResponses } from '../schemas.js';
 
 export async function healthRoutes(app: FastifyInstance, context: ApiContext): Promise<void> {
-  const { store } = context.runtime;
+  const { store, engine } = context.runtime;
   const tags = ['health'];
   const ok = { status: 'ok' } as const;
 
@@ -26,7 +26,7 @@ export async function healthRoutes(app: FastifyInstance, context: ApiContext): P
     {
       schema: {
         tags,
-        summary: 'Readiness: the store answers',
+        summary: 'Readiness: the store answers and the write path runs',
         response: {
           200: {
             type: 'object',
@@ -38,6 +38,9 @@ export async function healthRoutes(app: FastifyInstance, context: ApiContext): P
       },
     },
     async (request, reply) => {
+      if (engine.stopped !== undefined) {
+        return sendProblem(request, reply, domainError('UNAVAILABLE', `the write path stopped: ${engine.stopped}`));
+      }
       try {
         return { status: 'ready', position: await store.headPosition() };
       } catch (error) {
