@@ -65,6 +65,14 @@ export const settings = {
     description: 'SQLite durability: FULL syncs every commit; NORMAL may lose the last commits on power loss',
     parse: oneOf('FULL', 'NORMAL'),
   },
+  sqliteCheckpointIntervalMs: {
+    env: 'SKULD_SQLITE_CHECKPOINT_INTERVAL_MS',
+    flag: '--sqlite-checkpoint-interval-ms',
+    default: 250,
+    description:
+      'SQLite: how often a thread of its own copies the WAL back into the database file; 0: the writer does it inside its commits',
+    parse: integer(0, 60_000),
+  },
   strategy: {
     env: 'SKULD_STRATEGY',
     flag: '--strategy',
@@ -193,7 +201,12 @@ type Settings = typeof settings;
 export type Config = { readonly [K in keyof Settings]: Settings[K]['default'] };
 
 export type StoreConfig =
-  | { readonly kind: 'sqlite'; readonly path: string; readonly synchronous: 'FULL' | 'NORMAL' }
+  | {
+      readonly kind: 'sqlite';
+      readonly path: string;
+      readonly synchronous: 'FULL' | 'NORMAL';
+      readonly checkpointIntervalMs: number;
+    }
   | {
       readonly kind: 'postgres';
       readonly url: string;
@@ -247,7 +260,8 @@ export function storeConfig(config: Config): StoreConfig {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
     if (path === '' || path === ':memory:') throw new Error('SKULD_DATABASE_URL: sqlite: needs a file path');
-    return { kind: 'sqlite', path: resolve(path), synchronous: config.sqliteSynchronous };
+    const checkpointIntervalMs = config.sqliteCheckpointIntervalMs;
+    return { kind: 'sqlite', path: resolve(path), synchronous: config.sqliteSynchronous, checkpointIntervalMs };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const schema = config.databaseSchema === '' ? undefined : config.databaseSchema;

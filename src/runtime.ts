@@ -15,7 +15,10 @@ import type { SharedClock } from './thread/shared-clock.js';
 
 export function openStore(config: Config): Store {
   const target = storeConfig(config);
-  if (target.kind === 'sqlite') return SqliteStore.open({ path: target.path, synchronous: target.synchronous });
+  if (target.kind === 'sqlite') {
+    const { path, synchronous, checkpointIntervalMs } = target;
+    return SqliteStore.open({ path, synchronous, checkpointIntervalMs });
+  }
   if (target.kind === 'mysql') {
     return MysqlStore.open({ url: target.url, database: target.database, connectionsMax: target.connectionsMax });
   }

@@ -29,6 +29,7 @@ import {
   reservationFromRow,
 } from '../rows.js';
 import { ledgerColumns, ledgerTotalsSql } from '../sql.js';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 
 export interface SqliteStoreOptions {
@@ -37,19 +38,31 @@ export interface SqliteStoreOptions {
   /** FULL (default) makes every commit durable before the engine answers. */
   readonly synchronous?: 'FULL' | 'NORMAL';
   readonly busyTimeoutMs?: number;
+  /**
+   * How often a thread of the store's own checkpoints the WAL once this store writes (see
+   * sqlite-checkpointer.ts); 0 (default): the writer checkpoints inside its commits.
+   */
+  readonly checkpointIntervalMs?: number;
 }
 
 type Db = Database.Database;
+
+const busyTimeoutMsDefault = 5000;
+/**
+ * The writer checkpoints every 16k pages (64 MiB of WAL) rather than every 1k: hot pages (the
+ * levels of best-selling items, the ledger head, index roots) are rewritten by every batch, and
+ * each checkpoint copies them back once however often they changed. With a checkpoint thread,
+ * only past 64k pages (256 MiB), should that thread fall behind.
+ */
+const writerCheckpointPages = { alone: 16_384, backstop: 65_536 } as const;
 
 function open(options: SqliteStoreOptions): Db {
   const db = new Database(options.path);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-  // Checkpoint every 16k pages (64 MiB of WAL) rather than every 1k: hot pages (the levels of
-  // best-selling items, the ledger head, index roots) are rewritten by every batch, and each
-  // checkpoint copies them back once however often they changed.
-  db.pragma('wal_autocheckpoint = 16384');
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? busyTimeoutMsDefault}`);
+  const pages = (options.checkpointIntervalMs ?? 0) > 0 ? writerCheckpointPages.backstop : writerCheckpointPages.alone;
+  db.pragma(`wal_autocheckpoint = ${pages}`);
   return db;
 }
 
@@ -65,10 +78,15 @@ export class SqliteStore implements Store {
   private session: SqliteSession | undefined;
   private readonly statements = new Map<string, Database.Statement>();
   private tail: Promise<unknown> = Promise.resolve();
+  private readonly options: SqliteStoreOptions;
+  /** Started by the first write transaction: only a store that writes checkpoints. */
+  private checkpointer: SqliteCheckpointer | undefined;
+  private closed = false;
 
-  private constructor(writer: Db, reader: Db) {
+  private constructor(writer: Db, reader: Db, options: SqliteStoreOptions) {
     this.writer = writer;
     this.reader = reader;
+    this.options = options;
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {
@@ -76,7 +94,7 @@ export class SqliteStore implements Store {
     mkdirSync(dirname(options.path), { recursive: true });
     try {
       const writer = open(options);
-      return new SqliteStore(writer, open(options));
+      return new SqliteStore(writer, open(options), options);
     } catch (error) {
       throw translate(error);
     }
@@ -106,6 +124,11 @@ export class SqliteStore implements Store {
   }
 
   writeTransaction<T>(work: (session: WriteSession) => Promise<T>): Promise<T> {
+    const intervalMs = this.options.checkpointIntervalMs ?? 0;
+    if (intervalMs > 0 && this.checkpointer === undefined && !this.closed) {
+      const busyTimeoutMs = this.options.busyTimeoutMs ?? busyTimeoutMsDefault;
+      this.checkpointer = new SqliteCheckpointer({ path: this.options.path, intervalMs, busyTimeoutMs });
+    }
     // One transaction at a time on the writer connection, whoever calls.
     const run = this.tail.then(() => this.transact(work));
     this.tail = run.catch(() => undefined);
@@ -201,7 +224,10 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.tail;
+    await this.checkpointer?.stop();
     this.reader.close();
     this.writer.close();
   }
