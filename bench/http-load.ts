@@ -88,35 +88,66 @@ function fire(target: Fire, request: autocannon.Request): Promise<autocannon.Res
   });
 }
 
-function routeResult(route: string, connections: number, result: autocannon.Result): RouteResult {
-  const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, s]) => [code, s.count]));
+/**
+ * One route's rounds, as one result: requests and time summed; p50 the median of the rounds'
+ * p50s and p99 the highest of their p99s (autocannon reports percentiles per run, not the
+ * latencies themselves).
+ */
+function routeResult(route: string, connections: number, rounds: readonly autocannon.Result[]): RouteResult {
+  const statusCodes: Record<string, number> = {};
+  for (const result of rounds) {
+    for (const [code, stats] of Object.entries(result.statusCodeStats)) {
+      statusCodes[code] = (statusCodes[code] ?? 0) + stats.count;
+    }
+  }
+  const sum = (value: (result: autocannon.Result) => number) => rounds.reduce((total, r) => total + value(r), 0);
+  const requests = sum((r) => r.requests.total);
+  const durationS = sum((r) => r.duration);
+  const p50s = rounds.map((r) => r.latency.p50).sort((a, b) => a - b);
   return {
     route,
     connections,
-    requests: result.requests.total,
-    durationS: result.duration,
-    requestsPerSecond: result.duration > 0 ? result.requests.total / result.duration : 0,
-    latencyMsP50: result.latency.p50,
-    latencyMsP99: result.latency.p99,
-    non2xx: result.non2xx,
+    requests,
+    durationS,
+    requestsPerSecond: durationS > 0 ? requests / durationS : 0,
+    latencyMsP50: p50s[Math.floor((p50s.length - 1) / 2)] ?? 0,
+    latencyMsP99: Math.max(0, ...rounds.map((r) => r.latency.p99)),
+    non2xx: sum((r) => r.non2xx),
     statusCodes,
-    errors: result.errors,
-    timeouts: result.timeouts,
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
   };
 }
 
+/**
+ * The routes take turns, each for a quarter of its time per round, so that a machine whose speed
+ * drifts during the run (a shared virtual machine) weighs on every route alike: run one after the
+ * other, the trivial route could catch a fast minute and the reservation route a slow one.
+ */
+const rounds = 4;
+
 async function measure(spec: LoadSpec): Promise<LoadResult> {
-  const { port, ceilingPort, connections, durationMs, warmupMs } = spec;
+  const { port, ceilingPort, connections, warmupMs } = spec;
+  const durationMs = Math.max(1, Math.round(spec.durationMs / rounds));
   const reserve = reservations(spec.seed);
   const read: autocannon.Request = { method: 'GET', path: spec.readPath };
   await fire({ port, connections, durationMs: warmupMs }, healthz);
   await fire({ port, connections, durationMs: warmupMs }, reserve);
   await fire({ port: ceilingPort, connections, durationMs: warmupMs }, reserve);
-  const trivial = await fire({ port, connections, durationMs }, healthz);
-  const reserved = await fire({ port, connections, durationMs }, reserve);
-  const ceiling = await fire({ port: ceilingPort, connections, durationMs }, reserve);
+  const trivial: autocannon.Result[] = [];
+  const reserved: autocannon.Result[] = [];
+  const ceiling: autocannon.Result[] = [];
+  const reads: autocannon.Result[] = [];
+  const besideReads: autocannon.Result[] = [];
   const probe = { port, connections: readConnections, durationMs, overallRate: readRequestsPerSecond };
-  const [reads, besideReads] = await Promise.all([fire(probe, read), fire({ port, connections, durationMs }, reserve)]);
+  for (let round = 0; round < rounds; round += 1) {
+    trivial.push(await fire({ port, connections, durationMs }, healthz));
+    reserved.push(await fire({ port, connections, durationMs }, reserve));
+    ceiling.push(await fire({ port: ceilingPort, connections, durationMs }, reserve));
+    const beside = await Promise.all([fire(probe, read), fire({ port, connections, durationMs }, reserve)]);
+    reads.push(beside[0]);
+    besideReads.push(beside[1]);
+  }
   const route = 'POST /v1/reservations';
   return {
     healthz: routeResult('GET /healthz', connections, trivial),

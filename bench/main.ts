@@ -215,7 +215,7 @@ async function main(argv: string[]): Promise<number> {
 
 function runHttp(options: Options): Promise<HttpBenchResult> {
   const { httpConnections: connections, durationMs, warmupMs, seed, urls } = options;
-  console.error(`http: ${options.httpStore}, ${connections} connections, ${durationMs} ms per route`);
+  console.error(`http: ${options.httpStore}, ${connections} connections, ${durationMs} ms per route in 4 turns`);
   return runHttpBench({ store: options.httpStore, connections, durationMs, warmupMs, seed, urls });
 }
 
