@@ -36,6 +36,13 @@ export interface HttpBenchResult extends LoadResult {
   readonly verify: VerifySummary;
 }
 
+/**
+ * The routes take turns, each for a quarter of its time per round, so that a machine whose speed
+ * drifts during the run (a shared virtual machine) weighs on every route alike: run one after the
+ * other, the trivial route could catch a fast minute and the reservation route a slow one.
+ */
+export const httpRounds = 4;
+
 /** Time the load child gets beyond its runs before it is stopped. */
 const loadSlackMs = 30_000;
 
@@ -53,7 +60,16 @@ export async function runHttpBench(spec: HttpBenchSpec): Promise<HttpBenchResult
         const ceilingPort = await listen(ceilingApp);
         const { connections, durationMs, warmupMs, seed } = spec;
         const readPath = `/v1/items/${skuOf(0)}/stock`;
-        const load = await runLoad({ port, ceilingPort, readPath, connections, durationMs, warmupMs, seed });
+        const load = await runLoad({
+          port,
+          ceilingPort,
+          readPath,
+          rounds: httpRounds,
+          connections,
+          durationMs,
+          warmupMs,
+          seed,
+        });
         await runtime.engine.drain();
         const perHealthz = (route: { requestsPerSecond: number }) =>
           route.requestsPerSecond / Math.max(1, load.healthz.requestsPerSecond);

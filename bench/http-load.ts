@@ -12,6 +12,8 @@ export interface LoadSpec {
   readonly ceilingPort: number;
   /** A read route, probed at a steady low rate while reservations run at full load. */
   readonly readPath: string;
+  /** The routes take turns this many times, each for durationMs ÷ rounds a turn. */
+  readonly rounds: number;
   readonly connections: number;
   readonly durationMs: number;
   /** Unmeasured run of each route first: connections, JIT and caches warm up. */
@@ -119,15 +121,8 @@ function routeResult(route: string, connections: number, rounds: readonly autoca
   };
 }
 
-/**
- * The routes take turns, each for a quarter of its time per round, so that a machine whose speed
- * drifts during the run (a shared virtual machine) weighs on every route alike: run one after the
- * other, the trivial route could catch a fast minute and the reservation route a slow one.
- */
-const rounds = 4;
-
 async function measure(spec: LoadSpec): Promise<LoadResult> {
-  const { port, ceilingPort, connections, warmupMs } = spec;
+  const { port, ceilingPort, connections, warmupMs, rounds } = spec;
   const durationMs = Math.max(1, Math.round(spec.durationMs / rounds));
   const reserve = reservations(spec.seed);
   const read: autocannon.Request = { method: 'GET', path: spec.readPath };

@@ -4,7 +4,7 @@ import { strategyDialects } from '../src/engine/strategies.js';
 import { writeMatrixCharts } from './chart.js';
 import { assertLoopback, type ServerUrls, type StoreVersions, storeVersions } from './databases.js';
 import { type EngineCellResult, type EngineCellSpec, runEngineCell } from './engine-bench.js';
-import { type HttpBenchResult, runHttpBench } from './http-bench.js';
+import { type HttpBenchResult, httpRounds, runHttpBench } from './http-bench.js';
 import { type Options, parseOptions, type StormOptions, UsageError, usage } from './options.js';
 import { engineTable, httpReport, matrixTable, stormTable, writeJson } from './report.js';
 import { runStorm, type StormResult } from './storm.js';
@@ -215,7 +215,9 @@ async function main(argv: string[]): Promise<number> {
 
 function runHttp(options: Options): Promise<HttpBenchResult> {
   const { httpConnections: connections, durationMs, warmupMs, seed, urls } = options;
-  console.error(`http: ${options.httpStore}, ${connections} connections, ${durationMs} ms per route in 4 turns`);
+  console.error(
+    `http: ${options.httpStore}, ${connections} connections, ${durationMs} ms per route in ${httpRounds} turns`,
+  );
   return runHttpBench({ store: options.httpStore, connections, durationMs, warmupMs, seed, urls });
 }
 
