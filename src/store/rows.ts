@@ -10,7 +10,7 @@ import type {
   ReservationStatus,
   StoredOutcome,
 } from '../domain/index.js';
-import type { LedgerTotals } from './port.js';
+import { type LedgerTotals, StoreError, type WriteSet } from './port.js';
 
 // Row shapes shared by every SQL dialect: column names are snake_case, times are epoch
 // milliseconds in 64-bit integers, structured values are JSON. Each adapter hands raw rows here.
@@ -202,5 +202,52 @@ export function ledgerTotalsFromRow(row: LedgerTotalsRow): LedgerTotals {
     reserved: Number(row.reserved),
     events: Number(row.events),
     chainBreaks: Number(row.chain_breaks),
+  };
+}
+
+/**
+ * What one row of `commands` holds: a command's idempotency record and, for a ReserveStock that
+ * created a reservation, that reservation. The reservation's id is its command's id, so one
+ * primary key keeps every id to one first effect, whatever the command; and the hottest command
+ * writes one row instead of two.
+ */
+export interface CommandWrite {
+  readonly record: CommandRecord;
+  readonly reservation: Reservation | undefined;
+}
+
+/** The batch's records, each with the reservation it created; sorted by id. */
+export function commandWrites(set: WriteSet): CommandWrite[] {
+  const created = new Map(set.createdReservations.map((reservation) => [reservation.id, reservation]));
+  const writes = set.commands.map((record) => {
+    const reservation = created.get(record.id);
+    created.delete(record.id);
+    return { record, reservation };
+  });
+  const orphan = created.keys().next();
+  if (!orphan.done) {
+    throw new StoreError('internal', `reservation ${orphan.value} is written without the record of its ReserveStock`);
+  }
+  return writes.sort((a, b) => (a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0));
+}
+
+/** A row of `commands`: the record, and the columns of the reservation it created (else null). */
+export interface CommandWriteRow extends CommandRow {
+  status: string | null;
+  lines: ReservationLine[] | null;
+  created_at: number | null;
+  expires_at: number | null;
+  resolved_at: number | null;
+}
+
+export function commandWriteToRow({ record, reservation }: CommandWrite): CommandWriteRow {
+  const r = reservation === undefined ? undefined : reservationToRow(reservation);
+  return {
+    ...commandToRow(record),
+    status: r?.status ?? null,
+    lines: (r?.lines as ReservationLine[] | undefined) ?? null,
+    created_at: r?.created_at ?? null,
+    expires_at: r?.expires_at ?? null,
+    resolved_at: r?.resolved_at ?? null,
   };
 }

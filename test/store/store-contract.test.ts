@@ -51,6 +51,21 @@ function record(id: string, position: number): CommandRecord {
   };
 }
 
+/** The record of the ReserveStock that created reservation `id`: a reservation is written with it. */
+const reserved = (id: string, position = 0): CommandRecord => ({
+  id,
+  type: 'ReserveStock',
+  fingerprint: `fp-${id}`,
+  outcome: { ok: true, commandId: id, position, created: 'reservation' },
+  recordedAt: 1_000,
+});
+
+/** Reservations and the records of the commands that created them, for a write set. */
+const withRecords = (reservations: readonly Reservation[]) => ({
+  createdReservations: reservations,
+  commands: reservations.map((r) => reserved(r.id)),
+});
+
 const reservation = (id: string, expiresAt: number, status: Reservation['status'] = 'pending'): Reservation => ({
   id,
   status,
@@ -129,13 +144,16 @@ describe.each(testDialects())('store contract: %s', (dialect) => {
             expiresAt: 9_000,
           },
         ],
-        commands: [record('c1', 2)],
+        commands: [record('c1', 2), reserved('R1', 2)],
       });
     });
     expect(await store.getItem('A')).toEqual(item('A'));
     expect(await store.itemLevels('A')).toEqual([level('A', 'L1', 10, 2, 2)]);
     expect(await store.getReservation('R1')).toEqual(res);
     expect(await store.getCommand('c1')).toEqual(record('c1', 2));
+    // One row, two views: the reservation and the record of the command that created it.
+    expect(await store.getCommand('R1')).toEqual(reserved('R1', 2));
+    expect(await store.getReservation('c1')).toBeUndefined();
     const ledger = await store.readLedger(0, 10);
     expect(ledger.map((e) => e.position)).toEqual([1, 2]);
     expect(ledger[0]).toEqual(event(1, 'A', 'L1', 10, 10));
@@ -338,12 +356,12 @@ describe.each(testDialects())('store contract: %s', (dialect) => {
     await store.writeTransaction(async (session) =>
       session.write({
         ...emptySet,
-        createdReservations: [
+        ...withRecords([
           reservation('R3', 300),
           reservation('R1', 100),
           reservation('R2', 200, 'released'),
           reservation('R4', 900),
-        ],
+        ]),
       }),
     );
     expect(await store.dueReservations(300, 10)).toEqual(['R1', 'R3']);
@@ -358,6 +376,22 @@ describe.each(testDialects())('store contract: %s', (dialect) => {
     );
     expect(await store.dueReservations(300, 10)).toEqual(['R3']);
     expect((await store.getReservation('R1'))?.status).toBe('committed');
+  });
+
+  it('keeps a reservation in the row of the command that created it: one id, one first effect', async () => {
+    await store.writeTransaction((session) => session.write({ ...emptySet, commands: [record('X', 0)] }));
+    const write = (set: Partial<WriteSet>) =>
+      store.writeTransaction((session) => session.write({ ...emptySet, ...set }));
+    // Another command holds the id: a reservation under it is refused, as a retryable conflict.
+    await expect(write(withRecords([reservation('X', 500)]))).rejects.toMatchObject({ kind: 'conflict' });
+    // A reservation is written with the record of its ReserveStock, or not at all.
+    await expect(write({ createdReservations: [reservation('Y', 500)] })).rejects.toMatchObject({ kind: 'internal' });
+    // A change to a reservation that does not exist fails the batch.
+    const missing = { ...reservation('Z', 500), status: 'released' as const, resolvedAt: 600 };
+    await expect(write({ updatedReservations: [missing] })).rejects.toMatchObject({ kind: 'internal' });
+    expect(await store.getCommand('X')).toEqual(record('X', 0));
+    for (const id of ['X', 'Y', 'Z']) expect(await store.getReservation(id)).toBeUndefined();
+    expect(await store.getCommand('Y')).toBeUndefined();
   });
 
   it('totals the ledger per level and counts breaks in the chain of balances', async () => {

@@ -23,7 +23,7 @@ const tamperings: readonly { name: string; sql: string; kind: MismatchKind }[] =
   { name: 'a ledger event deleted', sql: "DELETE FROM ledger WHERE command_id = 'rcv-V-2-WH1'", kind: 'ledger-gap' },
   {
     name: 'a reservation resolved without its events',
-    sql: "UPDATE reservations SET status = 'released' WHERE id = 'held'",
+    sql: "UPDATE commands SET status = 'released' WHERE id = 'held'",
     kind: 'reserved-vs-pending',
   },
   {

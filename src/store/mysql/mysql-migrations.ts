@@ -81,4 +81,34 @@ export const mysqlMigrations: readonly Migration[] = [
     name: 'fencing token on levels',
     sql: 'ALTER TABLE levels ADD COLUMN IF NOT EXISTS fence BIGINT NOT NULL DEFAULT 0;',
   },
+  {
+    version: 3,
+    name: 'a reservation lives in the row of the command that created it',
+    // Every statement is idempotent, and the old table is dropped only by the next migration, so
+    // an interrupted run is completed by the next. A reservation without its record never came
+    // from the engine; one would be carried over with an empty fingerprint, so that a resend
+    // under its id is a conflict, not a second hold.
+    sql: `
+      ALTER TABLE commands
+        ADD COLUMN IF NOT EXISTS status VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NULL,
+        ADD COLUMN IF NOT EXISTS \`lines\` LONGTEXT NULL,
+        ADD COLUMN IF NOT EXISTS created_at BIGINT NULL,
+        ADD COLUMN IF NOT EXISTS expires_at BIGINT NULL,
+        ADD COLUMN IF NOT EXISTS resolved_at BIGINT NULL;
+      UPDATE commands c JOIN reservations r ON r.id = c.id
+        SET c.status = r.status, c.\`lines\` = r.\`lines\`, c.created_at = r.created_at,
+            c.expires_at = r.expires_at, c.resolved_at = r.resolved_at;
+      INSERT IGNORE INTO commands (id, type, fingerprint, outcome, recorded_at, status, \`lines\`, created_at, expires_at, resolved_at)
+      SELECT r.id, 'ReserveStock', '',
+             CONCAT('{"ok":true,"commandId":', JSON_QUOTE(r.id), ',"position":0,"created":"reservation"}'),
+             r.created_at, r.status, r.\`lines\`, r.created_at, r.expires_at, r.resolved_at
+      FROM reservations r;
+      CREATE INDEX IF NOT EXISTS commands_due ON commands (status, expires_at);
+    `,
+  },
+  {
+    version: 4,
+    name: 'the former reservations table',
+    sql: 'DROP TABLE IF EXISTS reservations;',
+  },
 ];

@@ -38,7 +38,9 @@ import {
 } from '../port.js';
 import {
   type CommandRow,
+  type CommandWrite,
   commandFromRow,
+  commandWrites,
   eventFromRow,
   eventToRow,
   type ItemRow,
@@ -203,7 +205,7 @@ export class MysqlStore implements Store {
   }
 
   async getReservation(id: string): Promise<Reservation | undefined> {
-    const [row] = await this.rows<ReservationRow>('SELECT * FROM reservations WHERE id = ?', [id]);
+    const [row] = await this.rows<ReservationRow>(`${reservationSelect} WHERE id = ? AND status IS NOT NULL`, [id]);
     return row === undefined ? undefined : reservationFromRow(row);
   }
 
@@ -228,7 +230,7 @@ export class MysqlStore implements Store {
   }
 
   async dueReservations(now: number, limit: number): Promise<string[]> {
-    const sql = "SELECT id FROM reservations WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?";
+    const sql = "SELECT id FROM commands WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?";
     return (await this.rows<{ id: string }>(sql, [now, limit])).map((row) => row.id);
   }
 
@@ -240,7 +242,7 @@ export class MysqlStore implements Store {
   }
 
   async scanPendingReservations(afterId: string | undefined, limit: number): Promise<Reservation[]> {
-    const sql = "SELECT * FROM reservations WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?";
+    const sql = `${reservationSelect} WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`;
     return (await this.rows<ReservationRow>(sql, [afterId ?? '', limit])).map(reservationFromRow);
   }
 
@@ -355,7 +357,7 @@ class MysqlSession implements WriteSession {
   }
 
   async loadReservations(ids: readonly string[]): Promise<Map<string, Reservation>> {
-    const rows = await this.select<ReservationRow>('SELECT * FROM reservations WHERE id IN (?)', ids);
+    const rows = await this.select<ReservationRow>(`${reservationSelect} WHERE id IN (?) AND status IS NOT NULL`, ids);
     return new Map(rows.map((row) => [row.id, reservationFromRow(row)]));
   }
 
@@ -427,20 +429,10 @@ class MysqlSession implements WriteSession {
         ...(set.levelGuard.kind === 'locked'
           ? levelStatements(set.levels)
           : swapStatements(set.levels, set.levelGuard)),
-        ...insertStatements(
-          `reservations (${reservationColumns})`,
-          sortedBy(set.createdReservations, 'id'),
-          reservationTuple,
-        ),
         ...reservationUpdateStatements(sortedBy(set.updatedReservations, 'id')),
       ],
       () => insertStatements(`ledger (${ledgerColumns})`, set.events, eventTuple),
-      () =>
-        insertStatements(
-          'commands (id, type, fingerprint, outcome, recorded_at)',
-          sortedBy(set.commands, 'id'),
-          commandTuple,
-        ),
+      () => insertStatements(`commands (${commandColumns})`, commandWrites(set), commandTuple),
     ];
     let running: Promise<unknown> = Promise.resolve();
     for (const build of groups) {
@@ -554,13 +546,33 @@ function swapStatements(levels: readonly LevelWrite[], guard: Extract<LevelGuard
   }));
 }
 
-const reservationColumns = 'id, status, `lines`, created_at, expires_at, resolved_at';
+/** A reservation is the part of its command's row that carries a status. */
+const reservationSelect = 'SELECT id, status, `lines`, created_at, expires_at, resolved_at FROM commands';
+const commandColumns =
+  'id, type, fingerprint, outcome, recorded_at, status, `lines`, created_at, expires_at, resolved_at';
 
-/** Updates changed reservations (each changes its status: 2 affected rows, as for levels). */
+/**
+ * Updates changed reservations (each changes its status: 2 affected rows, as for levels). The
+ * record's columns of such a row never change; the values given for them would be used only to
+ * insert a row that is missing, which counts 1 affected row and fails the batch.
+ */
 function reservationUpdateStatements(reservations: readonly Reservation[]): Statement[] {
   return multiRow(
-    `INSERT INTO reservations (${reservationColumns}) VALUES`,
-    reservations.map(reservationTuple),
+    `INSERT INTO commands (${commandColumns}) VALUES`,
+    reservations.map((r) =>
+      tuple([
+        r.id,
+        'ReserveStock',
+        '',
+        '{}',
+        0,
+        r.status,
+        jsonLiteral(r.lines),
+        r.createdAt,
+        r.expiresAt,
+        r.resolvedAt,
+      ]),
+    ),
     ' ON DUPLICATE KEY UPDATE status = VALUES(status), `lines` = VALUES(`lines`), resolved_at = VALUES(resolved_at)',
   ).map(({ sql, rows }) => ({ sql, changes: { rows: 2 * rows, failure: 'an updated reservation has no row' } }));
 }
@@ -628,10 +640,19 @@ const jsonLiteral = (value: unknown) => raw(`'${JSON.stringify(value).replace(/[
 
 const itemTuple = (i: Item) => tuple([i.sku, i.name, i.allowBackorder, i.createdAt]);
 
-const reservationTuple = (r: Reservation) =>
-  tuple([r.id, r.status, jsonLiteral(r.lines), r.createdAt, r.expiresAt, r.resolvedAt]);
-
-const commandTuple = (c: CommandRecord) => tuple([c.id, c.type, c.fingerprint, jsonLiteral(c.outcome), c.recordedAt]);
+const commandTuple = ({ record: c, reservation: r }: CommandWrite) =>
+  tuple([
+    c.id,
+    c.type,
+    c.fingerprint,
+    jsonLiteral(c.outcome),
+    c.recordedAt,
+    r?.status ?? null,
+    r === undefined ? null : jsonLiteral(r.lines),
+    r?.createdAt ?? null,
+    r?.expiresAt ?? null,
+    r?.resolvedAt ?? null,
+  ]);
 
 const ledgerColumnNames = ledgerColumns.split(', ') as (keyof LedgerRow)[];
 

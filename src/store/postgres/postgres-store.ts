@@ -17,8 +17,10 @@ import {
 } from '../port.js';
 import {
   type CommandRow,
+  type CommandWrite,
   commandFromRow,
-  commandToRow,
+  commandWrites,
+  commandWriteToRow,
   eventFromRow,
   eventToRow,
   type ItemRow,
@@ -152,7 +154,10 @@ export class PostgresStore implements Store {
   }
 
   async getReservation(id: string): Promise<Reservation | undefined> {
-    const [row] = await guard(() => this.sql<ReservationRow[]>`SELECT * FROM reservations WHERE id = ${id}`);
+    const [row] = await guard(
+      () => this.sql<ReservationRow[]>`
+        SELECT ${this.sql.unsafe(reservationColumns)} FROM commands WHERE id = ${id} AND status IS NOT NULL`,
+    );
     return row === undefined ? undefined : reservationFromRow(row);
   }
 
@@ -191,7 +196,7 @@ export class PostgresStore implements Store {
   async dueReservations(now: number, limit: number): Promise<string[]> {
     const rows = await guard(
       () => this.sql`
-        SELECT id FROM reservations WHERE status = 'pending' AND expires_at <= ${now}
+        SELECT id FROM commands WHERE status = 'pending' AND expires_at <= ${now}
         ORDER BY expires_at LIMIT ${limit}`,
     );
     return rows.map((row) => String(row.id));
@@ -209,7 +214,8 @@ export class PostgresStore implements Store {
   async scanPendingReservations(afterId: string | undefined, limit: number): Promise<Reservation[]> {
     const rows = await guard(
       () => this.sql<ReservationRow[]>`
-        SELECT * FROM reservations WHERE status = 'pending' AND id > ${afterId ?? ''} ORDER BY id LIMIT ${limit}`,
+        SELECT ${this.sql.unsafe(reservationColumns)} FROM commands
+        WHERE status = 'pending' AND id > ${afterId ?? ''} ORDER BY id LIMIT ${limit}`,
     );
     return rows.map(reservationFromRow);
   }
@@ -240,7 +246,8 @@ class PostgresSession implements WriteSession {
 
   async loadReservations(ids: readonly string[]): Promise<Map<string, Reservation>> {
     const rows = await this.sql<ReservationRow[]>`
-      SELECT r.* FROM unnest(${ids as string[]}::text[]) AS k(id) JOIN reservations r ON r.id = k.id`;
+      SELECT c.id, c.status, c.lines, c.created_at, c.expires_at, c.resolved_at
+      FROM unnest(${ids as string[]}::text[]) AS k(id) JOIN commands c ON c.id = k.id AND c.status IS NOT NULL`;
     return new Map(rows.map((row) => [row.id, reservationFromRow(row)]));
   }
 
@@ -296,43 +303,34 @@ class PostgresSession implements WriteSession {
         INSERT INTO items SELECT * FROM json_populate_recordset(null::items, ${json(set.items.map(itemToRow))}::text::json)`);
     }
     if (set.levels.length > 0) statements.push(this.writeLevels(set.levels, set.levelGuard));
-    if (set.updatedReservations.length > 0) {
-      statements.push(this.sql`
-        UPDATE reservations r SET status = x.status, lines = x.lines, resolved_at = x.resolved_at
-        FROM json_populate_recordset(null::reservations, ${json(set.updatedReservations.map(reservationToRow))}::text::json) x
-        WHERE r.id = x.id`);
-    }
+    if (set.updatedReservations.length > 0) statements.push(this.updateReservations(set.updatedReservations));
     // New ids are inserted in id order: two batches racing on the same new ids wait in one order.
-    const reservations = byId(set.createdReservations);
-    const commands = byId(set.commands);
+    const commands = commandWrites(set);
     const appended = [
       {
-        table: 'reservations',
-        count: reservations.length,
-        rows: () => reservations.map(reservationToRow),
-        lines: () => reservations.map(reservationLine),
-      },
-      {
         table: 'ledger',
+        columns: ledgerColumns,
         count: set.events.length,
         rows: () => set.events.map(eventToRow),
         lines: () => set.events.map(ledgerLine),
       },
       {
         table: 'commands',
+        columns: commandColumns,
         count: commands.length,
-        rows: () => commands.map(commandToRow),
+        rows: () => commands.map(commandWriteToRow),
         lines: () => commands.map(commandLine),
       },
     ] as const;
     const copies: (() => Promise<void>)[] = [];
-    for (const { table, count, rows, lines } of appended) {
+    for (const { table, columns, count, rows, lines } of appended) {
       if (count === 0) continue;
       if (count < copyRowsMin) {
         statements.push(this.sql`
-          INSERT INTO ${this.sql(table)} SELECT * FROM json_populate_recordset(null::${this.sql(table)}, ${json(rows())}::text::json)`);
+          INSERT INTO ${this.sql(table)} (${this.sql.unsafe(columns)})
+          SELECT ${this.sql.unsafe(columns)} FROM json_populate_recordset(null::${this.sql(table)}, ${json(rows())}::text::json)`);
       } else {
-        copies.push(() => this.copy(table, lines().join('')));
+        copies.push(() => this.copy(table, columns, lines().join('')));
       }
     }
     await Promise.all(statements);
@@ -374,13 +372,25 @@ class PostgresSession implements WriteSession {
    * already gone), so waiting for 'finish' would hang on a constraint violation; instead the
    * query's resolve and reject, which the driver calls again at the end, are observed.
    */
-  private copy(table: 'ledger' | 'commands' | 'reservations', lines: string): Promise<void> {
+  /** Changed reservations: each must exist and still be a reservation (a row with a status). */
+  private async updateReservations(reservations: readonly Reservation[]): Promise<void> {
+    const rows = JSON.stringify(reservations.map(reservationToRow));
+    const result = await this.sql`
+      UPDATE commands c SET status = x.status, lines = x.lines, resolved_at = x.resolved_at
+      FROM json_to_recordset(${rows}::text::json) AS x(id text, status text, lines json, resolved_at bigint)
+      WHERE c.id = x.id AND c.status IS NOT NULL`;
+    if (result.count !== reservations.length) {
+      throw new StoreError('internal', `${reservations.length - result.count} changed reservations have no row`);
+    }
+  }
+
+  private copy(table: 'ledger' | 'commands', columns: string, lines: string): Promise<void> {
     type CopyQuery = Promise<unknown> & {
       resolve: (value: unknown) => void;
       reject: (error: unknown) => void;
       writable: () => Promise<Writable>;
     };
-    const query = this.sql.unsafe(`COPY ${table} FROM STDIN`) as unknown as CopyQuery;
+    const query = this.sql.unsafe(`COPY ${table} (${columns}) FROM STDIN`) as unknown as CopyQuery;
     return new Promise<void>((resolve, reject) => {
       let streaming = false;
       const settleResolve = query.resolve;
@@ -402,10 +412,6 @@ class PostgresSession implements WriteSession {
   }
 }
 
-function byId<T extends { readonly id: string }>(rows: readonly T[]): T[] {
-  return [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-}
-
 /** A value in COPY text format: \N for null, backslash escapes for the separators. */
 function copyValue(value: string | number | null): string {
   if (value === null) return '\\N';
@@ -420,13 +426,16 @@ function ledgerLine(e: LedgerEvent): string {
   return `${e.position}\t${e.type}\t${e.sku}\t${e.location}\t${e.onHandDelta}\t${e.reservedDelta}\t${e.onHandAfter}\t${e.reservedAfter}\t${e.quantity}\t${copyValue(e.commandId)}\t${copyValue(e.reservationId)}\t${copyValue(e.expiresAt)}\t${copyValue(e.peerLocation)}\t${copyValue(e.reason)}\t${copyValue(e.reference)}\t${copyValue(e.actor)}\t${e.occurredAt}\t${e.recordedAt}\n`;
 }
 
-function reservationLine(r: Reservation): string {
-  return `${copyValue(r.id)}\t${r.status}\t${copyValue(JSON.stringify(r.lines))}\t${r.createdAt}\t${r.expiresAt}\t${copyValue(r.resolvedAt)}\n`;
+function commandLine({ record: c, reservation: r }: CommandWrite): string {
+  const record = `${copyValue(c.id)}\t${c.type}\t${c.fingerprint}\t${copyValue(JSON.stringify(c.outcome))}\t${c.recordedAt}`;
+  if (r === undefined) return `${record}\t\\N\t\\N\t\\N\t\\N\t\\N\n`;
+  return `${record}\t${r.status}\t${copyValue(JSON.stringify(r.lines))}\t${r.createdAt}\t${r.expiresAt}\t${copyValue(r.resolvedAt)}\n`;
 }
 
-function commandLine(c: CommandRecord): string {
-  return `${copyValue(c.id)}\t${c.type}\t${c.fingerprint}\t${copyValue(JSON.stringify(c.outcome))}\t${c.recordedAt}\n`;
-}
+/** A reservation is the part of its command's row that carries a status. */
+const reservationColumns = 'id, status, lines, created_at, expires_at, resolved_at';
+const commandColumns =
+  'id, type, fingerprint, outcome, recorded_at, status, lines, created_at, expires_at, resolved_at';
 
 /**
  * Below this many rows a table's new rows go in a pipelined INSERT: a COPY costs a round trip

@@ -69,4 +69,27 @@ export const sqliteMigrations: readonly Migration[] = [
     name: 'fencing token on levels',
     sql: 'ALTER TABLE levels ADD COLUMN fence INTEGER NOT NULL DEFAULT 0;',
   },
+  {
+    version: 3,
+    name: 'a reservation lives in the row of the command that created it',
+    // A reservation without its record never came from the engine; one would be carried over
+    // with an empty fingerprint, so that a resend under its id is a conflict, not a second hold.
+    sql: `
+      ALTER TABLE commands ADD COLUMN status TEXT;
+      ALTER TABLE commands ADD COLUMN lines TEXT;
+      ALTER TABLE commands ADD COLUMN created_at INTEGER;
+      ALTER TABLE commands ADD COLUMN expires_at INTEGER;
+      ALTER TABLE commands ADD COLUMN resolved_at INTEGER;
+      UPDATE commands SET status = r.status, lines = r.lines, created_at = r.created_at,
+                          expires_at = r.expires_at, resolved_at = r.resolved_at
+      FROM reservations r WHERE r.id = commands.id;
+      INSERT INTO commands (id, type, fingerprint, outcome, recorded_at, status, lines, created_at, expires_at, resolved_at)
+      SELECT r.id, 'ReserveStock', '',
+             json_object('ok', json('true'), 'commandId', r.id, 'position', 0, 'created', 'reservation'),
+             r.created_at, r.status, r.lines, r.created_at, r.expires_at, r.resolved_at
+      FROM reservations r WHERE NOT EXISTS (SELECT 1 FROM commands c WHERE c.id = r.id);
+      DROP TABLE reservations;
+      CREATE INDEX commands_due ON commands (expires_at) WHERE status = 'pending';
+    `,
+  },
 ];

@@ -17,6 +17,7 @@ import {
 import {
   type CommandRow,
   commandFromRow,
+  commandWrites,
   eventFromRow,
   type ItemRow,
   itemFromRow,
@@ -178,7 +179,7 @@ export class SqliteStore implements Store {
   }
 
   async getReservation(id: string): Promise<Reservation | undefined> {
-    const row = this.read('SELECT * FROM reservations WHERE id = ?').get(id) as ReservationRow | undefined;
+    const row = this.read(reservationSql).get(id) as ReservationRow | undefined;
     return row === undefined ? undefined : reservationFromRow(row);
   }
 
@@ -205,7 +206,7 @@ export class SqliteStore implements Store {
   }
 
   async dueReservations(now: number, limit: number): Promise<string[]> {
-    const sql = "SELECT id FROM reservations WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?";
+    const sql = "SELECT id FROM commands WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?";
     return this.read(sql).pluck().all(now, limit) as string[];
   }
 
@@ -215,7 +216,7 @@ export class SqliteStore implements Store {
   }
 
   async scanPendingReservations(afterId: string | undefined, limit: number): Promise<Reservation[]> {
-    const sql = "SELECT * FROM reservations WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?";
+    const sql = `SELECT ${reservationColumns} FROM commands WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`;
     return (this.read(sql).all(afterId ?? '', limit) as ReservationRow[]).map(reservationFromRow);
   }
 
@@ -254,7 +255,7 @@ class SqliteSession implements WriteSession {
     const prepare = (sql: string) => db.prepare(sql);
     this.statements = {
       item: prepare('SELECT * FROM items WHERE sku = ?'),
-      reservation: prepare('SELECT * FROM reservations WHERE id = ?'),
+      reservation: prepare(reservationSql),
       ensureLevel: prepare(
         'INSERT OR IGNORE INTO levels (sku, location, on_hand, reserved, version) VALUES (?, ?, 0, 0, 0)',
       ),
@@ -268,13 +269,13 @@ class SqliteSession implements WriteSession {
         `UPDATE levels SET on_hand = ?, reserved = ?, version = ?, fence = MAX(fence, ?)
          WHERE sku = ? AND location = ? AND version = ? AND fence < ?`,
       ),
-      insertReservation: prepare(
-        'INSERT INTO reservations (id, status, lines, created_at, expires_at, resolved_at) VALUES (?, ?, ?, ?, ?, ?)',
+      updateReservation: prepare(
+        'UPDATE commands SET status = ?, lines = ?, resolved_at = ? WHERE id = ? AND status IS NOT NULL',
       ),
-      updateReservation: prepare('UPDATE reservations SET status = ?, lines = ?, resolved_at = ? WHERE id = ?'),
       insertEvent: prepare(`INSERT INTO ledger (${ledgerColumns}) VALUES (${Array(18).fill('?').join(', ')})`),
       insertCommand: prepare(
-        'INSERT INTO commands (id, type, fingerprint, outcome, recorded_at) VALUES (?, ?, ?, ?, ?)',
+        `INSERT INTO commands (id, type, fingerprint, outcome, recorded_at, status, lines, created_at, expires_at, resolved_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
     };
   }
@@ -353,11 +354,11 @@ class SqliteSession implements WriteSession {
       );
       if (swapped.changes !== 1) throw staleLevel(l, guard);
     }
-    for (const r of set.createdReservations) {
-      s.insertReservation.run(r.id, r.status, JSON.stringify(r.lines), r.createdAt, r.expiresAt, r.resolvedAt);
+    for (const r of set.updatedReservations) {
+      if (s.updateReservation.run(r.status, JSON.stringify(r.lines), r.resolvedAt, r.id).changes !== 1) {
+        throw new StoreError('internal', `reservation ${r.id} was changed but has no row`);
+      }
     }
-    for (const r of set.updatedReservations)
-      s.updateReservation.run(r.status, JSON.stringify(r.lines), r.resolvedAt, r.id);
     for (const e of set.events) {
       s.insertEvent.run(
         e.position,
@@ -380,10 +381,27 @@ class SqliteSession implements WriteSession {
         e.recordedAt,
       );
     }
-    for (const c of set.commands)
-      s.insertCommand.run(c.id, c.type, c.fingerprint, JSON.stringify(c.outcome), c.recordedAt);
+    for (const { record: c, reservation: r } of commandWrites(set)) {
+      const lines = r === undefined ? null : JSON.stringify(r.lines);
+      s.insertCommand.run(
+        c.id,
+        c.type,
+        c.fingerprint,
+        JSON.stringify(c.outcome),
+        c.recordedAt,
+        r?.status ?? null,
+        lines,
+        r?.createdAt ?? null,
+        r?.expiresAt ?? null,
+        r?.resolvedAt ?? null,
+      );
+    }
   }
 }
+
+/** A reservation is the part of its command's row that carries a status. */
+const reservationColumns = 'id, status, lines, created_at, expires_at, resolved_at';
+const reservationSql = `SELECT ${reservationColumns} FROM commands WHERE id = ? AND status IS NOT NULL`;
 
 function staleLevel(level: LevelRef, guard: LevelGuard): StoreError {
   const code = guard.kind === 'version' && guard.fence !== undefined ? fencedCode : staleLevelCode;
