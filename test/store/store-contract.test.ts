@@ -186,29 +186,41 @@ describe.each(testDialects())('store contract: %s', (dialect) => {
     expect(await store.getCommand('c1')).toBeUndefined();
   });
 
-  it('reports a duplicate command record as a retryable conflict', async () => {
-    await store.writeTransaction(async (session) => session.write({ ...emptySet, commands: [record('c1', 0)] }));
-    const failure = await store
-      .writeTransaction(async (session) => session.write({ ...emptySet, commands: [record('c1', 0)] }))
-      .catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(StoreError);
-    expect((failure as StoreError).kind).toBe('conflict');
-  });
+  // Small write sets go in statements of their own; from 64 rows a table, in bulk (COPY, LOAD DATA).
+  it.each([1, 100])(
+    'reports a duplicate command record among %i new ones as a retryable conflict, keeping none',
+    async (count) => {
+      await store.writeTransaction(async (session) => session.write({ ...emptySet, commands: [record('c-old', 0)] }));
+      const fresh = Array.from({ length: count }, (_, i) => record(`c-new-${i}`, 0));
+      const failure = await store
+        .writeTransaction(async (session) => session.write({ ...emptySet, commands: [...fresh, record('c-old', 0)] }))
+        .catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(StoreError);
+      expect((failure as StoreError).kind).toBe('conflict');
+      expect(await store.getCommand('c-new-0')).toBeUndefined();
+      expect(await store.getCommand('c-old')).toEqual(record('c-old', 0));
+    },
+  );
 
-  it('fails a batch whose ledger events collide, promptly and without a trace', async () => {
-    await receive(store, 'A', 'L1', 1);
-    const failure = await store
-      .writeTransaction(async (session) => {
-        await session.claimPositions(1);
-        await session.write({ ...emptySet, events: [event(1, 'A', 'L1', 1, 2)], commands: [record('late', 1)] });
-      })
-      .catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(StoreError);
-    expect(await store.headPosition()).toBe(1);
-    expect(await store.getCommand('late')).toBeUndefined();
-    // The connection is usable again afterwards.
-    expect(await receive(store, 'A', 'L1', 1)).toBe(2);
-  });
+  it.each([1, 100])(
+    'fails a batch of %i ledger events that collide with one, promptly and without a trace',
+    async (count) => {
+      await receive(store, 'A', 'L1', 1);
+      const failure = await store
+        .writeTransaction(async (session) => {
+          await session.claimPositions(count);
+          const events = Array.from({ length: count }, (_, i) => event(1 + i, 'A', 'L1', 1, 2 + i));
+          await session.write({ ...emptySet, events, commands: [record('late', 1)] });
+        })
+        .catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(StoreError);
+      expect(await store.headPosition()).toBe(1);
+      expect(await store.getCommand('late')).toBeUndefined();
+      expect((await store.readLedger(0, count + 1)).length).toBe(1);
+      // The connection is usable again afterwards.
+      expect(await receive(store, 'A', 'L1', 1)).toBe(2);
+    },
+  );
 
   it('fails a batch that changes a level without a row, and keeps nothing of it', async () => {
     const failure = await store
@@ -230,28 +242,61 @@ describe.each(testDialects())('store contract: %s', (dialect) => {
     expect(await store.getCommand('c1')).toBeUndefined();
   });
 
-  it('keeps text with quotes, backslashes, tabs, line breaks and non-ASCII characters exactly', async () => {
-    const text = `O'Brien "said" \\ back\\slash\ttab\nline\r — é 😀`;
-    const refused: CommandRecord = {
-      ...record('c1', 0),
-      outcome: { ok: false, commandId: 'c1', error: { code: 'INSUFFICIENT_STOCK', message: text, details: { text } } },
-    };
-    await store.writeTransaction(async (session) => {
-      await session.ensureLevels([{ sku: 'A', location: 'L1' }]);
-      const position = await session.claimPositions(1);
-      await session.write({
-        ...emptySet,
-        items: [{ ...item('A'), name: text }],
-        levels: [changed(level('A', 'L1', 1))],
-        events: [{ ...event(position, 'A', 'L1', 1, 1), reason: text, reference: text }],
-        commands: [refused],
+  it.each([1, 100])(
+    'keeps text with quotes, backslashes, tabs, line breaks and non-ASCII exactly, %i rows a table',
+    async (count) => {
+      const text = `O'Brien "said" \\ back\\slash\ttab\nline\r — é 😀 \\N`;
+      const refused = (id: string): CommandRecord => ({
+        ...record(id, 0),
+        outcome: { ok: false, commandId: id, error: { code: 'INSUFFICIENT_STOCK', message: text, details: { text } } },
       });
-    });
-    expect((await store.getItem('A'))?.name).toBe(text);
-    expect(await store.getCommand('c1')).toEqual(refused);
-    const [stored] = await store.readLedger(0, 1);
-    expect([stored?.reason, stored?.reference]).toEqual([text, text]);
-  });
+      const ids = Array.from({ length: count }, (_, i) => `c${i}`);
+      await store.writeTransaction(async (session) => {
+        await session.ensureLevels([{ sku: 'A', location: 'L1' }]);
+        const first = await session.claimPositions(count);
+        await session.write({
+          ...emptySet,
+          items: [{ ...item('A'), name: text }],
+          levels: [changed(level('A', 'L1', count))],
+          events: ids.map((_, i) => ({ ...event(first + i, 'A', 'L1', 1, i + 1), reason: text, reference: text })),
+          commands: ids.map(refused),
+        });
+      });
+      expect((await store.getItem('A'))?.name).toBe(text);
+      expect(await store.getCommand(`c${count - 1}`)).toEqual(refused(`c${count - 1}`));
+      const stored = await store.readLedger(0, count);
+      expect(stored.map((e) => [e.reason, e.reference])).toEqual(ids.map(() => [text, text]));
+    },
+  );
+
+  it.each([1, 100])(
+    'keeps a value longer than its column whole or refuses the write, never cuts it (%i rows)',
+    async (count) => {
+      const long = 'x'.repeat(1_000);
+      const written = await store
+        .writeTransaction(async (session) => {
+          const first = await session.claimPositions(count);
+          const events = Array.from({ length: count }, (_, i) => ({
+            ...event(first + i, 'A', 'L1', 1, i + 1),
+            actor: long,
+          }));
+          await session.write({ ...emptySet, events, commands: [record('c1', first)] });
+        })
+        .then(
+          () => true,
+          (error: unknown) => error,
+        );
+      if (written === true) {
+        const stored = await store.readLedger(0, count);
+        expect(stored.map((e) => e.actor)).toEqual(stored.map(() => long));
+        expect(stored.length).toBe(count);
+      } else {
+        expect(written).toBeInstanceOf(StoreError);
+        expect(await store.headPosition()).toBe(0);
+        expect(await store.getCommand('c1')).toBeUndefined();
+      }
+    },
+  );
 
   it('writes a batch larger than any one statement or round trip', async () => {
     const count = 4000;

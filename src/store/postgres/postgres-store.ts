@@ -17,7 +17,6 @@ import {
 } from '../port.js';
 import {
   type CommandRow,
-  type CommandWrite,
   commandFromRow,
   commandWrites,
   commandWriteToRow,
@@ -37,6 +36,7 @@ import {
   reservationToRow,
 } from '../rows.js';
 import { ledgerColumns, ledgerTotalsSql } from '../sql.js';
+import { commandLine, ledgerLine } from '../tsv.js';
 import { postgresMigrations } from './postgres-migrations.js';
 
 export interface PostgresStoreOptions {
@@ -410,26 +410,6 @@ class PostgresSession implements WriteSession {
       }, reject);
     });
   }
-}
-
-/** A value in COPY text format: \N for null, backslash escapes for the separators. */
-function copyValue(value: string | number | null): string {
-  if (value === null) return '\\N';
-  if (typeof value === 'number') return String(value);
-  return /[\\\t\n\r]/.test(value) ? value.replace(copyEscapes, (c) => copyEscape[c] as string) : value;
-}
-
-const copyEscapes = /[\\\t\n\r]/g;
-const copyEscape: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-
-function ledgerLine(e: LedgerEvent): string {
-  return `${e.position}\t${e.type}\t${e.sku}\t${e.location}\t${e.onHandDelta}\t${e.reservedDelta}\t${e.onHandAfter}\t${e.reservedAfter}\t${e.quantity}\t${copyValue(e.commandId)}\t${copyValue(e.reservationId)}\t${copyValue(e.expiresAt)}\t${copyValue(e.peerLocation)}\t${copyValue(e.reason)}\t${copyValue(e.reference)}\t${copyValue(e.actor)}\t${e.occurredAt}\t${e.recordedAt}\n`;
-}
-
-function commandLine({ record: c, reservation: r }: CommandWrite): string {
-  const record = `${copyValue(c.id)}\t${c.type}\t${c.fingerprint}\t${copyValue(JSON.stringify(c.outcome))}\t${c.recordedAt}`;
-  if (r === undefined) return `${record}\t\\N\t\\N\t\\N\t\\N\t\\N\n`;
-  return `${record}\t${r.status}\t${copyValue(JSON.stringify(r.lines))}\t${r.createdAt}\t${r.expiresAt}\t${copyValue(r.resolvedAt)}\n`;
 }
 
 /** A reservation is the part of its command's row that carries a status. */

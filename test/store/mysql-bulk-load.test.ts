@@ -1,0 +1,103 @@
+import { createConnection, type RowDataPacket } from 'mysql2/promise';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CommandRecord, LedgerEvent } from '../../src/domain/index.js';
+import { MysqlStore } from '../../src/store/mysql/mysql-store.js';
+import { StoreError, type WriteSet } from '../../src/store/port.js';
+import { createTestDatabase, mysqlUrl, type TestDatabase } from '../support/dialects.js';
+
+// On MySQL/MariaDB a write set's ledger events and command records go in LOAD DATA LOCAL from 64
+// rows a table, where the server allows it (`local_infile`), and in multi-row INSERTs otherwise.
+// The contract suite covers the path the server under test allows; this covers both.
+
+const text = `O'Brien \\ tab\tline\nreturn\r — 😀 \\N`;
+
+const event = (position: number): LedgerEvent => ({
+  position,
+  type: 'StockReceived',
+  sku: 'A',
+  location: 'L1',
+  onHandDelta: 1,
+  reservedDelta: 0,
+  onHandAfter: position,
+  reservedAfter: 0,
+  quantity: 1,
+  commandId: `c${position}`,
+  reservationId: null,
+  expiresAt: null,
+  peerLocation: null,
+  reason: text,
+  reference: null,
+  actor: 'tester',
+  occurredAt: 500,
+  recordedAt: 1_000,
+});
+
+const record = (id: string): CommandRecord => ({
+  id,
+  type: 'ReceiveStock',
+  fingerprint: `fp-${id}`,
+  outcome: { ok: false, commandId: id, error: { code: 'INSUFFICIENT_STOCK', message: text } },
+  recordedAt: 1_000,
+});
+
+const rows = 100;
+const bulk = (ids: readonly string[], first: number): WriteSet => ({
+  levelGuard: { kind: 'locked' },
+  items: [],
+  levels: [],
+  createdReservations: [],
+  updatedReservations: [],
+  events: Array.from({ length: rows }, (_, i) => event(first + i)),
+  commands: ids.map(record),
+});
+
+async function loadsSoFar(): Promise<number> {
+  const connection = await createConnection({ uri: mysqlUrl });
+  try {
+    const [[row]] = await connection.query<RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Com_load'");
+    return Number(row?.Value);
+  } finally {
+    await connection.end();
+  }
+}
+
+describe.each([true, false])('MySQL store with bulkLoad %s', (bulkLoad) => {
+  let db: TestDatabase;
+  let store: MysqlStore;
+
+  beforeEach(async () => {
+    db = await createTestDatabase('mysql');
+    store = MysqlStore.open({ url: mysqlUrl, database: db.env.SKULD_DATABASE_SCHEMA as string, bulkLoad });
+    await store.migrate();
+  });
+  afterEach(async () => {
+    await store.close();
+    await db.drop();
+  });
+
+  it('writes a bulk write set whole, text exactly as given', async () => {
+    const ids = Array.from({ length: rows }, (_, i) => `c${i}`);
+    const before = await loadsSoFar();
+    await store.writeTransaction(async (session) => session.write(bulk(ids, await session.claimPositions(rows))));
+    const after = await loadsSoFar();
+    // Other suites may load at the same time: only the presence of this store's loads is certain.
+    if (bulkLoad) expect(after - before).toBeGreaterThanOrEqual(2);
+    expect(await store.readLedger(0, rows + 1)).toEqual(Array.from({ length: rows }, (_, i) => event(1 + i)));
+    expect(await store.getCommand('c99')).toEqual(record('c99'));
+  });
+
+  it('fails a bulk write set with an id already recorded as a retryable conflict, keeping none of it', async () => {
+    await store.writeTransaction(async (session) =>
+      session.write({ ...bulk([], 1), events: [], commands: [record('c50')] }),
+    );
+    const ids = Array.from({ length: rows }, (_, i) => `c${i}`);
+    const failure = await store
+      .writeTransaction(async (session) => session.write(bulk(ids, await session.claimPositions(rows))))
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(StoreError);
+    expect((failure as StoreError).kind).toBe('conflict');
+    expect(await store.headPosition()).toBe(0);
+    expect(await store.readLedger(0, 1)).toEqual([]);
+    expect(await store.getCommand('c0')).toBeUndefined();
+  });
+});
