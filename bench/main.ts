@@ -28,10 +28,11 @@ function machine() {
 function engineSettings() {
   const config = loadConfig(process.env);
   const { batchSizeMax, batchWaitMs, queueDepthMax, databaseConnectionsMax } = config;
-  const { strategyRetryCountMax, redlockTtlMs, redisUrl } = config;
+  const { strategyRetryCountMax, redlockTtlMs, redisUrl, engineYoungGenerationMb } = config;
   return {
     // Engine cells run the engine in their callers' thread unless the variable is set.
     engineThread: process.env.SKULD_ENGINE_THREAD ?? 'off',
+    engineYoungGenerationMb,
     batchSizeMax,
     batchWaitMs,
     queueDepthMax,
@@ -58,15 +59,18 @@ function header(
   if (versions.mysql !== undefined) {
     servers.push(`MySQL/MariaDB ${versions.mysql} (innodb_flush_log_at_trx_commit=${versions.mysqlFlushLogAtCommit})`);
   }
+  const nodeFlags = process.execArgv.filter((arg) => arg.startsWith('--max-semi-space-size'));
   const lines = [
-    `Skuld bench on ${host.cores} cores (${host.cpu}), ${host.memoryGiB} GiB, Node ${host.node}, ${host.platform}`,
+    `Skuld bench on ${host.cores} cores (${host.cpu}), ${host.memoryGiB} GiB, Node ${host.node}, ${host.platform}` +
+      (nodeFlags.length === 0 ? '' : ` (${nodeFlags.join(' ')})`),
     `stores: ${servers.join('; ')}`,
   ];
   if (options.engine) {
     lines.push(
       ...options.workloads.map((name) => `workload ${describeWorkload(workloads[name])}`),
       `engine: batchSizeMax ${settings.batchSizeMax}, batchWaitMs ${settings.batchWaitMs}, ` +
-        `queueDepthMax ${settings.queueDepthMax}, engine thread ${settings.engineThread}; ` +
+        `queueDepthMax ${settings.queueDepthMax}, engine thread ${settings.engineThread}` +
+        (settings.engineThread === 'on' ? ` (young generation ${settings.engineYoungGenerationMb} MiB); ` : '; ') +
         `database pool ${settings.databaseConnectionsMax}; ` +
         `per-order strategies: ${settings.strategyRetryCountMax} retries, redlock TTL ${settings.redlockTtlMs} ms`,
       `per cell: ${options.warmupMs} ms warm-up, then ${options.durationMs} ms measured; seed ${options.seed}`,

@@ -139,6 +139,14 @@ export const settings = {
       '`on`: the write path (engine, its store connections, strategy) runs on a thread of its own, beside the thread serving HTTP and reads; `off`: on that thread',
     parse: oneOf('on', 'off'),
   },
+  engineYoungGenerationMb: {
+    env: 'SKULD_ENGINE_YOUNG_GENERATION_MB',
+    flag: '--engine-young-generation-mb',
+    default: 96,
+    description:
+      "The engine thread's young generation (MiB): the V8 heap space its short-lived objects are collected from; every batch makes thousands. 0: V8's default",
+    parse: integer(0, 4096),
+  },
   batchSizeMax: {
     env: 'SKULD_BATCH_SIZE_MAX',
     flag: '--batch-size-max',

@@ -28,6 +28,11 @@ export class EngineThread implements CommandExecutor {
   /** Why the thread stopped, once it has: every command is then answered UNAVAILABLE. */
   private failure: string | undefined;
 
+  /** The thread's heap limits in MiB, as V8 applies them (the young generation is configured). */
+  get heapLimits(): Worker['resourceLimits'] {
+    return this.worker.resourceLimits;
+  }
+
   private constructor(worker: Worker) {
     this.worker = worker;
     worker.on('message', (message: FromWorker) => this.receive(message));
@@ -38,7 +43,9 @@ export class EngineThread implements CommandExecutor {
   /** Starts the worker; resolves once its engine is built, rejects with the reason it could not be. */
   static start(config: Config, clock: SharedArrayBuffer | undefined): Promise<EngineThread> {
     const workerData: WorkerStart = { config, clock };
-    const worker = new Worker(workerEntry, { workerData });
+    const youngMb = config.engineYoungGenerationMb;
+    const resourceLimits = youngMb === 0 ? {} : { maxYoungGenerationSizeMb: youngMb };
+    const worker = new Worker(workerEntry, { workerData, resourceLimits });
     return new Promise((resolve, reject) => {
       const onExit = (code: number) => reject(new Error(`the engine thread exited (code ${code}) before it started`));
       worker.once('error', reject);

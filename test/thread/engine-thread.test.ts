@@ -111,3 +111,25 @@ describe('the engine thread at start', () => {
     }
   });
 });
+
+describe('the engine thread heap', () => {
+  it('has the young generation the configuration gives it, or V8 its own with 0', async () => {
+    const db = await createTestDatabase('sqlite');
+    const limits = async (youngMb: string) => {
+      const env = { ...db.env, SKULD_ENGINE_THREAD: 'on', SKULD_ENGINE_YOUNG_GENERATION_MB: youngMb };
+      const runtime = await createRuntime(loadConfig({ ...env, SKULD_LOG_LEVEL: 'silent', SKULD_SEED: 'off' }));
+      try {
+        return (runtime.engine as EngineThread).heapLimits?.maxYoungGenerationSizeMb;
+      } finally {
+        await runtime.close();
+      }
+    };
+    try {
+      expect(await limits('96')).toBe(96);
+      expect(await limits('48')).toBe(48);
+      expect(await limits('0')).not.toBe(96);
+    } finally {
+      await db.drop();
+    }
+  });
+});
