@@ -106,6 +106,11 @@ const packetCharsMax = 2 << 20;
  * load costs a round trip of its own (the server asks for the data, then reads it).
  */
 const loadRowsMin = 64;
+/**
+ * Characters per packet of a load's data (the driver sends a packet per chunk): even at 3 bytes
+ * each in UTF-8, far below max_allowed_packet.
+ */
+const loadChunkCharsMax = 1 << 20;
 const migrationLockWaitSecondsMax = 60;
 const unknownDatabaseErrno = 1049;
 
@@ -497,13 +502,13 @@ class MysqlSession implements WriteSession {
    * concurrent writer's new id, a retryable conflict as with INSERT; any other warning is a bug.
    */
   private async load({ table, columns, lines }: Load): Promise<void> {
-    const data = Buffer.from(lines.join(''), 'utf8');
+    const data = loadChunks(lines);
     const [result] = await this.connection.query<ResultSetHeader>({
       sql:
         `LOAD DATA LOCAL INFILE '${table}' INTO TABLE ${table} CHARACTER SET utf8mb4 ` +
         `FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${columns})`,
       // The rows of this statement, whatever file name the server asks for.
-      infileStreamFactory: () => Readable.from([data]),
+      infileStreamFactory: () => Readable.from(data),
     });
     if (result.affectedRows !== lines.length) {
       const message = `${lines.length - result.affectedRows} new rows of ${table} were already there`;
@@ -669,6 +674,23 @@ function multiRow(head: string, tuples: readonly string[], tail: string): { sql:
     chars += (next?.length ?? 0) + 2;
   }
   return statements;
+}
+
+/** A load's lines as UTF-8 chunks of at most loadChunkCharsMax characters, whole lines each. */
+function loadChunks(lines: readonly string[]): Buffer[] {
+  const chunks: Buffer[] = [];
+  let start = 0;
+  let chars = 0;
+  for (let index = 0; index <= lines.length; index += 1) {
+    const next = lines[index];
+    if (index > start && (next === undefined || chars + next.length > loadChunkCharsMax)) {
+      chunks.push(Buffer.from(lines.slice(start, index).join(''), 'utf8'));
+      start = index;
+      chars = 0;
+    }
+    chars += next?.length ?? 0;
+  }
+  return chunks;
 }
 
 /** Consecutive statements grouped into round trips of at most packetCharsMax. */
