@@ -107,12 +107,17 @@ const warmupInFlightMax = 64;
  * A cell measures the engine itself, in the thread of its callers, unless SKULD_ENGINE_THREAD
  * says otherwise; the HTTP bench measures the app as it is deployed, with its engine thread.
  */
-const inCallerThread = { SKULD_ENGINE_THREAD: process.env.SKULD_ENGINE_THREAD ?? 'off' };
+export const cellEngineThread = process.env.SKULD_ENGINE_THREAD ?? 'off';
 
 export async function runEngineCell(spec: EngineCellSpec): Promise<EngineCellResult> {
   const workload = workloads[spec.workload];
   return withBenchDatabase(spec.store, spec.urls, async (database) => {
-    const config = loadConfig({ ...process.env, ...database.env, SKULD_STRATEGY: spec.strategy, ...inCallerThread });
+    const config = loadConfig({
+      ...process.env,
+      ...database.env,
+      SKULD_STRATEGY: spec.strategy,
+      SKULD_ENGINE_THREAD: cellEngineThread,
+    });
     const startedAt = performance.now();
     const runtime = await createRuntime(config);
     try {

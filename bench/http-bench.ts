@@ -54,7 +54,10 @@ export async function runHttpBench(spec: HttpBenchSpec): Promise<HttpBenchResult
     try {
       await setupWorkload(runtime.store, w1);
       const app = await buildApp({ runtime, logger: false });
-      const ceilingApp = await buildApp({ runtime: { ...runtime, engine: new AnswerAtOnce() }, logger: false });
+      const ceilingApp = await buildApp({
+        runtime: { ...runtime, engine: new AnswerAtOnce(config.reservationTtlMsDefault) },
+        logger: false,
+      });
       try {
         const port = await listen(app);
         const ceilingPort = await listen(ceilingApp);

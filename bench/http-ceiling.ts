@@ -11,10 +11,13 @@ import type { CommandExecutor, EngineStats } from '../src/engine/engine.js';
 export class AnswerAtOnce implements CommandExecutor {
   readonly stats: EngineStats = { batches: 0, commands: 0, retries: 0, largestBatch: 0, conflicts: {} };
   readonly stopped = undefined;
+  /** The TTL of a reservation that names none, as the app's engine would give it. */
+  private readonly ttlMsDefault: number;
   private readonly clock: () => number;
   private position = 0;
 
-  constructor(clock: () => number = Date.now) {
+  constructor(ttlMsDefault: number, clock: () => number = Date.now) {
+    this.ttlMsDefault = ttlMsDefault;
     this.clock = clock;
   }
 
@@ -30,7 +33,7 @@ export class AnswerAtOnce implements CommandExecutor {
       status: 'pending' as const,
       lines: command.lines.map((line) => ({ ...line, committed: null })),
       createdAt: now,
-      expiresAt: now + (command.ttlMs ?? 900_000),
+      expiresAt: now + (command.ttlMs ?? this.ttlMsDefault),
       resolvedAt: null,
     };
     this.position += command.lines.length;

@@ -3,7 +3,7 @@ import { loadConfig } from '../src/config.js';
 import { strategyDialects } from '../src/engine/strategies.js';
 import { writeMatrixCharts } from './chart.js';
 import { assertLoopback, type ServerUrls, type StoreVersions, storeVersions } from './databases.js';
-import { type EngineCellResult, type EngineCellSpec, runEngineCell } from './engine-bench.js';
+import { cellEngineThread, type EngineCellResult, type EngineCellSpec, runEngineCell } from './engine-bench.js';
 import { type HttpBenchResult, httpRounds, runHttpBench } from './http-bench.js';
 import { type Options, parseOptions, type StormOptions, UsageError, usage } from './options.js';
 import { engineTable, httpReport, matrixTable, stormTable, writeJson } from './report.js';
@@ -30,8 +30,7 @@ function engineSettings() {
   const { batchSizeMax, batchWaitMs, queueDepthMax, databaseConnectionsMax } = config;
   const { strategyRetryCountMax, redlockTtlMs, redisUrl, engineYoungGenerationMb } = config;
   return {
-    // Engine cells run the engine in their callers' thread unless the variable is set.
-    engineThread: process.env.SKULD_ENGINE_THREAD ?? 'off',
+    engineThread: cellEngineThread,
     engineYoungGenerationMb,
     batchSizeMax,
     batchWaitMs,

@@ -4,7 +4,7 @@ import type { CommandWrite } from './rows.js';
 // Rows as tab-separated text, one line each: the text format of PostgreSQL's COPY and the
 // default format of MySQL's LOAD DATA alike. `\N` is null; a backslash, tab, newline or
 // carriage return inside a value is escaped with a backslash. Columns follow `ledgerColumns`
-// and the commands column list of each store.
+// and `commandColumns` (sql.ts).
 
 /** One value: \N for null, backslash escapes for the separators. */
 export function tsvValue(value: string | number | null): string {

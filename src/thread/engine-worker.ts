@@ -10,8 +10,8 @@ import { SharedClock } from './shared-clock.js';
 // The engine thread: composition for the write path, as runtime.ts composes it in-process. The
 // thread that started it has migrated the store already.
 
+if (parentPort === null) throw new Error('engine-worker.ts runs as a worker thread (see engine-thread.ts)');
 const port = parentPort;
-if (port === null) throw new Error('engine-worker.ts runs as a worker thread (see engine-thread.ts)');
 const start = workerData as WorkerStart;
 
 const send = (message: FromWorker) => port.postMessage(message);
@@ -61,7 +61,7 @@ function serve(store: Store, engine: Engine): void {
     answers.flush();
     send({ kind: 'done', seq, stats: engine.stats });
   };
-  port?.on('message', (message: ToWorker) => {
+  port.on('message', (message: ToWorker) => {
     switch (message.kind) {
       case 'execute':
         message.commands.forEach((command, index) => {

@@ -35,7 +35,7 @@ import {
   reservationFromRow,
   reservationToRow,
 } from '../rows.js';
-import { ledgerColumns, ledgerTotalsSql } from '../sql.js';
+import { commandColumns, ledgerColumns, ledgerTotalsSql, reservationColumns } from '../sql.js';
 import { commandLine, ledgerLine } from '../tsv.js';
 import { postgresMigrations } from './postgres-migrations.js';
 
@@ -366,12 +366,6 @@ class PostgresSession implements WriteSession {
     }
   }
 
-  /**
-   * COPY … FROM STDIN, settled by the query's own outcome at ReadyForQuery. The driver's stream
-   * never finishes when the server rejects the data after CopyDone (its stream reference is
-   * already gone), so waiting for 'finish' would hang on a constraint violation; instead the
-   * query's resolve and reject, which the driver calls again at the end, are observed.
-   */
   /** Changed reservations: each must exist and still be a reservation (a row with a status). */
   private async updateReservations(reservations: readonly Reservation[]): Promise<void> {
     const rows = JSON.stringify(reservations.map(reservationToRow));
@@ -384,6 +378,12 @@ class PostgresSession implements WriteSession {
     }
   }
 
+  /**
+   * COPY … FROM STDIN, settled by the query's own outcome at ReadyForQuery. The driver's stream
+   * never finishes when the server rejects the data after CopyDone (its stream reference is
+   * already gone), so waiting for 'finish' would hang on a constraint violation; instead the
+   * query's resolve and reject, which the driver calls again at the end, are observed.
+   */
   private copy(table: 'ledger' | 'commands', columns: string, lines: string): Promise<void> {
     type CopyQuery = Promise<unknown> & {
       resolve: (value: unknown) => void;
@@ -411,11 +411,6 @@ class PostgresSession implements WriteSession {
     });
   }
 }
-
-/** A reservation is the part of its command's row that carries a status. */
-const reservationColumns = 'id, status, lines, created_at, expires_at, resolved_at';
-const commandColumns =
-  'id, type, fingerprint, outcome, recorded_at, status, lines, created_at, expires_at, resolved_at';
 
 /**
  * Below this many rows a table's new rows go in a pipelined INSERT: a COPY costs a round trip

@@ -29,7 +29,7 @@ import {
   type ReservationRow,
   reservationFromRow,
 } from '../rows.js';
-import { ledgerColumns, ledgerTotalsSql } from '../sql.js';
+import { commandColumns, ledgerColumns, ledgerTotalsSql, reservationColumns } from '../sql.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 
@@ -273,10 +273,7 @@ class SqliteSession implements WriteSession {
         'UPDATE commands SET status = ?, lines = ?, resolved_at = ? WHERE id = ? AND status IS NOT NULL',
       ),
       insertEvent: prepare(`INSERT INTO ledger (${ledgerColumns}) VALUES (${Array(18).fill('?').join(', ')})`),
-      insertCommand: prepare(
-        `INSERT INTO commands (id, type, fingerprint, outcome, recorded_at, status, lines, created_at, expires_at, resolved_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
+      insertCommand: prepare(`INSERT INTO commands (${commandColumns}) VALUES (${Array(10).fill('?').join(', ')})`),
     };
   }
 
@@ -399,8 +396,6 @@ class SqliteSession implements WriteSession {
   }
 }
 
-/** A reservation is the part of its command's row that carries a status. */
-const reservationColumns = 'id, status, lines, created_at, expires_at, resolved_at';
 const reservationSql = `SELECT ${reservationColumns} FROM commands WHERE id = ? AND status IS NOT NULL`;
 
 function staleLevel(level: LevelRef, guard: LevelGuard): StoreError {
