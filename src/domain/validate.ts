@@ -158,11 +158,15 @@ function checkLines(field: string, lines: readonly StockLine[]): DomainError | n
   }
   const seen = new Set<string>();
   for (const [index, line] of lines.entries()) {
-    const error = firstError([
-      checkCode(`${field}[${index}].sku`, line.sku),
-      checkCode(`${field}[${index}].location`, line.location),
-      checkQuantity(`${field}[${index}].quantity`, line.quantity),
-    ]);
+    // Each line is checked before any field name is built: a valid order builds none.
+    const valid = isValidCode(line.sku) && isValidCode(line.location) && isValidQuantity(line.quantity);
+    const error = valid
+      ? null
+      : firstError([
+          checkCode(`${field}[${index}].sku`, line.sku),
+          checkCode(`${field}[${index}].location`, line.location),
+          checkQuantity(`${field}[${index}].quantity`, line.quantity),
+        ]);
     if (error !== null) return error;
     const key = levelKey(line.sku, line.location);
     if (seen.has(key)) {

@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Command } from '../../src/domain/index.js';
-import { fingerprint } from '../../src/engine/fingerprint.js';
+import { canonicalPayload, fingerprint, payloadKeys } from '../../src/engine/fingerprint.js';
 
 const lines = [
   { sku: 'SKU-1', location: 'WH1', quantity: 2 },
@@ -97,5 +98,69 @@ describe('fingerprint', () => {
     const [first] = everyField as [Command];
     expect(fingerprint(first)).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(fingerprint(first)).toBe(fingerprint(structuredClone(first)));
+  });
+
+  it('keeps the digests of commands recorded before', () => {
+    // Stored records hold these: a repeat sent after an upgrade must still match its first send.
+    expect(fingerprint({ type: 'ReserveStock', id: 'r1', lines, ttlMs: 60_000 })).toBe(
+      '2nen9pHAZwBHqLBElx-jf2UpXgw7mh0P',
+    );
+    const adjust: Command = {
+      type: 'AdjustStock',
+      id: 'c1',
+      sku: 'SKU-1',
+      location: 'WH1',
+      delta: -2,
+      reason: 'damaged \u00e9\u{1F4E6} "q"',
+      occurredAt: 5,
+    };
+    expect(fingerprint(adjust)).toBe('dWfFFqJM9RaR_KKog9D_hagipKezYlV9');
+  });
+});
+
+describe('the canonical payload', () => {
+  const jsonStringify = (value: unknown) => JSON.stringify(value, payloadKeys as unknown as string[]);
+  const key = fc.oneof(fc.constantFrom(...payloadKeys), fc.constantFrom('id', 'actor', 'extra', '__proto__'));
+  const leaf = fc.oneof(
+    fc.string({ unit: 'binary' }),
+    fc.string(),
+    fc.integer(),
+    fc.double(),
+    fc.constantFrom(0, -0, Number.NaN, Number.POSITIVE_INFINITY, 1e21, 5e-7, true, false, null, undefined),
+  );
+  const { value } = fc.letrec<{ value: unknown }>((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      leaf,
+      fc.array(tie('value'), { maxLength: 4 }),
+      fc.dictionary(key, tie('value'), { maxKeys: 6 }),
+    ),
+  }));
+
+  it('is JSON.stringify with the payload keys, character for character, on any JSON value', () => {
+    fc.assert(
+      fc.property(fc.dictionary(key, value, { maxKeys: 8 }), (command) => {
+        expect(canonicalPayload(command as unknown as Command)).toBe(jsonStringify(command));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('is JSON.stringify on what JSON.parse would never make', () => {
+    class Line {
+      sku = 'SKU-1';
+      quantity = 2;
+    }
+    const unusual = [
+      { type: 'ReserveStock', lines: [new Line()] },
+      { type: 'ReceiveStock', reference: new String('PO-1'), quantity: new Number(3) },
+      { type: 'ReceiveStock', occurredAt: new Date(5) },
+      { type: 'ReserveStock', lines: [{ sku: 'A', toJSON: () => 'replaced' }] },
+      { type: 'ReceiveStock', reason: () => 'a function', reference: Symbol('s') },
+      Object.assign(Object.create(null), { type: 'ReleaseReservation', reservationId: 'r1' }),
+    ];
+    for (const command of unusual) {
+      expect(canonicalPayload(command as unknown as Command)).toBe(jsonStringify(command));
+    }
   });
 });
