@@ -8,7 +8,8 @@ import { verify } from '../src/verify/verify.js';
 import { type ServerUrls, type StoreKind, withBenchDatabase } from './databases.js';
 import { type EngineSummary, summarizeEngine, summarizeVerify, type VerifySummary } from './engine-bench.js';
 import { AnswerAtOnce } from './http-ceiling.js';
-import type { LoadResult, LoadSpec } from './http-load.js';
+import type { LoadMessage, LoadResult, LoadSpec, RouteCpu, WindowAnswer } from './http-load.js';
+import { type CpuUse, serverProcessNames, startCpuWindow } from './measure.js';
 import { setupWorkload, skuOf, w1 } from './workload.js';
 
 // The HTTP bench: the real app, on loopback, in this process; the load generator in a child
@@ -32,6 +33,11 @@ export interface HttpBenchResult extends LoadResult {
   readonly ratio: number;
   /** The same for the route with no engine behind it: the most the ratio could be here. */
   readonly ceilingRatio: number;
+  /**
+   * CPU time per GET /healthz over that per reservation, both sides of the loopback counted
+   * (server, database, load generator): what bounds the ratio once the machine's cores are busy.
+   */
+  readonly cpuRatio: number | undefined;
   readonly engine: EngineSummary;
   readonly verify: VerifySummary;
 }
@@ -63,16 +69,19 @@ export async function runHttpBench(spec: HttpBenchSpec): Promise<HttpBenchResult
         const ceilingPort = await listen(ceilingApp);
         const { connections, durationMs, warmupMs, seed } = spec;
         const readPath = `/v1/items/${skuOf(0)}/stock`;
-        const load = await runLoad({
-          port,
-          ceilingPort,
-          readPath,
-          rounds: httpRounds,
-          connections,
-          durationMs,
-          warmupMs,
-          seed,
-        });
+        const load = await runLoad(
+          {
+            port,
+            ceilingPort,
+            readPath,
+            rounds: httpRounds,
+            connections,
+            durationMs,
+            warmupMs,
+            seed,
+          },
+          serverProcessNames[spec.store],
+        );
         await runtime.engine.drain();
         const perHealthz = (route: { requestsPerSecond: number }) =>
           route.requestsPerSecond / Math.max(1, load.healthz.requestsPerSecond);
@@ -82,6 +91,7 @@ export async function runHttpBench(spec: HttpBenchSpec): Promise<HttpBenchResult
           engineThread: config.engineThread,
           ratio: perHealthz(load.reservations),
           ceilingRatio: perHealthz(load.ceiling),
+          cpuRatio: cpuRatio(load.healthz.cpuUsPerRequest, load.reservations.cpuUsPerRequest),
           engine: summarizeEngine(runtime.engine.stats),
           verify: summarizeVerify(await verify(runtime.store)),
         };
@@ -95,25 +105,40 @@ export async function runHttpBench(spec: HttpBenchSpec): Promise<HttpBenchResult
   });
 }
 
+function cpuRatio(trivial: RouteCpu | undefined, reservation: RouteCpu | undefined): number | undefined {
+  if (trivial === undefined || reservation === undefined) return undefined;
+  const total = (cpu: RouteCpu) => cpu.server + (cpu.database ?? 0) + cpu.loadGenerator;
+  return total(trivial) / total(reservation);
+}
+
 async function listen(app: FastifyInstance): Promise<number> {
   await app.listen({ host: '127.0.0.1', port: 0 });
   return (app.server.address() as AddressInfo).port;
 }
 
-function runLoad(spec: LoadSpec): Promise<LoadResult> {
+/** Runs the load child; opens and closes a CPU window of this process when it asks. */
+function runLoad(spec: LoadSpec, serverNames: readonly string[]): Promise<LoadResult> {
   const child = fork(fileURLToPath(new URL('./http-load.ts', import.meta.url)), [], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const limitMs = 4 * spec.durationMs + 3 * spec.warmupMs + loadSlackMs;
+  let closeWindow: (() => CpuUse) | undefined;
   return new Promise<LoadResult>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill();
       reject(new Error(`the load generator did not finish within ${limitMs} ms`));
     }, limitMs);
-    child.once('message', (result) => {
+    child.on('message', (message: LoadMessage) => {
+      if (message.kind === 'window') {
+        const cpu = message.open ? undefined : closeWindow?.();
+        closeWindow = message.open ? startCpuWindow(serverNames) : undefined;
+        const answer: WindowAnswer = { kind: 'window', cpu };
+        child.send(answer);
+        return;
+      }
       clearTimeout(timer);
-      resolve(result as LoadResult);
+      resolve(message.result);
     });
     // 'close' comes after every IPC message has been delivered.
     child.once('close', (code) => {

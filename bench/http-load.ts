@@ -1,9 +1,12 @@
 import autocannon from 'autocannon';
+import type { CpuUse } from './measure.js';
 import { orderLines, ordersPerRunMax, seededRandom, w1 } from './workload.js';
 
 // The HTTP load generator. It runs in a process of its own, so that the server's event loop
 // is not shared with the client's: the parent forks this file, sends a LoadSpec over IPC and
-// receives a LoadResult.
+// receives a LoadResult. Around each measured run of one route alone it asks the parent to
+// open and close a CPU window, so that each route's CPU time per request is known on both
+// sides: the server's (engine thread included) and this process's.
 
 export interface LoadSpec {
   /** Loopback port of the server under test. */
@@ -34,7 +37,24 @@ export interface RouteResult {
   /** Socket errors, timeouts included. */
   readonly errors: number;
   readonly timeouts: number;
+  /** CPU time per request over the route's runs; absent for runs that share the server. */
+  readonly cpuUsPerRequest?: RouteCpu;
 }
+
+export interface RouteCpu {
+  /** The server process, every thread of it. */
+  readonly server: number;
+  /** The database server's processes; absent for SQLite. */
+  readonly database?: number;
+  readonly loadGenerator: number;
+}
+
+/** What the child and the parent say to each other, beside the spec. */
+export type LoadMessage =
+  | { readonly kind: 'window'; readonly open: boolean }
+  | { readonly kind: 'result'; readonly result: LoadResult };
+/** The parent's answer to a window message: the CPU use over the window it closed. */
+export type WindowAnswer = { readonly kind: 'window'; readonly cpu: CpuUse | undefined };
 
 export interface LoadResult {
   readonly healthz: RouteResult;
@@ -95,7 +115,12 @@ function fire(target: Fire, request: autocannon.Request): Promise<autocannon.Res
  * p50s and p99 the highest of their p99s (autocannon reports percentiles per run, not the
  * latencies themselves).
  */
-function routeResult(route: string, connections: number, rounds: readonly autocannon.Result[]): RouteResult {
+function routeResult(
+  route: string,
+  connections: number,
+  rounds: readonly autocannon.Result[],
+  cpu?: CpuTally,
+): RouteResult {
   const statusCodes: Record<string, number> = {};
   for (const result of rounds) {
     for (const [code, stats] of Object.entries(result.statusCodeStats)) {
@@ -118,7 +143,54 @@ function routeResult(route: string, connections: number, rounds: readonly autoca
     statusCodes,
     errors: sum((r) => r.errors),
     timeouts: sum((r) => r.timeouts),
+    ...(cpu === undefined || requests === 0 ? {} : { cpuUsPerRequest: cpu.perRequest(requests) }),
   };
+}
+
+/** CPU time over one route's measured runs, in µs. */
+class CpuTally {
+  private serverUs = 0;
+  private databaseUs: number | undefined;
+  private loadGeneratorUs = 0;
+
+  add(server: CpuUse, loadGenerator: NodeJS.CpuUsage): void {
+    const us = (percent: number) => (percent / 100) * server.seconds * 1e6;
+    this.serverUs += us(server.skuldPercent);
+    if (server.databasePercent !== undefined) this.databaseUs = (this.databaseUs ?? 0) + us(server.databasePercent);
+    this.loadGeneratorUs += loadGenerator.user + loadGenerator.system;
+  }
+
+  perRequest(requests: number): RouteCpu {
+    return {
+      server: this.serverUs / requests,
+      ...(this.databaseUs === undefined ? {} : { database: this.databaseUs / requests }),
+      loadGenerator: this.loadGeneratorUs / requests,
+    };
+  }
+}
+
+/** Asks the parent to open or close its CPU window; resolves once it has. */
+function cpuWindow(open: boolean): Promise<CpuUse | undefined> {
+  return new Promise((resolve) => {
+    process.once('message', (answer: WindowAnswer) => resolve(answer.cpu));
+    send({ kind: 'window', open });
+  });
+}
+
+function send(message: LoadMessage, then: () => void = () => undefined): void {
+  process.send?.(message, then);
+}
+
+/** One run of a route with nothing else on the server, its CPU time added to the tally. */
+async function fireAlone(target: Fire, request: autocannon.Request, tally: CpuTally): Promise<autocannon.Result> {
+  await cpuWindow(true);
+  const before = process.cpuUsage();
+  const result = await fire(target, request);
+  const loadGenerator = process.cpuUsage(before);
+  const server = await cpuWindow(false);
+  if (server === undefined) throw new Error('the parent closed a CPU window it had not opened');
+  tally.add(server, loadGenerator);
+  return result;
 }
 
 async function measure(spec: LoadSpec): Promise<LoadResult> {
@@ -135,19 +207,20 @@ async function measure(spec: LoadSpec): Promise<LoadResult> {
   const reads: autocannon.Result[] = [];
   const besideReads: autocannon.Result[] = [];
   const probe = { port, connections: readConnections, durationMs, overallRate: readRequestsPerSecond };
+  const cpu = { trivial: new CpuTally(), reserved: new CpuTally(), ceiling: new CpuTally() };
   for (let round = 0; round < rounds; round += 1) {
-    trivial.push(await fire({ port, connections, durationMs }, healthz));
-    reserved.push(await fire({ port, connections, durationMs }, reserve));
-    ceiling.push(await fire({ port: ceilingPort, connections, durationMs }, reserve));
+    trivial.push(await fireAlone({ port, connections, durationMs }, healthz, cpu.trivial));
+    reserved.push(await fireAlone({ port, connections, durationMs }, reserve, cpu.reserved));
+    ceiling.push(await fireAlone({ port: ceilingPort, connections, durationMs }, reserve, cpu.ceiling));
     const beside = await Promise.all([fire(probe, read), fire({ port, connections, durationMs }, reserve)]);
     reads.push(beside[0]);
     besideReads.push(beside[1]);
   }
   const route = 'POST /v1/reservations';
   return {
-    healthz: routeResult('GET /healthz', connections, trivial),
-    reservations: routeResult(route, connections, reserved),
-    ceiling: routeResult(`${route} (no engine)`, connections, ceiling),
+    healthz: routeResult('GET /healthz', connections, trivial, cpu.trivial),
+    reservations: routeResult(route, connections, reserved, cpu.reserved),
+    ceiling: routeResult(`${route} (no engine)`, connections, ceiling, cpu.ceiling),
     reads: routeResult(`GET ${spec.readPath} (beside reservations)`, readConnections, reads),
     besideReads: routeResult(`${route} (beside reads)`, connections, besideReads),
   };
@@ -155,7 +228,7 @@ async function measure(spec: LoadSpec): Promise<LoadResult> {
 
 process.once('message', (spec: LoadSpec) => {
   measure(spec).then(
-    (result) => process.send?.(result, () => process.disconnect()),
+    (result) => send({ kind: 'result', result }, () => process.disconnect()),
     (error: unknown) => {
       console.error(error);
       process.exitCode = 1;

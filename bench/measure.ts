@@ -61,6 +61,8 @@ export interface CpuUse {
   readonly skuldPercent: number;
   /** CPU time of every database server process, in % of one core; absent for SQLite. */
   readonly databasePercent: number | undefined;
+  /** Length of the window. */
+  readonly seconds: number;
 }
 
 let clockTicksPerSecond: number | undefined;
@@ -114,6 +116,7 @@ export function startCpuWindow(serverNames: readonly string[]): () => CpuUse {
     return {
       skuldPercent: ((skuld.user + skuld.system) / 1e6 / seconds) * 100,
       databasePercent: serverNames.length === 0 ? undefined : (serverDelta / ticksPerSecond() / seconds) * 100,
+      seconds,
     };
   };
 }

@@ -32,6 +32,8 @@ export function formatTable<T>(rows: readonly T[], columns: readonly Column<T>[]
 
 const integer = (value: number) => Math.round(value).toLocaleString('en-US');
 const decimal = (value: number, digits = 1) => value.toFixed(digits);
+/** A figure some runs do not measure. */
+const optional = (value: number | undefined, digits = 1) => (value === undefined ? 'n/a' : decimal(value, digits));
 
 function counts(record: Readonly<Record<string, number>>): string {
   const entries = Object.entries(record);
@@ -139,6 +141,9 @@ const routeColumns: readonly Column<RouteResult>[] = [
   { title: 'non-2xx', value: (r) => integer(r.non2xx) },
   { title: 'status codes', value: (r) => counts(r.statusCodes), text: true },
   { title: 'socket errors', value: (r) => integer(r.errors) },
+  { title: 'server µs/req', value: (r) => optional(r.cpuUsPerRequest?.server) },
+  { title: 'DB µs/req', value: (r) => optional(r.cpuUsPerRequest?.database) },
+  { title: 'load µs/req', value: (r) => optional(r.cpuUsPerRequest?.loadGenerator) },
 ];
 
 export function httpReport(result: HttpBenchResult): string {
@@ -149,6 +154,7 @@ export function httpReport(result: HttpBenchResult): string {
     '',
     `reservations/healthz requests/s: ${decimal(result.ratio, 2)} (target >= 0.5; store ${result.store}, ` +
       `engine thread ${result.engineThread}); with no engine behind the route: ${decimal(result.ceilingRatio, 2)}`,
+    `CPU time per request, healthz over reservation (server, database and load generator): ${optional(result.cpuRatio, 2)}`,
     `engine: ${integer(engine.batches)} batches, average ${integer(engine.batchAverage)}, ` +
       `largest ${integer(engine.largestBatch)}, retries ${integer(engine.retries)}`,
     `verify: ${verified(result.verify)}`,
