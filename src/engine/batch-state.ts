@@ -71,7 +71,8 @@ export class BatchState implements StockView {
 
   apply(event: EventDraft): void {
     const key = levelKey(event.sku, event.location);
-    this.levels.set(key, evolveLevel(this.level(event.sku, event.location), event));
+    const level = this.levels.get(key) ?? emptyLevel(event.sku, event.location);
+    this.levels.set(key, evolveLevel(level, event));
     this.dirtyLevels.add(key);
     if (event.reservationId !== null) {
       const next = evolveReservation(this.reservations.get(event.reservationId), event);

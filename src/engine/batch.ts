@@ -1,5 +1,6 @@
 import {
   asCreated,
+  atPosition,
   type Command,
   type CommandOutcome,
   type CommandRecord,
@@ -11,7 +12,6 @@ import {
   describe,
   domainError,
   type EventDraft,
-  type LedgerEvent,
   levelKey,
   type Reservation,
   type StoredOutcome,
@@ -89,7 +89,7 @@ export async function runBatch(
     levelGuard: guard,
     createdReservations: reservationChanges.created,
     updatedReservations: reservationChanges.updated,
-    events: events.map((event, index): LedgerEvent => ({ position: first + index, ...event })),
+    events: events.map((event, index) => atPosition(event, first + index)),
     commands: newRecords(steps, answers, context.now),
   });
   return answers;
