@@ -59,6 +59,9 @@ const arb = {
   ),
   actor: weighted(fc.constantFrom(undefined, 'alice', 'bob'), fc.constant('bad actor')),
   ttlMs: weighted(fc.constantFrom(undefined, 500, 1_000, 3_000), fc.constantFrom(0, 1.5, ttlMsMax + 1)),
+  /** When a change happened, if the command says: an epoch time well before the test clock's. */
+  occurredAt: weighted(fc.constantFrom(undefined, 1_000, 86_400_000), fc.constantFrom(0, -5, 2.5)),
+  text: weighted(fc.constantFrom(undefined, 'PO-1', 'damaged, "wet"'), fc.constant('\u0000')),
 };
 
 const line = fc.record({ sku: arb.sku, location: arb.location, quantity: arb.quantity });
@@ -87,6 +90,9 @@ const plan: fc.Arbitrary<Plan> = fc.oneof(
         sku: arb.sku,
         location: arb.location,
         quantity: arb.quantity,
+        reason: arb.text,
+        reference: arb.text,
+        occurredAt: arb.occurredAt,
       }),
     ),
   },
@@ -136,6 +142,7 @@ const plan: fc.Arbitrary<Plan> = fc.oneof(
           fc.constantFrom(0, 2.5),
         ),
         reason: weighted(fc.constant('recount'), fc.constant('')),
+        occurredAt: arb.occurredAt,
       }),
     ),
   },
@@ -148,6 +155,8 @@ const plan: fc.Arbitrary<Plan> = fc.oneof(
         sku: arb.sku,
         location: arb.location,
         counted: weighted(fc.integer({ min: 0, max: 8 }), fc.constantFrom(-1, 0.5)),
+        reason: arb.text,
+        occurredAt: arb.occurredAt,
       }),
     ),
   },
@@ -161,6 +170,7 @@ const plan: fc.Arbitrary<Plan> = fc.oneof(
         from: arb.location,
         to: arb.location,
         quantity: arb.quantity,
+        reference: arb.text,
       }),
     ),
   },

@@ -23,6 +23,13 @@ export const modelEventFields = [
   'quantity',
   'commandId',
   'reservationId',
+  'expiresAt',
+  'peerLocation',
+  'reason',
+  'reference',
+  'actor',
+  'occurredAt',
+  'recordedAt',
 ] as const;
 
 export type ModelEvent = Pick<LedgerEvent, (typeof modelEventFields)[number]>;
@@ -149,7 +156,9 @@ export class ReferenceModel {
     if (!this.items.has(command.sku)) return 'UNKNOWN_ITEM';
     if (this.level(command.sku, command.location).onHand + command.quantity > onHandMax) return 'LEVEL_LIMIT_EXCEEDED';
     const type = command.type === 'ReceiveStock' ? 'StockReceived' : 'StockReturned';
-    this.emit(command.id, type, command, command.quantity, 0, command.quantity, null);
+    const reason = command.type === 'ReturnStock' ? command.reason : undefined;
+    const extra = { reason, reference: command.reference, occurredAt: command.occurredAt };
+    this.emit(command, type, command, command.quantity, 0, command.quantity, null, extra);
     return null;
   }
 
@@ -164,7 +173,9 @@ export class ReferenceModel {
     }
     const lines = command.lines.map((line) => ({ sku: line.sku, location: line.location, quantity: line.quantity }));
     this.reservations.set(command.id, { status: 'pending', expiresAt: this.now + ttlMs, lines });
-    for (const line of lines) this.emit(command.id, 'StockReserved', line, 0, line.quantity, line.quantity, command.id);
+    const extra = { expiresAt: this.now + ttlMs };
+    for (const line of lines)
+      this.emit(command, 'StockReserved', line, 0, line.quantity, line.quantity, command.id, extra);
     return null;
   }
 
@@ -200,7 +211,7 @@ export class ReferenceModel {
     reservation.status = 'committed';
     for (const line of reservation.lines) {
       const units = shipped.get(`${line.sku}|${line.location}`) ?? 0;
-      this.emit(command.id, 'ReservationCommitted', line, 0 - units, 0 - line.quantity, units, command.reservationId);
+      this.emit(command, 'ReservationCommitted', line, 0 - units, 0 - line.quantity, units, command.reservationId);
     }
     return null;
   }
@@ -215,8 +226,9 @@ export class ReferenceModel {
     const reservation = this.reservations.get(command.reservationId) as ModelReservation;
     if (!useClock && this.now < reservation.expiresAt) return 'RESERVATION_NOT_EXPIRED';
     reservation.status = type === 'ReservationReleased' ? 'released' : 'expired';
+    const extra = { reason: command.type === 'ReleaseReservation' ? command.reason : undefined };
     for (const line of reservation.lines) {
-      this.emit(command.id, type, line, 0, 0 - line.quantity, line.quantity, command.reservationId);
+      this.emit(command, type, line, 0, 0 - line.quantity, line.quantity, command.reservationId, extra);
     }
     return null;
   }
@@ -228,7 +240,8 @@ export class ReferenceModel {
     const lowest = this.items.get(command.sku) === true ? 0 : level.reserved;
     if (onHand < lowest) return 'INSUFFICIENT_STOCK';
     if (onHand > onHandMax) return 'LEVEL_LIMIT_EXCEEDED';
-    this.emit(command.id, 'StockAdjusted', command, command.delta, 0, Math.abs(command.delta), null);
+    const extra = { reason: command.reason, occurredAt: command.occurredAt };
+    this.emit(command, 'StockAdjusted', command, command.delta, 0, Math.abs(command.delta), null, extra);
     return null;
   }
 
@@ -236,7 +249,8 @@ export class ReferenceModel {
     if (!this.items.has(command.sku)) return 'UNKNOWN_ITEM';
     const level = this.level(command.sku, command.location);
     if (this.items.get(command.sku) !== true && command.counted < level.reserved) return 'COUNT_BELOW_RESERVED';
-    this.emit(command.id, 'StockCounted', command, command.counted - level.onHand, 0, command.counted, null);
+    const extra = { reason: command.reason, occurredAt: command.occurredAt };
+    this.emit(command, 'StockCounted', command, command.counted - level.onHand, 0, command.counted, null, extra);
     return null;
   }
 
@@ -248,19 +262,24 @@ export class ReferenceModel {
     if (this.level(command.sku, command.to).onHand + command.quantity > onHandMax) return 'LEVEL_LIMIT_EXCEEDED';
     const from = { sku: command.sku, location: command.from };
     const to = { sku: command.sku, location: command.to };
-    this.emit(command.id, 'StockTransferred', from, 0 - command.quantity, 0, command.quantity, null);
-    this.emit(command.id, 'StockTransferred', to, command.quantity, 0, command.quantity, null);
+    const { quantity, reference } = command;
+    this.emit(command, 'StockTransferred', from, 0 - quantity, 0, quantity, null, {
+      peerLocation: to.location,
+      reference,
+    });
+    this.emit(command, 'StockTransferred', to, quantity, 0, quantity, null, { peerLocation: from.location, reference });
     return null;
   }
 
   private emit(
-    commandId: string,
+    command: Command,
     type: EventType,
     at: Pick<StockLine, 'sku' | 'location'>,
     onHandDelta: number,
     reservedDelta: number,
     quantity: number,
     reservationId: string | null,
+    extra: EventExtra = {},
   ): void {
     const before = this.level(at.sku, at.location);
     const after = { onHand: before.onHand + onHandDelta, reserved: before.reserved + reservedDelta };
@@ -274,10 +293,27 @@ export class ReferenceModel {
       onHandAfter: after.onHand,
       reservedAfter: after.reserved,
       quantity,
-      commandId,
+      commandId: command.id,
       reservationId,
+      expiresAt: extra.expiresAt ?? null,
+      peerLocation: extra.peerLocation ?? null,
+      reason: extra.reason ?? null,
+      reference: extra.reference ?? null,
+      actor: command.actor ?? 'system',
+      // A command may say when the change happened; the engine records it at its clock's now.
+      occurredAt: extra.occurredAt ?? this.now,
+      recordedAt: this.now,
     });
   }
+}
+
+/** What an event carries beyond its level change, by command. */
+interface EventExtra {
+  readonly expiresAt?: number;
+  readonly peerLocation?: string;
+  readonly reason?: string | undefined;
+  readonly reference?: string | undefined;
+  readonly occurredAt?: number | undefined;
 }
 
 function byCodeUnits(a: string, b: string): number {
@@ -306,7 +342,9 @@ function sortKeys(value: unknown): unknown {
 const isId = (value: unknown) => typeof value === 'string' && idRule.test(value);
 const isCode = (value: unknown) => typeof value === 'string' && codeRule.test(value);
 const isQuantity = (value: number) => Number.isInteger(value) && value >= 1 && value <= quantityMax;
-const isText = (value: string | undefined) => value === undefined || value.length <= textMax;
+/** Free text: bounded, and without NUL, which PostgreSQL cannot store in text. */
+const isText = (value: string | undefined) =>
+  value === undefined || (value.length <= textMax && !value.includes('\u0000'));
 const isTime = (value: number | undefined) => value === undefined || (Number.isInteger(value) && value > 0);
 
 function shapeError(command: Command): string | null {
@@ -328,7 +366,8 @@ function fieldError(command: Command): string | null {
     case 'ReturnStock':
       if (!isCode(command.sku) || !isCode(command.location)) return 'INVALID_CODE';
       if (!isQuantity(command.quantity)) return 'INVALID_QUANTITY';
-      if (!isText(command.type === 'ReturnStock' ? command.reason : undefined) || !isText(command.reference)) {
+      // The engine checks a reason wherever one is sent, though only a return records it.
+      if (!isText((command as { reason?: string }).reason) || !isText(command.reference)) {
         return 'INVALID_TEXT';
       }
       return isTime(command.occurredAt) ? null : 'VALIDATION_FAILED';
