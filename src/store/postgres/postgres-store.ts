@@ -322,7 +322,7 @@ class PostgresSession implements WriteSession {
         lines: () => commands.map(commandLine),
       },
     ] as const;
-    const copies: (() => Promise<void>)[] = [];
+    const copies: { table: 'ledger' | 'commands'; columns: string; lines: () => string[] }[] = [];
     for (const { table, columns, count, rows, lines } of appended) {
       if (count === 0) continue;
       if (count < copyRowsMin) {
@@ -330,12 +330,23 @@ class PostgresSession implements WriteSession {
           INSERT INTO ${this.sql(table)} (${this.sql.unsafe(columns)})
           SELECT ${this.sql.unsafe(columns)} FROM json_populate_recordset(null::${this.sql(table)}, ${json(rows())}::text::json)`);
       } else {
-        copies.push(() => this.copy(table, columns, lines().join('')));
+        copies.push({ table, columns, lines });
       }
     }
-    await Promise.all(statements);
+    const settled = Promise.all(statements);
+    // Observed at once: a statement may fail while the data below is encoded, before the await.
+    settled.catch(() => undefined);
+    // The COPY data is encoded while the server runs the statements above, not after them: the
+    // driver sends a query a turn after it is issued, so this thread lets it go first. The
+    // COPYs then follow the statements, and each other, with no pause for encoding.
+    let data: string[] = [];
+    if (copies.length > 0) {
+      await new Promise((resolve) => setImmediate(resolve));
+      data = copies.map(({ lines }) => lines().join(''));
+    }
+    await settled;
     // One COPY at a time, and none beside other statements: the protocol streams its data.
-    for (const copy of copies) await copy();
+    for (const [index, { table, columns }] of copies.entries()) await this.copy(table, columns, data[index] as string);
   }
 
   private async writeLevels(levels: readonly LevelWrite[], guard: LevelGuard): Promise<void> {
