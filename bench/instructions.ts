@@ -98,7 +98,7 @@ function underCallgrind(spec: RunSpec): Promise<number> {
   });
 }
 
-export interface InstructionsResult {
+interface InstructionsResult {
   readonly store: StoreKind;
   readonly batches: number;
   readonly orders: number;
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
   // The counted program also runs with 0: the setup alone.
   const batchesMin = values.counted ? 0 : 1;
   if (!Number.isSafeInteger(batches) || batches < batchesMin || batches > batchesMax) {
-    throw new Error(`--batches: an integer from 1 to ${batchesMax}`);
+    throw new Error(`--batches: an integer from ${batchesMin} to ${batchesMax}`);
   }
   const seed = Number(values.seed);
   if (values.counted) return countedRun({ store, batches, seed });

@@ -158,15 +158,7 @@ function checkLines(field: string, lines: readonly StockLine[]): DomainError | n
   }
   const seen = new Set<string>();
   for (const [index, line] of lines.entries()) {
-    // Each line is checked before any field name is built: a valid order builds none.
-    const valid = isValidCode(line.sku) && isValidCode(line.location) && isValidQuantity(line.quantity);
-    const error = valid
-      ? null
-      : firstError([
-          checkCode(`${field}[${index}].sku`, line.sku),
-          checkCode(`${field}[${index}].location`, line.location),
-          checkQuantity(`${field}[${index}].quantity`, line.quantity),
-        ]);
+    const error = checkLine(field, index, line);
     if (error !== null) return error;
     const key = levelKey(line.sku, line.location);
     if (seen.has(key)) {
@@ -179,4 +171,11 @@ function checkLines(field: string, lines: readonly StockLine[]): DomainError | n
     seen.add(key);
   }
   return null;
+}
+
+/** One line's fields; a field's name is built only for the error: a valid order builds none. */
+function checkLine(field: string, index: number, line: StockLine): DomainError | null {
+  if (!isValidCode(line.sku)) return checkCode(`${field}[${index}].sku`, line.sku);
+  if (!isValidCode(line.location)) return checkCode(`${field}[${index}].location`, line.location);
+  return isValidQuantity(line.quantity) ? null : checkQuantity(`${field}[${index}].quantity`, line.quantity);
 }

@@ -49,7 +49,12 @@ export class BatchState implements StockView {
   }
 
   level(sku: string, location: string): Level {
-    return this.levels.get(levelKey(sku, location)) ?? emptyLevel(sku, location);
+    return this.levelAt(levelKey(sku, location), sku, location);
+  }
+
+  /** The level under a key already built: apply builds it once per event. */
+  private levelAt(key: string, sku: string, location: string): Level {
+    return this.levels.get(key) ?? emptyLevel(sku, location);
   }
 
   reservation(id: string): Reservation | undefined {
@@ -71,8 +76,7 @@ export class BatchState implements StockView {
 
   apply(event: EventDraft): void {
     const key = levelKey(event.sku, event.location);
-    const level = this.levels.get(key) ?? emptyLevel(event.sku, event.location);
-    this.levels.set(key, evolveLevel(level, event));
+    this.levels.set(key, evolveLevel(this.levelAt(key, event.sku, event.location), event));
     this.dirtyLevels.add(key);
     if (event.reservationId !== null) {
       const next = evolveReservation(this.reservations.get(event.reservationId), event);

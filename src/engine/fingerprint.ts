@@ -32,7 +32,7 @@ export const payloadKeys = [
  * Fingerprints are stored with every command record, so the canonical text must never change:
  * it is, character for character, `JSON.stringify(command, payloadKeys)`, which the tests check
  * on arbitrary values. It is built here by hand because JSON.stringify with a key list takes
- * V8's slow path: about 7 µs for an order of three lines, against about 1 µs.
+ * V8's slow path: 5.0 µs for an order of three lines against 1.8 µs (the fastest of 30 rounds).
  */
 export function fingerprint(command: Command): string {
   // The one-shot hash: a third of the cost of a Hash object for a payload this small.

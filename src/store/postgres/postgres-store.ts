@@ -322,15 +322,16 @@ class PostgresSession implements WriteSession {
         lines: () => commands.map(commandLine),
       },
     ] as const;
-    const copies: { table: 'ledger' | 'commands'; columns: string; lines: () => string[] }[] = [];
-    for (const { table, columns, count, rows, lines } of appended) {
+    const copied: (typeof appended)[number][] = [];
+    for (const append of appended) {
+      const { table, columns, count, rows } = append;
       if (count === 0) continue;
       if (count < copyRowsMin) {
         statements.push(this.sql`
           INSERT INTO ${this.sql(table)} (${this.sql.unsafe(columns)})
           SELECT ${this.sql.unsafe(columns)} FROM json_populate_recordset(null::${this.sql(table)}, ${json(rows())}::text::json)`);
       } else {
-        copies.push({ table, columns, lines });
+        copied.push(append);
       }
     }
     const settled = Promise.all(statements);
@@ -339,14 +340,11 @@ class PostgresSession implements WriteSession {
     // The COPY data is encoded while the server runs the statements above, not after them: the
     // driver sends a query a turn after it is issued, so this thread lets it go first. The
     // COPYs then follow the statements, and each other, with no pause for encoding.
-    let data: string[] = [];
-    if (copies.length > 0) {
-      await new Promise((resolve) => setImmediate(resolve));
-      data = copies.map(({ lines }) => lines().join(''));
-    }
+    if (copied.length > 0) await new Promise((resolve) => setImmediate(resolve));
+    const copies = copied.map(({ table, columns, lines }) => ({ table, columns, data: lines().join('') }));
     await settled;
     // One COPY at a time, and none beside other statements: the protocol streams its data.
-    for (const [index, { table, columns }] of copies.entries()) await this.copy(table, columns, data[index] as string);
+    for (const { table, columns, data } of copies) await this.copy(table, columns, data);
   }
 
   private async writeLevels(levels: readonly LevelWrite[], guard: LevelGuard): Promise<void> {
