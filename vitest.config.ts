@@ -6,8 +6,10 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: the heavy concurrency and crash suites run beside at most one other file.
     maxWorkers: 2,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // A timeout catches a hang, not slowness: the suites that start processes (a server killed
+    // and restarted, two engines on one database) take up to 45 s when the machine is loaded.
+    testTimeout: 180_000,
+    hookTimeout: 120_000,
     globalSetup: ['test/support/global-setup.ts'],
   },
 });

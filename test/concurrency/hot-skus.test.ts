@@ -8,8 +8,9 @@ import {
   executeAll,
   expectInvariants,
   prng,
-  runInProcess,
+  runInProcesses,
   stock,
+  type WorkerResult,
   wholeLedger,
 } from '../support/engine-harness.js';
 
@@ -112,11 +113,9 @@ describe.each(testDialects())('concurrency: %s', (dialect) => {
     const shared = Array.from({ length: 300 }, (_, i) => order(`s-${i}`, random, 3));
     const own = (p: number) => Array.from({ length: 3000 }, (_, i) => order(`p${p}-${i}`, random, 3));
     const mix = (p: number) => [...own(p), ...shared].sort(() => random() - 0.5);
-    const startAt = Date.now() + 2500;
-    const [first, second] = await Promise.all([
-      runInProcess(opened.db, mix(1), 64, startAt),
-      runInProcess(opened.db, mix(2), 64, startAt),
-    ]);
+    const [first, second] = (await runInProcesses(
+      [1, 2].map((p) => ({ db: opened.db, commands: mix(p), inFlight: 64 })),
+    )) as [WorkerResult, WorkerResult];
     // The two engines really overlapped in time.
     expect(Math.max(first.startedAt, second.startedAt)).toBeLessThan(Math.min(first.finishedAt, second.finishedAt));
     for (const result of [first, second]) {

@@ -13,7 +13,7 @@ import {
   executeAll,
   expectInvariants,
   prng,
-  runInProcess,
+  runInProcesses,
   stock,
   wholeLedger,
 } from '../support/engine-harness.js';
@@ -95,12 +95,13 @@ describe.each(rowLockingDialects)('strategies on %s', (dialect) => {
       const random = prng(23);
       const shared = Array.from({ length: 100 }, (_, i) => order(`s-${i}`, random));
       const own = (p: number) => Array.from({ length: 200 }, (_, i) => order(`p${p}-${i}`, random));
-      const startAt = Date.now() + 2500;
       const env = { SKULD_STRATEGY: strategy, SKULD_REDIS_URL: redisUrl };
-      const results = await Promise.all(
-        [1, 2].map((p) =>
-          runInProcess({ ...db, env: { ...db?.env, ...env } } as TestDatabase, [...own(p), ...shared], 32, startAt),
-        ),
+      const results = await runInProcesses(
+        [1, 2].map((p) => ({
+          db: { ...db, env: { ...db?.env, ...env } } as TestDatabase,
+          commands: [...own(p), ...shared],
+          inFlight: 32,
+        })),
       );
       for (const result of results) {
         expect(result.stats.conflicts['40P01'] ?? 0).toBe(0);

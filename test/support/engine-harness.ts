@@ -1,16 +1,13 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { expect } from 'vitest';
 import type { Command, CommandOutcome, LedgerEvent } from '../../src/domain/index.js';
 import type { CommandExecutor, EngineStats } from '../../src/engine/engine.js';
 import type { Store } from '../../src/store/port.js';
 import { verify } from '../../src/verify/verify.js';
 import type { TestDatabase } from './dialects.js';
-
-const run = promisify(execFile);
 
 /** Registers the items and receives `onHand` of each at `location`; fails on any rejection. */
 export async function stock(
@@ -68,20 +65,56 @@ export interface WorkerResult {
   readonly finishedAt: number;
 }
 
-/** Runs commands in a separate engine process on the same database. */
-export async function runInProcess(
-  db: TestDatabase,
-  commands: readonly Command[],
-  inFlight: number,
-  startAt: number,
-): Promise<WorkerResult> {
-  const file = join(tmpdir(), `skuld-load-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(file, JSON.stringify({ commands, inFlight, startAt }));
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'test/support/load-worker.ts', file], {
-    env: { ...process.env, ...db.env, SKULD_SEED: 'off' },
-    maxBuffer: 64 * 1024 * 1024,
+/** One engine process's share of a concurrent run: its database settings and its commands. */
+export interface WorkerJob {
+  readonly db: TestDatabase;
+  readonly commands: readonly Command[];
+  readonly inFlight: number;
+}
+
+/**
+ * Runs each job in an engine process of its own, all on the same database and all at once: each
+ * starts sending only when every process has opened its store (`ready` on stdout, then `go`).
+ */
+export async function runInProcesses(jobs: readonly WorkerJob[]): Promise<WorkerResult[]> {
+  const workers = jobs.map((job) => {
+    const file = join(tmpdir(), `skuld-load-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify({ commands: job.commands, inFlight: job.inFlight }));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/load-worker.ts', file], {
+      env: { ...process.env, ...job.db.env, SKULD_SEED: 'off' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let readyNow: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => {
+      readyNow = resolve;
+    });
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (stdout.startsWith('ready\n')) readyNow();
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<WorkerResult>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code, signal) => {
+        const last = stdout.trim().split('\n').pop() ?? '';
+        if (code === 0 && last.startsWith('{')) resolve(JSON.parse(last) as WorkerResult);
+        else reject(new Error(`engine worker exited with ${code ?? signal}:\n${stderr}`));
+      });
+    });
+    return { child, ready: Promise.race([ready, exited.then(() => undefined)]), exited };
   });
-  return JSON.parse(stdout.trim().split('\n').pop() as string) as WorkerResult;
+  try {
+    await Promise.all(workers.map((worker) => worker.ready));
+    for (const { child } of workers) child.stdin.end('go\n');
+    return await Promise.all(workers.map((worker) => worker.exited));
+  } catch (error) {
+    for (const { child } of workers) child.kill('SIGKILL');
+    throw error;
+  }
 }
 
 /** Outcomes of commands sent all at once to one engine. */
