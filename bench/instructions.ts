@@ -3,7 +3,15 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { createRuntime } from '../src/runtime.js';
-import { mysqlUrlDefault, postgresUrlDefault, type StoreKind, storeKinds, withBenchDatabase } from './databases.js';
+import {
+  assertLoopback,
+  mysqlUrlDefault,
+  postgresUrlDefault,
+  type ServerUrls,
+  type StoreKind,
+  storeKinds,
+  withBenchDatabase,
+} from './databases.js';
 import { writeJson } from './report.js';
 import { reserveOrder, seededRandom, setupWorkload, w1 } from './workload.js';
 
@@ -27,12 +35,12 @@ interface RunSpec {
   readonly store: StoreKind;
   readonly batches: number;
   readonly seed: number;
+  readonly urls: ServerUrls;
 }
 
 /** The counted program: setup, then `batches` batches of W1 reservations, each all at once. */
 async function countedRun(spec: RunSpec): Promise<void> {
-  const urls = { postgres: postgresUrlDefault, mysql: mysqlUrlDefault };
-  await withBenchDatabase(spec.store, urls, async (database) => {
+  await withBenchDatabase(spec.store, spec.urls, async (database) => {
     // What runs on a wall-clock timer would count differently with the machine's speed, and
     // valgrind's: SQLite's checkpoint thread (the writer checkpoints by WAL size instead) and
     // the sweeper (nothing falls due in the run anyway) are off.
@@ -78,6 +86,8 @@ function underCallgrind(spec: RunSpec): Promise<number> {
     `--store=${spec.store}`,
     `--batches=${spec.batches}`,
     `--seed=${spec.seed}`,
+    `--postgres-url=${spec.urls.postgres}`,
+    `--mysql-url=${spec.urls.mysql}`,
   ];
   return new Promise((resolve, reject) => {
     const child = spawn('valgrind', args, { stdio: ['ignore', 'inherit', 'pipe'] });
@@ -114,6 +124,8 @@ async function main(): Promise<void> {
       store: { type: 'string', default: 'sqlite' },
       batches: { type: 'string', default: String(batchesDefault) },
       seed: { type: 'string', default: '1' },
+      'postgres-url': { type: 'string', default: postgresUrlDefault },
+      'mysql-url': { type: 'string', default: mysqlUrlDefault },
       json: { type: 'string' },
     },
   });
@@ -126,12 +138,14 @@ async function main(): Promise<void> {
     throw new Error(`--batches: an integer from ${batchesMin} to ${batchesMax}`);
   }
   const seed = Number(values.seed);
-  if (values.counted) return countedRun({ store, batches, seed });
+  const urls = { postgres: values['postgres-url'], mysql: values['mysql-url'] };
+  if (store !== 'sqlite') assertLoopback(urls[store]);
+  if (values.counted) return countedRun({ store, batches, seed, urls });
 
   console.log(`counting instructions: ${store}, W1 reserve, ${batches} batches of ${ordersPerBatch} (two runs)`);
   const [setup, withOrders] = await Promise.all([
-    underCallgrind({ store, batches: 0, seed }),
-    underCallgrind({ store, batches, seed }),
+    underCallgrind({ store, batches: 0, seed, urls }),
+    underCallgrind({ store, batches, seed, urls }),
   ]);
   const orders = batches * ordersPerBatch;
   const result: InstructionsResult = {
