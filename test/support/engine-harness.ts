@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -99,7 +99,9 @@ export async function runInProcesses(jobs: readonly WorkerJob[]): Promise<Worker
     });
     const exited = new Promise<WorkerResult>((resolve, reject) => {
       child.once('error', reject);
-      child.once('exit', (code, signal) => {
+      // 'close', not 'exit': the answers are one long line, read only once stdout has ended.
+      child.once('close', (code, signal) => {
+        rmSync(file, { force: true });
         const last = stdout.trim().split('\n').pop() ?? '';
         if (code === 0 && last.startsWith('{')) resolve(JSON.parse(last) as WorkerResult);
         else reject(new Error(`engine worker exited with ${code ?? signal}:\n${stderr}`));
