@@ -154,9 +154,8 @@ class CpuTally {
   private loadGeneratorUs = 0;
 
   add(server: CpuUse, loadGenerator: NodeJS.CpuUsage): void {
-    const us = (percent: number) => (percent / 100) * server.seconds * 1e6;
-    this.serverUs += us(server.skuldPercent);
-    if (server.databasePercent !== undefined) this.databaseUs = (this.databaseUs ?? 0) + us(server.databasePercent);
+    this.serverUs += server.skuldUs;
+    if (server.databaseUs !== undefined) this.databaseUs = (this.databaseUs ?? 0) + server.databaseUs;
     this.loadGeneratorUs += loadGenerator.user + loadGenerator.system;
   }
 

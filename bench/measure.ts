@@ -57,12 +57,17 @@ export const serverProcessNames = {
 } as const satisfies Record<string, readonly string[]>;
 
 export interface CpuUse {
-  /** CPU time of this process over the window, in % of one core. */
-  readonly skuldPercent: number;
-  /** CPU time of every database server process, in % of one core; absent for SQLite. */
-  readonly databasePercent: number | undefined;
+  /** CPU time of this process over the window, every thread, in µs. */
+  readonly skuldUs: number;
+  /** CPU time of every database server process, in µs; absent for SQLite. */
+  readonly databaseUs: number | undefined;
   /** Length of the window. */
   readonly seconds: number;
+}
+
+/** CPU time over a window as a share of one core, in %. */
+export function percentOfCore(us: number, seconds: number): number {
+  return (us / 1e6 / seconds) * 100;
 }
 
 let clockTicksPerSecond: number | undefined;
@@ -101,7 +106,7 @@ function serverTicks(names: readonly string[]): Map<number, number> {
   return ticks;
 }
 
-/** Starts a CPU window; the returned function ends it and reports the use as % of one core. */
+/** Starts a CPU window; the returned function ends it and reports the CPU time used in it. */
 export function startCpuWindow(serverNames: readonly string[]): () => CpuUse {
   const startedAt = performance.now();
   const skuldBefore = process.cpuUsage();
@@ -114,8 +119,8 @@ export function startCpuWindow(serverNames: readonly string[]): () => CpuUse {
     // the pools hold their connections for the whole cell).
     for (const [pid, after] of serverTicks(serverNames)) serverDelta += after - (serverBefore.get(pid) ?? 0);
     return {
-      skuldPercent: ((skuld.user + skuld.system) / 1e6 / seconds) * 100,
-      databasePercent: serverNames.length === 0 ? undefined : (serverDelta / ticksPerSecond() / seconds) * 100,
+      skuldUs: skuld.user + skuld.system,
+      databaseUs: serverNames.length === 0 ? undefined : (serverDelta / ticksPerSecond()) * 1e6,
       seconds,
     };
   };

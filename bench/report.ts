@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { EngineCellResult, VerifySummary } from './engine-bench.js';
 import type { HttpBenchResult } from './http-bench.js';
 import type { RouteResult } from './http-load.js';
+import { percentOfCore } from './measure.js';
 import type { StormResult } from './storm.js';
 
 // Tables are Markdown with padded cells: readable in a terminal, pasteable into the docs.
@@ -102,8 +103,11 @@ const matrixColumns: readonly Column<EngineCellResult>[] = [
     value: (r) => (r.verify.ok ? 'ok' : `**FAILED** (${integer(r.verify.mismatchCount)})`),
     text: true,
   },
-  { title: 'Skuld CPU', value: (r) => percent(r.cpu.skuldPercent) },
-  { title: 'DB CPU', value: (r) => percent(r.cpu.databasePercent) },
+  { title: 'Skuld CPU', value: (r) => percent(percentOfCore(r.cpu.skuldUs, r.cpu.seconds)) },
+  {
+    title: 'DB CPU',
+    value: (r) => percent(r.cpu.databaseUs === undefined ? undefined : percentOfCore(r.cpu.databaseUs, r.cpu.seconds)),
+  },
 ];
 
 /** One row per cell of the matrix; anything that must not happen is in bold. */
