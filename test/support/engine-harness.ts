@@ -86,13 +86,11 @@ export async function runInProcesses(jobs: readonly WorkerJob[]): Promise<Worker
     });
     let stdout = '';
     let stderr = '';
-    let readyNow: () => void = () => undefined;
     const ready = new Promise<void>((resolve) => {
-      readyNow = resolve;
-    });
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      if (stdout.startsWith('ready\n')) readyNow();
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        stdout += chunk;
+        if (stdout.startsWith('ready\n')) resolve();
+      });
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
