@@ -1,9 +1,12 @@
 import { createConnection, type RowDataPacket } from 'mysql2/promise';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CommandRecord, LedgerEvent } from '../../src/domain/index.js';
+import { Engine } from '../../src/engine/engine.js';
 import { MysqlStore } from '../../src/store/mysql/mysql-store.js';
 import { StoreError, type WriteSet } from '../../src/store/port.js';
+import { ManualClock } from '../support/clock.js';
 import { createTestDatabase, mysqlUrl, type TestDatabase } from '../support/dialects.js';
+import { expectAccepted, expectConsistent } from '../support/test-engine.js';
 
 // On MySQL/MariaDB a write set's ledger events and command records go in LOAD DATA LOCAL from 64
 // rows a table, where the server allows it (`local_infile`), and in multi-row INSERTs otherwise.
@@ -99,5 +102,74 @@ describe.each([true, false])('MySQL store with bulkLoad %s', (bulkLoad) => {
     expect(await store.headPosition()).toBe(0);
     expect(await store.readLedger(0, 1)).toEqual([]);
     expect(await store.getCommand('c0')).toBeUndefined();
+  });
+});
+
+const withoutLocalFiles = `${mysqlUrl}${mysqlUrl.includes('?') ? '&' : '?'}flags=-LOCAL_FILES`;
+
+describe('MySQL store whose loads the server refuses', () => {
+  let db: TestDatabase;
+  let store: MysqlStore;
+
+  // The server allows LOAD DATA LOCAL (`local_infile` on), but these connections do not offer
+  // it and the store is told to load all the same: the server refuses each load as it would
+  // once `local_infile` is switched off at runtime.
+  beforeEach(async () => {
+    db = await createTestDatabase('mysql');
+    store = MysqlStore.open({
+      url: withoutLocalFiles,
+      database: db.env.SKULD_DATABASE_SCHEMA as string,
+      bulkLoad: true,
+    });
+    await store.migrate();
+  });
+  afterEach(async () => {
+    await store.close();
+    await db.drop();
+  });
+
+  it('fails the batch of the refused load as a retryable conflict, then writes with INSERTs', async () => {
+    const ids = Array.from({ length: rows }, (_, i) => `c${i}`);
+    const write = () =>
+      store.writeTransaction(async (session) => session.write(bulk(ids, await session.claimPositions(rows))));
+    const failure = await write().catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(StoreError);
+    expect((failure as StoreError).kind).toBe('conflict');
+    expect((failure as StoreError).code).toBe('4166');
+    expect(await store.headPosition()).toBe(0);
+    expect(await store.getCommand('c0')).toBeUndefined();
+
+    // Any load on these connections would be refused again: this write went in INSERTs.
+    await write();
+    expect(await store.readLedger(0, rows + 1)).toEqual(Array.from({ length: rows }, (_, i) => event(1 + i)));
+    expect(await store.getCommand('c99')).toEqual(record('c99'));
+  });
+
+  it('does not try to load when the URL takes LOCAL_FILES away', async () => {
+    const plain = MysqlStore.open({ url: withoutLocalFiles, database: db.env.SKULD_DATABASE_SCHEMA as string });
+    try {
+      const ids = Array.from({ length: rows }, (_, i) => `c${i}`);
+      await plain.writeTransaction(async (session) => session.write(bulk(ids, await session.claimPositions(rows))));
+      expect(await plain.readLedger(0, rows + 1)).toEqual(Array.from({ length: rows }, (_, i) => event(1 + i)));
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it('lets the engine run the refused batch again, each command taking effect once', async () => {
+    const engine = new Engine(store, { clock: new ManualClock().read });
+    try {
+      expectAccepted(await engine.execute({ type: 'RegisterItem', id: 'reg', sku: 'SKU-1' }));
+      const receipts = Array.from({ length: rows }, (_, i) =>
+        engine.execute({ type: 'ReceiveStock', id: `rcv-${i}`, sku: 'SKU-1', location: 'WH1', quantity: 1 }),
+      );
+      for (const answer of await Promise.all(receipts)) expectAccepted(answer);
+      expect(engine.stats.conflicts).toEqual({ 4166: 1 });
+      expect(await store.itemLevels('SKU-1')).toMatchObject([{ onHand: rows, reserved: 0 }]);
+      expect(await store.headPosition()).toBe(rows);
+      await expectConsistent(store);
+    } finally {
+      await engine.close();
+    }
   });
 });

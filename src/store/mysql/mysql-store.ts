@@ -66,8 +66,10 @@ export interface MysqlStoreOptions {
   /** Pool size: one connection serves a batch, the rest serve reads. */
   readonly connectionsMax?: number;
   /**
-   * Append ledger events and command records with LOAD DATA LOCAL (the default, where the server
-   * allows it: `local_infile`); false: always multi-row INSERTs.
+   * Append ledger events and command records with LOAD DATA LOCAL. By default where the server
+   * allows it (`local_infile`, asked at the first write) and the URL's `flags` do not take
+   * LOCAL_FILES away; true: without asking; false: always multi-row INSERTs. A load the server
+   * refuses all the same turns it off for the rest of the store's life.
    */
   readonly bulkLoad?: boolean;
 }
@@ -150,13 +152,14 @@ export class MysqlStore implements Store {
     this.pool = pool;
     this.url = url;
     this.database = database;
-    this.bulkLoad = bulkLoad === false ? false : undefined;
+    this.bulkLoad = bulkLoad;
   }
 
   static open(options: MysqlStoreOptions): MysqlStore {
     // The name is only ever passed to the server as an identifier (quoted where it appears in SQL).
     const database = options.database ?? databaseOf(options.url);
     if (database === '') throw new StoreError('internal', 'the MySQL URL names no database');
+    const flags = urlFlags(options.url);
     const pool = createPool({
       uri: options.url,
       database,
@@ -168,8 +171,9 @@ export class MysqlStore implements Store {
       // batch's inserts run to a megabyte) for placeholders it has no values for.
       queryFormat: (sql: string, values: unknown) =>
         Array.isArray(values) && values.length === 0 ? sql : format(sql, values as SqlValue[]),
-      // FOUND_ROWS: an UPDATE reports the rows it matched, not only those it changed.
-      flags: ['FOUND_ROWS'],
+      // FOUND_ROWS: an UPDATE reports the rows it matched, not only those it changed. Flags the
+      // URL names (`?flags=-LOCAL_FILES`) are kept: the driver would take only these.
+      flags: ['FOUND_ROWS', ...flags],
       // BIGINT values (times, quantities, positions) are far below 2^53: plain numbers.
       supportBigNumbers: true,
       bigNumberStrings: false,
@@ -180,7 +184,8 @@ export class MysqlStore implements Store {
         if (error !== null) connection.destroy();
       });
     });
-    return new MysqlStore(pool.promise(), options.url, database, options.bulkLoad);
+    const bulkLoad = options.bulkLoad ?? (flags.includes('-LOCAL_FILES') ? false : undefined);
+    return new MysqlStore(pool.promise(), options.url, database, bulkLoad);
   }
 
   async migrate(): Promise<void> {
@@ -197,7 +202,9 @@ export class MysqlStore implements Store {
     try {
       this.bulkLoad ??= await localInfileAllowed(connection);
       await connection.query('START TRANSACTION');
-      const session = new MysqlSession(connection, this.bulkLoad);
+      const session = new MysqlSession(connection, this.bulkLoad, () => {
+        this.bulkLoad = false;
+      });
       const result = await work(session);
       await session.settle();
       await connection.query('COMMIT');
@@ -330,6 +337,17 @@ async function localInfileAllowed(connection: PoolConnection): Promise<boolean> 
   return Number(row?.allowed) === 1;
 }
 
+/** The driver's client flags a URL names in its `flags` parameter, comma-separated. */
+function urlFlags(url: string): string[] {
+  const flags = URL.canParse(url) ? new URL(url).searchParams.get('flags') : null;
+  return flags === null
+    ? []
+    : flags
+        .split(',')
+        .map((flag) => flag.trim().toUpperCase())
+        .filter((flag) => flag !== '');
+}
+
 function databaseOf(url: string): string {
   try {
     return decodeURIComponent(new URL(url).pathname.slice(1));
@@ -387,11 +405,14 @@ const levelColumns = 'sku, location, on_hand, reserved, version';
 class MysqlSession implements WriteSession {
   private readonly connection: PoolConnection;
   private readonly bulkLoad: boolean;
+  /** Called when the server refuses a load: the store's later batches use INSERTs. */
+  private readonly loadRefused: () => void;
   private ensuring = new Map<string, LevelRef>();
 
-  constructor(connection: PoolConnection, bulkLoad: boolean) {
+  constructor(connection: PoolConnection, bulkLoad: boolean, loadRefused: () => void) {
     this.connection = connection;
     this.bulkLoad = bulkLoad;
+    this.loadRefused = loadRefused;
   }
 
   async loadItems(skus: readonly string[]): Promise<Map<string, Item>> {
@@ -500,16 +521,28 @@ class MysqlSession implements WriteSession {
    * that does not fit is converted, each with a warning, and the statement succeeds. Both are
    * caught here, and the batch fails (its transaction is rolled back): a skipped row is a
    * concurrent writer's new id, a retryable conflict as with INSERT; any other warning is a bug.
+   *
+   * `local_infile` may be switched off while the store runs. The server then refuses the load
+   * before it reads a row; the store goes over to INSERTs, and the batch fails as a retryable
+   * conflict, so that the engine runs it again on that path.
    */
   private async load({ table, columns, lines }: Load): Promise<void> {
     const data = loadChunks(lines);
-    const [result] = await this.connection.query<ResultSetHeader>({
-      sql:
-        `LOAD DATA LOCAL INFILE '${table}' INTO TABLE ${table} CHARACTER SET utf8mb4 ` +
-        `FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${columns})`,
-      // The rows of this statement, whatever file name the server asks for.
-      infileStreamFactory: () => Readable.from(data),
-    });
+    const [result] = await this.connection
+      .query<ResultSetHeader>({
+        sql:
+          `LOAD DATA LOCAL INFILE '${table}' INTO TABLE ${table} CHARACTER SET utf8mb4 ` +
+          `FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${columns})`,
+        // The rows of this statement, whatever file name the server asks for.
+        infileStreamFactory: () => Readable.from(data),
+      })
+      .catch((error: unknown) => {
+        const errno = (error as { errno?: unknown }).errno;
+        if (typeof errno !== 'number' || !loadRefusedErrnos.has(errno)) throw error;
+        this.loadRefused();
+        const message = `the server refused LOAD DATA LOCAL (${errno}); the batch is run again with INSERTs`;
+        throw new StoreError('conflict', message, { cause: error, code: String(errno) });
+      });
     if (result.affectedRows !== lines.length) {
       const message = `${lines.length - result.affectedRows} new rows of ${table} were already there`;
       throw new StoreError('conflict', message, { code: String(duplicateKeyErrno) });
@@ -749,6 +782,11 @@ function sortedBy<T, K extends keyof T>(values: readonly T[], key: K): T[] {
 // Server error numbers. Duplicate key, deadlock and lock wait timeout are retryable: the whole
 // transaction is rolled back and the batch re-run.
 const duplicateKeyErrno = 1062;
+/**
+ * The server or the connection has LOAD DATA LOCAL switched off: MariaDB's 4166, MySQL 8's 3948,
+ * and 1148 of older servers.
+ */
+const loadRefusedErrnos = new Set([1148, 3948, 4166]);
 const conflictErrnos = new Set([duplicateKeyErrno, 1205, 1213]);
 // Too many connections, shutdown, connection killed (MariaDB), client gone / lost, and
 // disconnected for inactivity (MySQL).
