@@ -73,6 +73,14 @@ export const settings = {
       'SQLite: how often a thread of its own copies the WAL back into the database file; 0: the writer does it inside its commits',
     parse: integer(0, 60_000),
   },
+  sqliteHistoryIntervalMs: {
+    env: 'SKULD_SQLITE_HISTORY_INTERVAL_MS',
+    flag: '--sqlite-history-interval-ms',
+    default: 20,
+    description:
+      "SQLite: how long the item history's indexing thread pauses once it has caught up with the ledger; 0: no thread (histories scan the ledger past the index)",
+    parse: integer(0, 60_000),
+  },
   strategy: {
     env: 'SKULD_STRATEGY',
     flag: '--strategy',
@@ -214,6 +222,7 @@ export type StoreConfig =
       readonly path: string;
       readonly synchronous: 'FULL' | 'NORMAL';
       readonly checkpointIntervalMs: number;
+      readonly historyIntervalMs: number;
     }
   | {
       readonly kind: 'postgres';
@@ -268,8 +277,13 @@ export function storeConfig(config: Config): StoreConfig {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
     if (path === '' || path === ':memory:') throw new Error('SKULD_DATABASE_URL: sqlite: needs a file path');
-    const checkpointIntervalMs = config.sqliteCheckpointIntervalMs;
-    return { kind: 'sqlite', path: resolve(path), synchronous: config.sqliteSynchronous, checkpointIntervalMs };
+    return {
+      kind: 'sqlite',
+      path: resolve(path),
+      synchronous: config.sqliteSynchronous,
+      checkpointIntervalMs: config.sqliteCheckpointIntervalMs,
+      historyIntervalMs: config.sqliteHistoryIntervalMs,
+    };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const schema = config.databaseSchema === '' ? undefined : config.databaseSchema;

@@ -16,8 +16,8 @@ import type { SharedClock } from './thread/shared-clock.js';
 export function openStore(config: Config): Store {
   const target = storeConfig(config);
   if (target.kind === 'sqlite') {
-    const { path, synchronous, checkpointIntervalMs } = target;
-    return SqliteStore.open({ path, synchronous, checkpointIntervalMs });
+    const { path, synchronous, checkpointIntervalMs, historyIntervalMs } = target;
+    return SqliteStore.open({ path, synchronous, checkpointIntervalMs, historyIntervalMs });
   }
   if (target.kind === 'mysql') {
     return MysqlStore.open({ url: target.url, database: target.database, connectionsMax: target.connectionsMax });

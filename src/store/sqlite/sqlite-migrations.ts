@@ -92,4 +92,10 @@ export const sqliteMigrations: readonly Migration[] = [
       CREATE INDEX commands_due ON commands (expires_at) WHERE status = 'pending';
     `,
   },
+  {
+    version: 4,
+    name: 'the item history is indexed off the write path',
+    // Its index lives in a file of its own, kept by a thread of the store's (sqlite-history.ts).
+    sql: 'DROP INDEX ledger_by_item;',
+  },
 ];

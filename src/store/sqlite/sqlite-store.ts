@@ -30,8 +30,10 @@ import {
   reservationFromRow,
 } from '../rows.js';
 import { commandColumns, ledgerColumns, ledgerTotalsSql, reservationColumns } from '../sql.js';
-import { SqliteCheckpointer } from './sqlite-checkpointer.js';
+import { startCheckpointer } from './sqlite-checkpointer.js';
+import { historyPathOf, prepareHistory, startHistoryIndexer } from './sqlite-history.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
+import type { SqliteThread } from './sqlite-thread.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its folder is created if missing. */
@@ -44,9 +46,32 @@ export interface SqliteStoreOptions {
    * sqlite-checkpointer.ts); 0 (default): the writer checkpoints inside its commits.
    */
   readonly checkpointIntervalMs?: number;
+  /**
+   * How long the item history's thread (see sqlite-history.ts) pauses once it has indexed the
+   * whole ledger; 0: no thread, and readers scan the ledger past the index's head.
+   */
+  readonly historyIntervalMs?: number;
 }
 
+/** The store's own default; deployments take SKULD_SQLITE_HISTORY_INTERVAL_MS (the same). */
+const historyIntervalMsDefault = 20;
+/** Ledger events per transaction of the item history's index. */
+const historyEventsPerPassMax = 50_000;
+
 type Db = Database.Database;
+
+const qualifiedLedgerColumns = ledgerColumns
+  .split(', ')
+  .map((column) => `l.${column}`)
+  .join(', ');
+/** Indexed events of an item: (after, through], the index's head at most. */
+const indexedHistorySql = `
+  SELECT ${qualifiedLedgerColumns} FROM history.item_history h
+  JOIN ledger l ON l.position = h.position AND l.sku = h.sku
+  WHERE h.sku = ? AND h.position > ? AND h.position <= ? ORDER BY h.position LIMIT ?`;
+/** Events of an item past the index's head: a scan of the ledger from there. */
+const unindexedHistorySql = `
+  SELECT ${ledgerColumns} FROM ledger WHERE position > ? AND sku = ? ORDER BY position LIMIT ?`;
 
 const busyTimeoutMsDefault = 5000;
 /**
@@ -80,8 +105,9 @@ export class SqliteStore implements Store {
   private readonly statements = new Map<string, Database.Statement>();
   private tail: Promise<unknown> = Promise.resolve();
   private readonly options: SqliteStoreOptions;
-  /** Started by the first write transaction: only a store that writes checkpoints. */
-  private checkpointer: SqliteCheckpointer | undefined;
+  /** Started by the first write transaction: only a store that writes checkpoints and indexes. */
+  private checkpointer: SqliteThread | undefined;
+  private historyIndexer: SqliteThread | undefined;
   private closed = false;
 
   private constructor(writer: Db, reader: Db, options: SqliteStoreOptions) {
@@ -95,7 +121,13 @@ export class SqliteStore implements Store {
     mkdirSync(dirname(options.path), { recursive: true });
     try {
       const writer = open(options);
-      return new SqliteStore(writer, open(options), options);
+      const reader = open(options);
+      // Readers see the item history's index as the schema `history`; the writer never does, so
+      // that a batch never takes a lock on the index's file.
+      const historyPath = historyPathOf(options.path);
+      prepareHistory(historyPath, options.busyTimeoutMs ?? busyTimeoutMsDefault);
+      reader.prepare('ATTACH DATABASE ? AS history').run(historyPath);
+      return new SqliteStore(writer, reader, options);
     } catch (error) {
       throw translate(error);
     }
@@ -125,15 +157,32 @@ export class SqliteStore implements Store {
   }
 
   writeTransaction<T>(work: (session: WriteSession) => Promise<T>): Promise<T> {
-    const intervalMs = this.options.checkpointIntervalMs ?? 0;
-    if (intervalMs > 0 && this.checkpointer === undefined && !this.closed) {
-      const busyTimeoutMs = this.options.busyTimeoutMs ?? busyTimeoutMsDefault;
-      this.checkpointer = new SqliteCheckpointer({ path: this.options.path, intervalMs, busyTimeoutMs });
-    }
+    if (!this.closed) this.startThreads();
     // One transaction at a time on the writer connection, whoever calls.
     const run = this.tail.then(() => this.transact(work));
     this.tail = run.catch(() => undefined);
     return run;
+  }
+
+  private startThreads(): void {
+    const { path } = this.options;
+    const busyTimeoutMs = this.options.busyTimeoutMs ?? busyTimeoutMsDefault;
+    const intervalMs = this.options.checkpointIntervalMs ?? 0;
+    if (intervalMs > 0 && this.checkpointer === undefined) {
+      this.checkpointer = startCheckpointer({ path, intervalMs, busyTimeoutMs });
+    }
+    const historyIntervalMs = this.options.historyIntervalMs ?? historyIntervalMsDefault;
+    if (historyIntervalMs > 0 && this.historyIndexer === undefined) {
+      const historyPath = historyPathOf(path);
+      const eventsPerPassMax = historyEventsPerPassMax;
+      this.historyIndexer = startHistoryIndexer({
+        path,
+        historyPath,
+        intervalMs: historyIntervalMs,
+        busyTimeoutMs,
+        eventsPerPassMax,
+      });
+    }
   }
 
   private async transact<T>(work: (session: WriteSession) => Promise<T>): Promise<T> {
@@ -196,9 +245,36 @@ export class SqliteStore implements Store {
     return (rows as LedgerRow[]).map(eventFromRow);
   }
 
+  /**
+   * The positions up to the index's head come from the index, those past it from a scan of the
+   * ledger, both in one read transaction (sqlite-history.ts).
+   */
   async itemHistory(sku: string, after: number, limit: number): Promise<LedgerEvent[]> {
-    const sql = `SELECT ${ledgerColumns} FROM ledger WHERE sku = ? AND position > ? ORDER BY position LIMIT ?`;
-    return (this.read(sql).all(sku, after, limit) as LedgerRow[]).map(eventFromRow);
+    const rows = this.reader.transaction(() => {
+      const through = this.historyIndexedThrough();
+      const indexed = (
+        through > after ? this.read(indexedHistorySql).all(sku, after, through, limit) : []
+      ) as LedgerRow[];
+      if (indexed.length >= limit) return indexed;
+      const rest = this.read(unindexedHistorySql).all(Math.max(after, through), sku, limit - indexed.length);
+      return indexed.concat(rest as LedgerRow[]);
+    })();
+    return rows.map(eventFromRow);
+  }
+
+  /**
+   * The position up to which the item history's index holds every event; 0 if the ledger no
+   * longer holds the event its head names (restored from an older copy).
+   */
+  historyIndexedThrough(): number {
+    const head = this.read('SELECT position, sku, command_id FROM history.history_head WHERE id = 1').get() as
+      | { position: number; sku: string; command_id: string }
+      | undefined;
+    if (head === undefined || head.position === 0) return 0;
+    const event = this.read('SELECT sku, command_id FROM ledger WHERE position = ?').get(head.position) as
+      | { sku: string; command_id: string }
+      | undefined;
+    return event?.sku === head.sku && event.command_id === head.command_id ? head.position : 0;
   }
 
   async headPosition(): Promise<number> {
@@ -229,6 +305,7 @@ export class SqliteStore implements Store {
     this.closed = true;
     await this.tail;
     await this.checkpointer?.stop();
+    await this.historyIndexer?.stop();
     this.reader.close();
     this.writer.close();
   }
