@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -143,6 +143,19 @@ describe('the SQLite item history', () => {
     await indexedThrough(reopened, head + 40);
     expect(indexRows(path)).toBe(head + 40);
     await expectHistories(reopened);
+  });
+
+  it('is started again when its file is not a database', async () => {
+    const { opened: first, head } = await writtenAndIndexed(3);
+    await first.close();
+    for (const suffix of ['-wal', '-shm']) rmSync(`${historyPathOf(path)}${suffix}`, { force: true });
+    writeFileSync(historyPathOf(path), 'not a database, whatever it was'.repeat(200));
+    const reopened = await open(5);
+    expect(reopened.historyIndexedThrough()).toBe(0);
+    await expectHistories(reopened);
+    await receive(reopened, 's', 1);
+    await indexedThrough(reopened, head + 40);
+    expect(indexRows(path)).toBe(head + 40);
   });
 
   it('is ignored, then built again, once the database is restored from an older copy', async () => {

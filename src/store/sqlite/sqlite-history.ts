@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { SqliteThread } from './sqlite-thread.js';
 
@@ -36,8 +37,23 @@ const historySchemaSql = `
   INSERT OR IGNORE INTO history_head (id, position, sku, command_id) VALUES (1, 0, '', '');
 `;
 
-/** Creates the index's file and tables if missing (WAL: readers never wait for the thread). */
+/**
+ * Creates the index's file and tables if missing (WAL: readers never wait for the thread). A
+ * file that is not a database, or a damaged one, is only a lost index: it is removed and
+ * started again, to be built from the ledger.
+ */
 export function prepareHistory(historyPath: string, busyTimeoutMs: number): void {
+  try {
+    createHistory(historyPath, busyTimeoutMs);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== 'SQLITE_NOTADB' && code !== 'SQLITE_CORRUPT') throw error;
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${historyPath}${suffix}`, { force: true });
+    createHistory(historyPath, busyTimeoutMs);
+  }
+}
+
+function createHistory(historyPath: string, busyTimeoutMs: number): void {
   const db = new Database(historyPath);
   try {
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
