@@ -173,14 +173,12 @@ export class SqliteStore implements Store {
     }
     const historyIntervalMs = this.options.historyIntervalMs ?? historyIntervalMsDefault;
     if (historyIntervalMs > 0 && this.historyIndexer === undefined) {
-      const historyPath = historyPathOf(path);
-      const eventsPerPassMax = historyEventsPerPassMax;
       this.historyIndexer = startHistoryIndexer({
         path,
-        historyPath,
+        historyPath: historyPathOf(path),
         intervalMs: historyIntervalMs,
         busyTimeoutMs,
-        eventsPerPassMax,
+        eventsPerPassMax: historyEventsPerPassMax,
       });
     }
   }
