@@ -42,14 +42,16 @@ interface RunSpec {
 async function countedRun(spec: RunSpec): Promise<void> {
   await withBenchDatabase(spec.store, spec.urls, async (database) => {
     // What runs on a wall-clock timer would count differently with the machine's speed, and
-    // valgrind's: SQLite's checkpoint thread (the writer checkpoints by WAL size instead) and
-    // the sweeper (nothing falls due in the run anyway) are off.
+    // valgrind's: SQLite's checkpoint thread (the writer checkpoints by WAL size instead), its
+    // item history thread (readers scan the ledger instead; it works on the other core) and the
+    // sweeper (nothing falls due in the run anyway) are off.
     const config = loadConfig({
       ...process.env,
       ...database.env,
       SKULD_ENGINE_THREAD: 'off',
       SKULD_SEED: 'off',
       SKULD_SQLITE_CHECKPOINT_INTERVAL_MS: '0',
+      SKULD_SQLITE_HISTORY_INTERVAL_MS: '0',
       SKULD_SWEEP_INTERVAL_MS: String(sweepIntervalMsOff),
     });
     const runtime = await createRuntime(config);
