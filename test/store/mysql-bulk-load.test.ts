@@ -54,6 +54,37 @@ const bulk = (ids: readonly string[], first: number): WriteSet => ({
   commands: ids.map(record),
 });
 
+/** The ids of a bulk write set's command records, and the ledger it leaves on an empty store. */
+const bulkIds = Array.from({ length: rows }, (_, i) => `c${i}`);
+const bulkLedger = Array.from({ length: rows }, (_, i) => event(1 + i));
+
+/** Writes the bulk write set in one transaction, at the positions it claims. */
+const writeBulk = (store: MysqlStore) =>
+  store.writeTransaction(async (session) => session.write(bulk(bulkIds, await session.claimPositions(rows))));
+
+/** A fresh database for each test, and the store `open` makes on it, migrated. */
+function freshStore(open: (database: string) => MysqlStore): { readonly store: MysqlStore; readonly database: string } {
+  let db: TestDatabase | undefined;
+  let store: MysqlStore | undefined;
+  beforeEach(async () => {
+    db = await createTestDatabase('mysql');
+    store = open(db.env.SKULD_DATABASE_SCHEMA as string);
+    await store.migrate();
+  });
+  afterEach(async () => {
+    await store?.close();
+    await db?.drop();
+  });
+  return {
+    get store() {
+      return store as MysqlStore;
+    },
+    get database() {
+      return db?.env.SKULD_DATABASE_SCHEMA as string;
+    },
+  };
+}
+
 async function loadsSoFar(): Promise<number> {
   const connection = await createConnection({ uri: mysqlUrl });
   try {
@@ -65,38 +96,25 @@ async function loadsSoFar(): Promise<number> {
 }
 
 describe.each([true, false])('MySQL store with bulkLoad %s', (bulkLoad) => {
-  let db: TestDatabase;
-  let store: MysqlStore;
-
-  beforeEach(async () => {
-    db = await createTestDatabase('mysql');
-    store = MysqlStore.open({ url: mysqlUrl, database: db.env.SKULD_DATABASE_SCHEMA as string, bulkLoad });
-    await store.migrate();
-  });
-  afterEach(async () => {
-    await store.close();
-    await db.drop();
-  });
+  const fresh = freshStore((database) => MysqlStore.open({ url: mysqlUrl, database, bulkLoad }));
 
   it('writes a bulk write set whole, text exactly as given', async () => {
-    const ids = Array.from({ length: rows }, (_, i) => `c${i}`);
+    const { store } = fresh;
     const before = await loadsSoFar();
-    await store.writeTransaction(async (session) => session.write(bulk(ids, await session.claimPositions(rows))));
+    await writeBulk(store);
     const after = await loadsSoFar();
     // Other suites may load at the same time: only the presence of this store's loads is certain.
     if (bulkLoad) expect(after - before).toBeGreaterThanOrEqual(2);
-    expect(await store.readLedger(0, rows + 1)).toEqual(Array.from({ length: rows }, (_, i) => event(1 + i)));
+    expect(await store.readLedger(0, rows + 1)).toEqual(bulkLedger);
     expect(await store.getCommand('c99')).toEqual(record('c99'));
   });
 
   it('fails a bulk write set with an id already recorded as a retryable conflict, keeping none of it', async () => {
+    const { store } = fresh;
     await store.writeTransaction(async (session) =>
       session.write({ ...bulk([], 1), events: [], commands: [record('c50')] }),
     );
-    const ids = Array.from({ length: rows }, (_, i) => `c${i}`);
-    const failure = await store
-      .writeTransaction(async (session) => session.write(bulk(ids, await session.claimPositions(rows))))
-      .catch((error: unknown) => error);
+    const failure = await writeBulk(store).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(StoreError);
     expect((failure as StoreError).kind).toBe('conflict');
     expect(await store.headPosition()).toBe(0);
@@ -108,31 +126,14 @@ describe.each([true, false])('MySQL store with bulkLoad %s', (bulkLoad) => {
 const withoutLocalFiles = `${mysqlUrl}${mysqlUrl.includes('?') ? '&' : '?'}flags=-LOCAL_FILES`;
 
 describe('MySQL store whose loads the server refuses', () => {
-  let db: TestDatabase;
-  let store: MysqlStore;
-
   // The server allows LOAD DATA LOCAL (`local_infile` on), but these connections do not offer
   // it and the store is told to load all the same: the server refuses each load as it would
   // once `local_infile` is switched off at runtime.
-  beforeEach(async () => {
-    db = await createTestDatabase('mysql');
-    store = MysqlStore.open({
-      url: withoutLocalFiles,
-      database: db.env.SKULD_DATABASE_SCHEMA as string,
-      bulkLoad: true,
-    });
-    await store.migrate();
-  });
-  afterEach(async () => {
-    await store.close();
-    await db.drop();
-  });
+  const fresh = freshStore((database) => MysqlStore.open({ url: withoutLocalFiles, database, bulkLoad: true }));
 
   it('fails the batch of the refused load as a retryable conflict, then writes with INSERTs', async () => {
-    const ids = Array.from({ length: rows }, (_, i) => `c${i}`);
-    const write = () =>
-      store.writeTransaction(async (session) => session.write(bulk(ids, await session.claimPositions(rows))));
-    const failure = await write().catch((error: unknown) => error);
+    const { store } = fresh;
+    const failure = await writeBulk(store).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(StoreError);
     expect((failure as StoreError).kind).toBe('conflict');
     expect((failure as StoreError).code).toBe('4166');
@@ -140,23 +141,23 @@ describe('MySQL store whose loads the server refuses', () => {
     expect(await store.getCommand('c0')).toBeUndefined();
 
     // Any load on these connections would be refused again: this write went in INSERTs.
-    await write();
-    expect(await store.readLedger(0, rows + 1)).toEqual(Array.from({ length: rows }, (_, i) => event(1 + i)));
+    await writeBulk(store);
+    expect(await store.readLedger(0, rows + 1)).toEqual(bulkLedger);
     expect(await store.getCommand('c99')).toEqual(record('c99'));
   });
 
   it('does not try to load when the URL takes LOCAL_FILES away', async () => {
-    const plain = MysqlStore.open({ url: withoutLocalFiles, database: db.env.SKULD_DATABASE_SCHEMA as string });
+    const plain = MysqlStore.open({ url: withoutLocalFiles, database: fresh.database });
     try {
-      const ids = Array.from({ length: rows }, (_, i) => `c${i}`);
-      await plain.writeTransaction(async (session) => session.write(bulk(ids, await session.claimPositions(rows))));
-      expect(await plain.readLedger(0, rows + 1)).toEqual(Array.from({ length: rows }, (_, i) => event(1 + i)));
+      await writeBulk(plain);
+      expect(await plain.readLedger(0, rows + 1)).toEqual(bulkLedger);
     } finally {
       await plain.close();
     }
   });
 
   it('lets the engine run the refused batch again, each command taking effect once', async () => {
+    const { store } = fresh;
     const engine = new Engine(store, { clock: new ManualClock().read });
     try {
       expectAccepted(await engine.execute({ type: 'RegisterItem', id: 'reg', sku: 'SKU-1' }));
