@@ -158,7 +158,7 @@ describe('the SQLite item history', () => {
     await expectStartedAgain(head);
   });
 
-  it('is ignored, then built again, once the database is restored from an older copy', async () => {
+  it('is emptied when the store migrates on a database restored from an older copy, then built again', async () => {
     const first = await open(5);
     await receive(first, 'r', 2);
     const copy = join(folder, 'copy.db');

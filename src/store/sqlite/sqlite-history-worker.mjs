@@ -19,42 +19,34 @@ const eventAt = main.prepare('SELECT sku, command_id AS commandId FROM ledger WH
 const eventsBetween = main.prepare(
   'SELECT sku, position FROM ledger WHERE position > ? AND position <= ? ORDER BY sku, position',
 );
-const clear = history.prepare('DELETE FROM item_history');
 const insert = history.prepare('INSERT OR IGNORE INTO item_history (sku, position) VALUES (?, ?)');
 const moveHead = history.prepare('UPDATE history_head SET position = ?, sku = ?, command_id = ? WHERE id = 1');
 
-/** Whether the ledger still holds, at the head's position, the event the head names. */
-function holds(head) {
-  if (head.position === 0) return true;
-  const event = eventAt.get(head.position);
-  return event !== undefined && event.sku === head.sku && event.commandId === head.commandId;
-}
-
-/** Reads what the index lacks, in one snapshot of the database. */
-const readNew = main.transaction((head) => {
+/**
+ * The events past `from` that the index lacks, at most a pass's worth, read in one snapshot of
+ * the database; undefined if there are none. (The store checked the head against the ledger
+ * when it migrated.)
+ */
+const readNew = main.transaction((from) => {
   const top = ledgerHead.get() ?? 0;
-  const valid = head.position <= top && holds(head);
-  const from = valid ? head.position : 0;
   const to = Math.min(top, from + eventsPerPassMax);
-  if (to <= from) return { valid, from, to, events: [], last: undefined, more: false };
-  return { valid, from, to, events: eventsBetween.all(from, to), last: eventAt.get(to), more: to < top };
+  if (to <= from) return undefined;
+  return { to, events: eventsBetween.all(from, to), last: eventAt.get(to), more: to < top };
 });
 
-const write = history.transaction((head, found) => {
+const write = history.transaction((from, found) => {
   // Another process's thread may have moved the head since it was read: the next pass reads again.
-  const now = indexHead.get();
-  if (now.position !== head.position || now.sku !== head.sku || now.commandId !== head.commandId) return;
-  if (!found.valid) clear.run();
+  if (indexHead.get().position !== from) return;
   for (const event of found.events) insert.run(event.sku, event.position);
-  moveHead.run(found.to, found.last?.sku ?? '', found.last?.commandId ?? '');
+  moveHead.run(found.to, found.last.sku, found.last.commandId);
 });
 
 /** One pass; true if the ledger holds more than it indexed. */
 function pass() {
-  const head = indexHead.get();
-  const found = readNew(head);
-  if (found.valid && found.to <= found.from) return false;
-  write.immediate(head, found);
+  const from = indexHead.get().position;
+  const found = readNew(from);
+  if (found === undefined) return false;
+  write.immediate(from, found);
   return found.more;
 }
 

@@ -1,10 +1,11 @@
 import { rmSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import BetterSqlite from 'better-sqlite3';
 import { SqliteThread } from './sqlite-thread.js';
 
 // The item history's index, off the write path. In the database itself an index on (sku,
 // position) is written by every batch: each cold item's entry dirties a page of its own, and on
-// W1 the index alone took a third of a batch's statements and half of its commit. Here the
+// W1 the index alone took over a third of a batch's statements and about half of its commit. Here the
 // ledger carries no such index; a thread of the writing store's own keeps one in a file beside
 // the database (`<file>-history`), a batch of positions at a time in (sku, position) order, so a
 // page is written once for many entries, and on the other core.
@@ -14,8 +15,8 @@ import { SqliteThread } from './sqlite-thread.js';
 // past the head, in one read transaction, so that a history is whole however far the index
 // lags, or if no thread runs at all. The index is derived: it may be deleted at any time, and is
 // built again from the ledger. The head names the event at its position (sku and command id);
-// if the ledger no longer holds that event there (the database was restored from an older
-// copy), readers ignore the index and the thread builds it again from the start.
+// when the store migrates, an index whose head the ledger no longer holds there (the database
+// was restored from an older copy) is emptied, to be built again from the start.
 
 /** The index's file, beside the database's (its own `-wal` and `-shm` beside it). */
 export function historyPathOf(path: string): string {
@@ -54,11 +55,35 @@ export function prepareHistory(historyPath: string, busyTimeoutMs: number): void
 }
 
 function createHistory(historyPath: string, busyTimeoutMs: number): void {
-  const db = new Database(historyPath);
+  const db = new BetterSqlite(historyPath);
   try {
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     db.pragma('journal_mode = WAL');
     db.exec(historySchemaSql);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Empties the index if the ledger no longer holds, at the index's head, the event the head
+ * names. `reader` is a connection with the index attached as `history`.
+ */
+export function forgetStaleHistory(reader: Database.Database, historyPath: string, busyTimeoutMs: number): void {
+  const head = reader
+    .prepare(
+      `SELECT h.position AS position, l.position IS NOT NULL AS held FROM history.history_head h
+       LEFT JOIN ledger l ON l.position = h.position AND l.sku = h.sku AND l.command_id = h.command_id
+       WHERE h.id = 1`,
+    )
+    .get() as { position: number; held: number } | undefined;
+  if (head === undefined || head.position === 0 || head.held === 1) return;
+  const db = new BetterSqlite(historyPath);
+  try {
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    db.transaction(() => {
+      db.exec("DELETE FROM item_history; UPDATE history_head SET position = 0, sku = '', command_id = '' WHERE id = 1");
+    }).immediate();
   } finally {
     db.close();
   }

@@ -31,7 +31,7 @@ import {
 } from '../rows.js';
 import { commandColumns, ledgerColumns, ledgerTotalsSql, reservationColumns } from '../sql.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
-import { historyPathOf, prepareHistory, startHistoryIndexer } from './sqlite-history.js';
+import { forgetStaleHistory, historyPathOf, prepareHistory, startHistoryIndexer } from './sqlite-history.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import type { SqliteThread } from './sqlite-thread.js';
 
@@ -74,6 +74,7 @@ const unindexedHistorySql = `
   SELECT ${ledgerColumns} FROM ledger WHERE position > ? AND sku = ? ORDER BY position LIMIT ?`;
 
 const busyTimeoutMsDefault = 5000;
+const busyTimeoutOf = (options: SqliteStoreOptions) => options.busyTimeoutMs ?? busyTimeoutMsDefault;
 /**
  * The writer checkpoints every 16k pages (64 MiB of WAL) rather than every 1k: hot pages (the
  * levels of best-selling items, the ledger head, index roots) are rewritten by every batch, and
@@ -86,7 +87,7 @@ function open(options: SqliteStoreOptions): Db {
   const db = new Database(options.path);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? busyTimeoutMsDefault}`);
+  db.pragma(`busy_timeout = ${busyTimeoutOf(options)}`);
   const pages = (options.checkpointIntervalMs ?? 0) > 0 ? writerCheckpointPages.backstop : writerCheckpointPages.alone;
   db.pragma(`wal_autocheckpoint = ${pages}`);
   return db;
@@ -105,6 +106,8 @@ export class SqliteStore implements Store {
   private readonly statements = new Map<string, Database.Statement>();
   private tail: Promise<unknown> = Promise.resolve();
   private readonly options: SqliteStoreOptions;
+  /** historyRows in a read transaction of its own. */
+  private readonly readHistory: (sku: string, after: number, limit: number) => LedgerRow[];
   /** Started by the first write transaction: only a store that writes checkpoints and indexes. */
   private checkpointer: SqliteThread | undefined;
   private historyIndexer: SqliteThread | undefined;
@@ -114,6 +117,7 @@ export class SqliteStore implements Store {
     this.writer = writer;
     this.reader = reader;
     this.options = options;
+    this.readHistory = reader.transaction(this.historyRows.bind(this));
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {
@@ -125,7 +129,7 @@ export class SqliteStore implements Store {
       // Readers see the item history's index as the schema `history`; the writer never does, so
       // that a batch never takes a lock on the index's file.
       const historyPath = historyPathOf(options.path);
-      prepareHistory(historyPath, options.busyTimeoutMs ?? busyTimeoutMsDefault);
+      prepareHistory(historyPath, busyTimeoutOf(options));
       reader.prepare('ATTACH DATABASE ? AS history').run(historyPath);
       return new SqliteStore(writer, reader, options);
     } catch (error) {
@@ -151,6 +155,7 @@ export class SqliteStore implements Store {
           );
         }).immediate();
       }
+      forgetStaleHistory(this.reader, historyPathOf(this.options.path), busyTimeoutOf(this.options));
     } catch (error) {
       throw translate(error);
     }
@@ -166,7 +171,7 @@ export class SqliteStore implements Store {
 
   private startThreads(): void {
     const { path } = this.options;
-    const busyTimeoutMs = this.options.busyTimeoutMs ?? busyTimeoutMsDefault;
+    const busyTimeoutMs = busyTimeoutOf(this.options);
     const intervalMs = this.options.checkpointIntervalMs ?? 0;
     if (intervalMs > 0 && this.checkpointer === undefined) {
       this.checkpointer = startCheckpointer({ path, intervalMs, busyTimeoutMs });
@@ -243,36 +248,27 @@ export class SqliteStore implements Store {
     return (rows as LedgerRow[]).map(eventFromRow);
   }
 
+  async itemHistory(sku: string, after: number, limit: number): Promise<LedgerEvent[]> {
+    return this.readHistory(sku, after, limit).map(eventFromRow);
+  }
+
   /**
    * The positions up to the index's head come from the index, those past it from a scan of the
    * ledger, both in one read transaction (sqlite-history.ts).
    */
-  async itemHistory(sku: string, after: number, limit: number): Promise<LedgerEvent[]> {
-    const rows = this.reader.transaction(() => {
-      const through = this.historyIndexedThrough();
-      const indexed = (
-        through > after ? this.read(indexedHistorySql).all(sku, after, through, limit) : []
-      ) as LedgerRow[];
-      if (indexed.length >= limit) return indexed;
-      const rest = this.read(unindexedHistorySql).all(Math.max(after, through), sku, limit - indexed.length);
-      return indexed.concat(rest as LedgerRow[]);
-    })();
-    return rows.map(eventFromRow);
+  private historyRows(sku: string, after: number, limit: number): LedgerRow[] {
+    const through = this.historyIndexedThrough();
+    const indexed = (
+      through > after ? this.read(indexedHistorySql).all(sku, after, through, limit) : []
+    ) as LedgerRow[];
+    if (indexed.length >= limit) return indexed;
+    const rest = this.read(unindexedHistorySql).all(Math.max(after, through), sku, limit - indexed.length);
+    return indexed.concat(rest as LedgerRow[]);
   }
 
-  /**
-   * The position up to which the item history's index holds every event; 0 if the ledger no
-   * longer holds the event its head names (restored from an older copy).
-   */
+  /** The position up to which the item history's index holds every event. */
   historyIndexedThrough(): number {
-    const head = this.read('SELECT position, sku, command_id FROM history.history_head WHERE id = 1').get() as
-      | { position: number; sku: string; command_id: string }
-      | undefined;
-    if (head === undefined || head.position === 0) return 0;
-    const event = this.read('SELECT sku, command_id FROM ledger WHERE position = ?').get(head.position) as
-      | { sku: string; command_id: string }
-      | undefined;
-    return event?.sku === head.sku && event.command_id === head.command_id ? head.position : 0;
+    return this.read('SELECT position FROM history.history_head WHERE id = 1').pluck().get() as number;
   }
 
   async headPosition(): Promise<number> {
