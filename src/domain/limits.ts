@@ -36,7 +36,22 @@ export function isValidQuantity(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 1 && (value as number) <= quantityMax;
 }
 
-/** Free text up to textLengthMax, without NUL (which PostgreSQL cannot store in text). */
+/**
+ * Free text: well-formed Unicode (no lone surrogate, which no store can hold: PostgreSQL refuses
+ * it in JSON and SQLite replaces it), no NUL (PostgreSQL cannot store it in text), and at most
+ * textLengthMax code points, the unit JSON Schema's maxLength counts in.
+ */
 export function isValidText(value: unknown): value is string {
-  return typeof value === 'string' && value.length <= textLengthMax && !value.includes('\u0000');
+  if (typeof value !== 'string' || loneSurrogate.test(value) || value.includes('\u0000')) return false;
+  // A string has at least as many UTF-16 units as code points: most texts are settled here.
+  return value.length <= textLengthMax || codePointCount(value) <= textLengthMax;
+}
+
+/** In a `u` pattern a surrogate pair is one code point, so only an unpaired surrogate matches. */
+const loneSurrogate = /[\uD800-\uDFFF]/u;
+
+function codePointCount(value: string): number {
+  let count = 0;
+  for (const _ of value) count += 1;
+  return count;
 }

@@ -126,6 +126,32 @@ describe('text and times', () => {
     }
   });
 
+  it('takes only well-formed text, and counts its length in code points as the API schemas do', () => {
+    const returned = (reason: string): Command => ({
+      type: 'ReturnStock',
+      id: 'c1',
+      sku: 'SKU-1',
+      location: 'WH1',
+      quantity: 1,
+      reason,
+    });
+    for (const bad of ['\ud800', 'a\ud800b', 'a\udc00', '\udc00\ud800', `${'😀'.repeat(3)}\ud83d`, 'a\u0000b']) {
+      given(...stocked)
+        .when(returned(bad))
+        .then('INVALID_TEXT');
+    }
+    const emoji = '😀';
+    // 200 emoji are 400 UTF-16 units and 200 code points: within the limit; 201 are not.
+    expect(validateCommand(returned(emoji.repeat(textLengthMax)))).toBeNull();
+    expect(validateCommand(returned(`${'é'.repeat(textLengthMax - 1)}${emoji}`))).toBeNull();
+    given(...stocked)
+      .when(returned(emoji.repeat(textLengthMax + 1)))
+      .then('INVALID_TEXT');
+    given(...stocked)
+      .when({ type: 'RegisterItem', id: 'c1', sku: 'SKU-2', name: 'a\udfffb' })
+      .then('INVALID_TEXT');
+  });
+
   it('needs a reason for an adjustment', () => {
     const error = given(...stocked)
       .when({ type: 'AdjustStock', id: 'c1', sku: 'SKU-1', location: 'WH1', delta: 1, reason: '' })
