@@ -1,6 +1,6 @@
 import { type Command, domainError, validateCommand } from '../src/domain/index.js';
 import type { Answer } from '../src/engine/batch.js';
-import type { CommandExecutor, EngineStats } from '../src/engine/engine.js';
+import { type CommandExecutor, type EngineStats, emptyStats } from '../src/engine/engine.js';
 
 /**
  * The reservation route's ceiling, for the HTTP bench only: an executor that answers a valid
@@ -9,7 +9,7 @@ import type { CommandExecutor, EngineStats } from '../src/engine/engine.js';
  * the HTTP layer alone allows the route on this machine, next to the trivial route.
  */
 export class AnswerAtOnce implements CommandExecutor {
-  readonly stats: EngineStats = { batches: 0, commands: 0, retries: 0, largestBatch: 0, conflicts: {} };
+  readonly stats: EngineStats = emptyStats();
   readonly stopped = undefined;
   /** The TTL of a reservation that names none, as the app's engine would give it. */
   private readonly ttlMsDefault: number;

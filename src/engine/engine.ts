@@ -3,6 +3,7 @@ import { type Store, StoreError } from '../store/port.js';
 import type { Answer, PendingCommand } from './batch.js';
 import { type BatchRunner, InProcessRunner } from './batch-runner.js';
 import { fingerprint } from './fingerprint.js';
+import { type Log, silentLog } from './log.js';
 
 export interface EngineOptions {
   /** Most commands decided in one transaction. */
@@ -28,6 +29,8 @@ export interface EngineOptions {
   readonly reservationTtlMsMax: number;
   /** The engine's clock: decides expiry and stamps events. */
   readonly clock: () => number;
+  /** Where refusals by the store and other failures are reported. */
+  readonly log: Log;
 }
 
 export const engineDefaults: EngineOptions = {
@@ -42,7 +45,15 @@ export const engineDefaults: EngineOptions = {
   reservationTtlMsDefault: 15 * 60_000,
   reservationTtlMsMax: 24 * 60 * 60_000,
   clock: Date.now,
+  log: silentLog,
 };
+
+/**
+ * Most transactions one batch may spend isolating the commands the store refuses: a single bad
+ * command in a batch of 2,048 costs 2·log₂(2048) = 22; a store that refuses everything would
+ * cost twice the batch.
+ */
+export const isolationAttemptsMax = 64;
 
 interface Waiting extends PendingCommand {
   readonly resolve: (answer: Answer) => void;
@@ -53,6 +64,10 @@ export interface EngineStats {
   commands: number;
   retries: number;
   largestBatch: number;
+  /** Batches split because the store refused one of their commands. */
+  splits: number;
+  /** Commands refused alone by the store (STORE_REJECTED) after their batch was split. */
+  isolated: number;
   /** Retryable store conflicts by database code (e.g. 40P01 deadlock, 23505 unique violation). */
   conflicts: Record<string, number>;
 }
@@ -80,11 +95,12 @@ export interface CommandExecutor {
  * A hot level therefore changes once per batch, not once per order.
  */
 export class Engine implements CommandExecutor {
-  readonly stats: EngineStats = { batches: 0, commands: 0, retries: 0, largestBatch: 0, conflicts: {} };
+  readonly stats: EngineStats = emptyStats();
   /** An engine in this thread stops only with the process; a store it cannot reach fails each batch. */
   readonly stopped = undefined;
   private readonly options: EngineOptions;
   private readonly runner: BatchRunner;
+  private readonly log: Log;
   private queue: Waiting[] = [];
   private scheduled = false;
   private inFlight = 0;
@@ -94,6 +110,7 @@ export class Engine implements CommandExecutor {
   constructor(store: Store, options: Partial<EngineOptions> = {}, runner?: BatchRunner) {
     this.options = { ...engineDefaults, ...options };
     this.runner = runner ?? new InProcessRunner(store, this.options.itemCacheMax);
+    this.log = this.options.log;
   }
 
   get queueDepth(): number {
@@ -143,7 +160,7 @@ export class Engine implements CommandExecutor {
     while (this.inFlight < this.options.pipelineDepthMax && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.options.batchSizeMax);
       this.inFlight += 1;
-      void this.runWithRetry(batch).then((answers) => this.finish(batch, answers));
+      void this.runIsolating(batch).then((answers) => this.finish(batch, answers));
     }
   }
 
@@ -157,11 +174,47 @@ export class Engine implements CommandExecutor {
     else if (this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
   }
 
-  private async runWithRetry(batch: readonly Waiting[]): Promise<Answer[]> {
+  /**
+   * Runs a batch. A batch the store refuses for a reason that is neither a retryable conflict
+   * nor the store being out of reach (a value it cannot hold, a constraint) is split in halves,
+   * run in order, until the command it refuses stands alone: that command is refused, and every
+   * other one is decided as if it had never come. Splitting is bounded: past
+   * isolationAttemptsMax transactions the store is failing everything, not one command, and what
+   * is left fails with the store's error.
+   */
+  private async runIsolating(
+    batch: readonly Waiting[],
+    budget = { attempts: isolationAttemptsMax },
+  ): Promise<Answer[]> {
+    const result = await this.runWithRetry(batch);
+    if (result.ok) return result.answers;
+    const { failure } = result;
+    const refusedByStore = !(failure instanceof StoreError) || failure.kind === 'internal';
+    if (!refusedByStore || budget.attempts <= 0) {
+      return batch.map(({ command }) => rejected(command.id, storeFailure(failure)));
+    }
+    if (batch.length === 1) {
+      const { command } = batch[0] as Waiting;
+      this.stats.isolated += 1;
+      this.log.error({ commandId: command.id, type: command.type, err: failure }, 'the store refused a command');
+      return [rejected(command.id, storeRejected(failure))];
+    }
+    this.stats.splits += 1;
+    budget.attempts -= 2;
+    const middle = Math.ceil(batch.length / 2);
+    const head = await this.runIsolating(batch.slice(0, middle), budget);
+    const tail = await this.runIsolating(batch.slice(middle), budget);
+    return [...head, ...tail];
+  }
+
+  /** Runs a batch, again after each retryable conflict up to batchRetryMax; the last failure otherwise. */
+  private async runWithRetry(
+    batch: readonly Waiting[],
+  ): Promise<{ ok: true; answers: Answer[] } | { ok: false; failure: unknown }> {
     for (let attempt = 0; ; attempt += 1) {
       const context = this.context();
       try {
-        return await this.runner.run(batch, context);
+        return { ok: true, answers: await this.runner.run(batch, context) };
       } catch (error) {
         const retryable = error instanceof StoreError && error.kind === 'conflict';
         if (retryable) {
@@ -173,7 +226,7 @@ export class Engine implements CommandExecutor {
           await this.backoff(attempt);
           continue;
         }
-        return batch.map(({ command }) => rejected(command.id, storeFailure(error)));
+        return { ok: false, failure: error };
       }
     }
   }
@@ -193,8 +246,19 @@ export class Engine implements CommandExecutor {
   }
 }
 
+export function emptyStats(): EngineStats {
+  return { batches: 0, commands: 0, retries: 0, largestBatch: 0, splits: 0, isolated: 0, conflicts: {} };
+}
+
 function rejected(commandId: string, error: ReturnType<typeof domainError>): Answer {
   return { outcome: { ok: false, commandId, error }, replayed: false };
+}
+
+/** A command refused alone: the store's refusal, or (any other error) a bug in the write path. */
+function storeRejected(error: unknown) {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!(error instanceof StoreError)) return domainError('INTERNAL', `the command could not be decided: ${message}`);
+  return domainError('STORE_REJECTED', `the store refused to write the command: ${message}`, { code: error.code });
 }
 
 function storeFailure(error: unknown) {

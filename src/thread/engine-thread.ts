@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import { type Command, domainError } from '../domain/index.js';
 import type { Answer } from '../engine/batch.js';
-import type { CommandExecutor, EngineStats } from '../engine/engine.js';
+import { type CommandExecutor, type EngineStats, emptyStats } from '../engine/engine.js';
 import type { FromWorker, ToWorker, WorkerStart } from './messages.js';
 
 /** The worker's entry: it loads the TypeScript sources the way bin/skuld.js does. */
@@ -18,7 +18,7 @@ const workerEntry = new URL('./engine-worker.boot.mjs', import.meta.url);
  * worth of answers in one message: the engine batches them anyway.
  */
 export class EngineThread implements CommandExecutor {
-  stats: EngineStats = { batches: 0, commands: 0, retries: 0, largestBatch: 0, conflicts: {} };
+  stats: EngineStats = emptyStats();
   private readonly worker: Worker;
   /** Commands sent and not yet answered, by sequence number. */
   private readonly waiting = new Map<number, { readonly commandId: string; readonly resolve: (a: Answer) => void }>();

@@ -1,0 +1,12 @@
+/**
+ * What the write path logs through: the subset of pino's API it uses, so that the service's
+ * pino logger (or a child of it) is passed as it is, and a test can pass a recorder.
+ */
+export interface Log {
+  error(context: object, message: string): void;
+  warn(context: object, message: string): void;
+  info(context: object, message: string): void;
+}
+
+/** For callers that log elsewhere (a benchmark's table, a test that asserts on answers). */
+export const silentLog: Log = { error() {}, warn() {}, info() {} };
