@@ -10,7 +10,7 @@ import {
   type Reservation,
   type StockView,
 } from '../domain/index.js';
-import type { LevelWrite } from '../store/port.js';
+import type { LevelRef, LevelWrite } from '../store/port.js';
 
 /**
  * The state one batch decides against: the rows locked for it, plus every change decided so far
@@ -19,6 +19,8 @@ import type { LevelWrite } from '../store/port.js';
 export class BatchState implements StockView {
   private readonly items: Map<string, Item>;
   private readonly levels = new Map<string, Level>();
+  /** Every level the batch locked or read; a key outside it was never loaded, so it is unknown. */
+  private readonly loaded: ReadonlySet<string>;
   private readonly reservations: Map<string, Reservation>;
   private readonly records: Map<string, CommandRecord>;
   private readonly newItems: Item[] = [];
@@ -29,11 +31,13 @@ export class BatchState implements StockView {
 
   constructor(
     items: Map<string, Item>,
+    keys: readonly LevelRef[],
     levels: readonly Level[],
     reservations: Map<string, Reservation>,
     records: Map<string, CommandRecord>,
   ) {
     this.items = items;
+    this.loaded = new Set(keys.map((ref) => levelKey(ref.sku, ref.location)));
     for (const level of levels) {
       const key = levelKey(level.sku, level.location);
       this.levels.set(key, level);
@@ -52,9 +56,16 @@ export class BatchState implements StockView {
     return this.levelAt(levelKey(sku, location), sku, location);
   }
 
-  /** The level under a key already built: apply builds it once per event. */
+  /**
+   * The level under a key already built (apply builds it once per event). A key the batch did
+   * not load has no row only if it was loaded and found missing; any other key would be decided
+   * from zero and overwrite real stock, so it is a bug that stops the batch.
+   */
   private levelAt(key: string, sku: string, location: string): Level {
-    return this.levels.get(key) ?? emptyLevel(sku, location);
+    const level = this.levels.get(key);
+    if (level !== undefined) return level;
+    if (!this.loaded.has(key)) throw new Error(`write path invariant: level ${key} was read but never loaded`);
+    return emptyLevel(sku, location);
   }
 
   reservation(id: string): Reservation | undefined {
@@ -91,11 +102,11 @@ export class BatchState implements StockView {
     return this.newItems;
   }
 
-  /** Changed levels, each with the version it was read at (the guard of its write). */
+  /** Changed levels, each with the version it was read at (the guard of its write), null if new. */
   changedLevels(): LevelWrite[] {
     return [...this.dirtyLevels].map((key) => ({
       ...(this.levels.get(key) as Level),
-      previousVersion: this.readVersions.get(key) ?? 0,
+      previousVersion: this.readVersions.get(key) ?? null,
     }));
   }
 

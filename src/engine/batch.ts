@@ -16,9 +16,12 @@ import {
   type Reservation,
   type StoredOutcome,
 } from '../domain/index.js';
-import type { LevelGuard, LevelRef, WriteSession } from '../store/port.js';
+import { type LevelGuard, type LevelRef, StoreError, type WriteSession, type WriteSet } from '../store/port.js';
 import { BatchState } from './batch-state.js';
 import type { ItemCache } from './item-cache.js';
+
+/** Conflict code of a batch that found a reservation whose levels it had not locked. */
+export const appearedCode = 'RESERVATION_APPEARED';
 
 export interface PendingCommand {
   readonly command: Command;
@@ -63,27 +66,24 @@ export async function runBatch(
     itemCache.load(session, referencedSkus(batch)),
     reservationIds.length === 0 ? new Map<string, Reservation>() : session.loadReservations(reservationIds),
   ]);
-  const registering = new Map<string, boolean>();
-  for (const { command } of batch) {
-    if (command.type === 'RegisterItem') registering.set(command.sku, command.allowBackorder ?? false);
-  }
-  const { keys, creating } = levelRefs(batch, linesOf, (sku) => ({
-    known: items.has(sku) || registering.has(sku),
-    backorder: items.get(sku)?.allowBackorder ?? registering.get(sku) ?? false,
-  }));
-  if (creating.length > 0) await session.ensureLevels(creating);
+  const keys = touchedLevels(batch, linesOf);
   const [levels, reservations, records] = await Promise.all([
     keys.length === 0 ? [] : guard.kind === 'locked' ? session.lockLevels(keys) : session.readLevels(keys),
     reservationIds.length === 0 ? new Map<string, Reservation>() : session.loadReservations(reservationIds),
     session.loadCommands(batch.map(({ command }) => command.id)),
   ]);
-  const state = new BatchState(items, levels, reservations, records);
+  for (const id of reservations.keys()) {
+    // Committed by another writer between the two reads: its lines' levels were not locked.
+    if (!linesOf.has(id))
+      throw new StoreError('conflict', `reservation ${id} appeared during the batch`, { code: appearedCode });
+  }
+  const state = new BatchState(items, keys, levels, reservations, records);
   const events: EventDraft[] = [];
   const steps = decideAll(batch, state, events, context);
   const first = events.length === 0 ? 0 : await session.claimPositions(events.length);
   const answers = settle(steps, first, await createdReservations(session, steps));
   const reservationChanges = state.changedReservations();
-  await session.write({
+  const set: WriteSet = {
     items: state.changedItems(),
     levels: state.changedLevels(),
     levelGuard: guard,
@@ -91,7 +91,9 @@ export async function runBatch(
     updatedReservations: reservationChanges.updated,
     events: events.map((event, index) => atPosition(event, first + index)),
     commands: newRecords(steps, answers, context.now),
-  });
+  };
+  checkWriteSet(batch, answers, set, first);
+  await session.write(set);
   return answers;
 }
 
@@ -233,9 +235,12 @@ function referencedSkus(batch: readonly PendingCommand[]): string[] {
   return [...skus];
 }
 
-type Touch = (sku: string, location: string, creates: boolean | 'if-backorder') => void;
+type Touch = (sku: string, location: string) => void;
 
-/** Every level the commands may touch, sorted in the global lock order. */
+/**
+ * Every level the commands may read or change, sorted in the global lock order. A decision that
+ * reads a level outside this set is a bug that BatchState refuses to answer.
+ */
 export function touchedLevels(
   batch: readonly PendingCommand[],
   reservations: ReadonlyMap<string, Reservation>,
@@ -247,28 +252,6 @@ export function touchedLevels(
   return [...keys.values()].sort(compareLevelKeys);
 }
 
-/** Every level the batch may touch, sorted in the global lock order, and those it may create. */
-function levelRefs(
-  batch: readonly PendingCommand[],
-  reservations: ReadonlyMap<string, Reservation>,
-  itemOf: (sku: string) => { known: boolean; backorder: boolean },
-): { keys: LevelRef[]; creating: LevelRef[] } {
-  const keys = new Map<string, LevelRef>();
-  const creating = new Map<string, LevelRef>();
-  const touch: Touch = (sku, location, creates) => {
-    const key = levelKey(sku, location);
-    keys.set(key, { sku, location });
-    if (creates === false) return;
-    const item = itemOf(sku);
-    // Only stock of registered items gets a row; a reservation needs a new row only when it
-    // may exceed what is on hand, which only a backorder item can.
-    if (item.known && (creates === true || item.backorder)) creating.set(key, { sku, location });
-  };
-  for (const { command } of batch) touchedBy(command, reservations, touch);
-  const sorted = (refs: Map<string, LevelRef>) => [...refs.values()].sort(compareLevelKeys);
-  return { keys: sorted(keys), creating: sorted(creating) };
-}
-
 function touchedBy(command: Command, reservations: ReadonlyMap<string, Reservation>, touch: Touch): void {
   switch (command.type) {
     case 'RegisterItem':
@@ -276,22 +259,53 @@ function touchedBy(command: Command, reservations: ReadonlyMap<string, Reservati
     case 'ReceiveStock':
     case 'ReturnStock':
     case 'CountStock':
-      touch(command.sku, command.location, true);
-      break;
     case 'AdjustStock':
-      touch(command.sku, command.location, command.delta > 0);
+      touch(command.sku, command.location);
       break;
     case 'TransferStock':
-      touch(command.sku, command.from, false);
-      touch(command.sku, command.to, true);
+      touch(command.sku, command.from);
+      touch(command.sku, command.to);
       break;
     case 'ReserveStock':
-      for (const line of command.lines) touch(line.sku, line.location, 'if-backorder');
+      for (const line of command.lines) touch(line.sku, line.location);
       break;
     case 'CommitReservation':
     case 'ReleaseReservation':
     case 'ExpireReservation':
-      for (const line of reservations.get(command.reservationId)?.lines ?? []) touch(line.sku, line.location, false);
+      for (const line of reservations.get(command.reservationId)?.lines ?? []) touch(line.sku, line.location);
       break;
   }
+}
+
+/**
+ * What a batch writes must follow from what it decided: a programmer error here would be written
+ * for good, so it fails the batch before anything is written (the engine then isolates the
+ * command that trips it, refused as INTERNAL).
+ */
+function checkWriteSet(
+  batch: readonly PendingCommand[],
+  answers: readonly Answer[],
+  set: WriteSet,
+  first: number,
+): void {
+  assert(answers.length === batch.length, `a batch of ${batch.length} commands has ${answers.length} answers`);
+  const eventsOf = new Map<string, number>();
+  for (const [index, event] of set.events.entries()) {
+    assert(
+      event.position === first + index,
+      `event ${index} of the batch is at ${event.position}, not ${first + index}`,
+    );
+    const key = levelKey(event.sku, event.location);
+    eventsOf.set(key, (eventsOf.get(key) ?? 0) + 1);
+  }
+  for (const level of set.levels) {
+    const key = levelKey(level.sku, level.location);
+    const expected = (level.previousVersion ?? 0) + (eventsOf.get(key) ?? 0);
+    assert(level.version === expected, `level ${key} is at version ${level.version}, its events make ${expected}`);
+  }
+  assert(set.levels.length === eventsOf.size, `${set.levels.length} levels changed, but events touch ${eventsOf.size}`);
+}
+
+function assert(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`write path invariant: ${message}`);
 }

@@ -8,9 +8,14 @@ export type Dialect = 'sqlite' | 'postgres' | 'mysql';
 
 export type LevelRef = Pick<StockLine, 'sku' | 'location'>;
 
-/** A changed level and the version it had when the transaction read it. */
+/**
+ * A changed level and the version it had when the transaction read it, or null when it had no
+ * row: the write creates it. A level gets a row only when a change is written to it, so a
+ * refused command leaves none behind. Creating a row that a concurrent writer created first is a
+ * retryable conflict (a unique violation), never a silent overwrite.
+ */
 export interface LevelWrite extends Level {
-  readonly previousVersion: number;
+  readonly previousVersion: number | null;
 }
 
 /**
@@ -21,6 +26,11 @@ export interface LevelWrite extends Level {
  */
 export type LevelGuard = { readonly kind: 'locked' } | { readonly kind: 'version'; readonly fence?: number };
 
+/** The fencing token a row created under the guard starts with: the writer's, or none (0). */
+export function createdFence(guard: LevelGuard): number {
+  return guard.kind === 'version' ? (guard.fence ?? 0) : 0;
+}
+
 /** Conflict codes of guarded level writes. */
 export const staleLevelCode = 'VERSION_CONFLICT';
 export const fencedCode = 'FENCED';
@@ -28,7 +38,7 @@ export const fencedCode = 'FENCED';
 /** Everything one batch writes, in ONE transaction. */
 export interface WriteSet {
   readonly items: readonly Item[];
-  /** Final state of every level the batch changed; each row exists (ensured or read). */
+  /** Final state of every level the batch changed: rows read are updated, the others created. */
   readonly levels: readonly LevelWrite[];
   readonly levelGuard: LevelGuard;
   /** Reservations that did not exist before the batch, in their state after it. */
@@ -50,9 +60,12 @@ export interface WriteSession {
   loadItems(skus: readonly string[]): Promise<Map<string, Item>>;
   /** Lines are immutable; the status read before locks is re-read after them. */
   loadReservations(ids: readonly string[]): Promise<Map<string, Reservation>>;
-  /** Creates missing zero rows for keys that will receive stock; keys sorted. */
-  ensureLevels(keys: readonly LevelRef[]): Promise<void>;
-  /** Locks existing rows of the sorted keys in that order and returns them. */
+  /**
+   * Locks existing rows of the sorted keys in that order and returns them. A key without a row
+   * takes no lock: the levels it creates are inserted by write(), after claimPositions, so
+   * creations are serialized by the ledger head and a concurrent creation of the same row fails
+   * as a unique violation (a retryable conflict).
+   */
   lockLevels(keys: readonly LevelRef[]): Promise<Level[]>;
   /** Reads existing rows of the keys without locking them (compare-and-set write paths). */
   readLevels(keys: readonly LevelRef[]): Promise<Level[]>;

@@ -16,11 +16,16 @@ async function receiveMany(store: SqliteStore, count: number, from = 0): Promise
     await store.writeTransaction(async (session) => {
       const skus = Array.from({ length: 50 }, (_, i) => `SKU-${batch}-${i}`);
       const first = await session.claimPositions(skus.length);
-      const keys = skus.map((sku) => ({ sku, location: 'WH1' }));
-      await session.ensureLevels(keys);
       await session.write({
         items: skus.map((sku) => ({ sku, name: sku, allowBackorder: false, createdAt: 1 })),
-        levels: skus.map((sku) => ({ sku, location: 'WH1', onHand: 5, reserved: 0, version: 1, previousVersion: 0 })),
+        levels: skus.map((sku) => ({
+          sku,
+          location: 'WH1',
+          onHand: 5,
+          reserved: 0,
+          version: 1,
+          previousVersion: null,
+        })),
         levelGuard: { kind: 'locked' },
         createdReservations: [],
         updatedReservations: [],

@@ -15,16 +15,9 @@ import {
   type ResultSetHeader,
   type RowDataPacket,
 } from 'mysql2/promise';
+import type { CommandRecord, Item, LedgerEvent, Level, Reservation } from '../../domain/index.js';
 import {
-  type CommandRecord,
-  compareLevelKeys,
-  type Item,
-  type LedgerEvent,
-  type Level,
-  levelKey,
-  type Reservation,
-} from '../../domain/index.js';
-import {
+  createdFence,
   type Dialect,
   fencedCode,
   type LedgerTotals,
@@ -206,7 +199,6 @@ export class MysqlStore implements Store {
         this.bulkLoad = false;
       });
       const result = await work(session);
-      await session.settle();
       await connection.query('COMMIT');
       connection.release();
       return result;
@@ -390,24 +382,18 @@ async function migrateOn(connection: PoolConnection): Promise<void> {
 const levelColumns = 'sku, location, on_hand, reserved, version';
 
 /**
- * One batch's transaction on one connection.
- *
- * InnoDB locks rows in the order it scans them, and a locking read also waits for another
- * transaction's uncommitted insert of the same key. So creating missing level rows and locking
- * the existing ones must be one walk in key order: inserting first (as PostgreSQL may, where
- * uncommitted rows are invisible) would let two batches each insert one new row the other then
- * waits for. `ensureLevels` therefore only notes its keys; `lockLevels` walks every key in
- * order, locking runs of existing keys with SELECT … FOR UPDATE and inserting-or-locking runs of
- * noted keys with INSERT … ON DUPLICATE KEY UPDATE, which takes an exclusive lock on a row that
- * exists (INSERT IGNORE would take a shared one, and two shared holders that both want the
- * exclusive lock deadlock). Noted keys that are never locked are written before the next step.
+ * One batch's transaction on one connection (READ COMMITTED: a locking read takes no gap
+ * locks). Existing level rows are locked in key order; a key without a row takes no lock, and
+ * the rows a batch creates are inserted by write(), after the ledger head is claimed. Only the
+ * head's holder inserts level rows, so two creations never wait on each other: a locking read of
+ * a key another batch is inserting waits for that batch, which waits for nothing, and an insert
+ * of a row a batch before it created fails as a duplicate key (a retryable conflict).
  */
 class MysqlSession implements WriteSession {
   private readonly connection: PoolConnection;
   private readonly bulkLoad: boolean;
   /** Called when the server refuses a load: the store's later batches use INSERTs. */
   private readonly loadRefused: () => void;
-  private ensuring = new Map<string, LevelRef>();
 
   constructor(connection: PoolConnection, bulkLoad: boolean, loadRefused: () => void) {
     this.connection = connection;
@@ -425,29 +411,13 @@ class MysqlSession implements WriteSession {
     return new Map(rows.map((row) => [row.id, reservationFromRow(row)]));
   }
 
-  async ensureLevels(keys: readonly LevelRef[]): Promise<void> {
-    for (const key of keys) this.ensuring.set(levelKey(key.sku, key.location), key);
-  }
-
   async lockLevels(keys: readonly LevelRef[]): Promise<Level[]> {
-    const ensuring = this.ensuring;
-    this.ensuring = new Map();
-    const wanted = new Set(keys.map((key) => levelKey(key.sku, key.location)));
-    const walk = [...keys, ...[...ensuring].filter(([key]) => !wanted.has(key)).map(([, ref]) => ref)];
-    walk.sort(compareLevelKeys);
     const statements: Statement[] = [];
-    for (const run of runs(walk, (ref) => ensuring.has(levelKey(ref.sku, ref.location)))) {
-      for (let start = 0; start < run.refs.length; start += lockKeysPerStatementMax) {
-        const chunk = run.refs.slice(start, start + lockKeysPerStatementMax);
-        if (run.ensure) statements.push(...ensureStatements(chunk));
-        statements.push({ sql: lockSql(chunk) });
-      }
+    for (let start = 0; start < keys.length; start += lockKeysPerStatementMax) {
+      statements.push({ sql: lockSql(keys.slice(start, start + lockKeysPerStatementMax)) });
     }
     const results = await this.run(statements);
-    const rows = results.filter((result): result is RowDataPacket[] => Array.isArray(result)).flat();
-    return (rows as unknown as LevelRow[])
-      .filter((row) => wanted.has(levelKey(row.sku, row.location)))
-      .map(levelFromRow);
+    return (results as RowDataPacket[][]).flat().map((row) => levelFromRow(row as unknown as LevelRow));
   }
 
   async readLevels(keys: readonly LevelRef[]): Promise<Level[]> {
@@ -474,7 +444,7 @@ class MysqlSession implements WriteSession {
       sql: format('UPDATE ledger_head SET position = LAST_INSERT_ID(position + ?) WHERE id = 1', [count]),
       changes: { rows: 1, failure: 'the ledger head has no row' },
     };
-    const results = await this.run([...this.takeEnsuring(), claim]);
+    const results = await this.run([claim]);
     return Number((results[results.length - 1] as ResultSetHeader).insertId) - count + 1;
   }
 
@@ -490,11 +460,8 @@ class MysqlSession implements WriteSession {
     const loading = (rows: number) => this.bulkLoad && rows >= loadRowsMin;
     const groups: (() => Statement[] | Load)[] = [
       () => [
-        ...this.takeEnsuring(),
         ...insertStatements('items (sku, name, allow_backorder, created_at)', sortedBy(set.items, 'sku'), itemTuple),
-        ...(set.levelGuard.kind === 'locked'
-          ? levelStatements(set.levels)
-          : swapStatements(set.levels, set.levelGuard)),
+        ...levelWrites(set.levels, set.levelGuard),
         ...reservationUpdateStatements(sortedBy(set.updatedReservations, 'id')),
       ],
       () =>
@@ -554,17 +521,6 @@ class MysqlSession implements WriteSession {
     }
   }
 
-  /** Writes noted level keys that no lockLevels took: called before commit. */
-  async settle(): Promise<void> {
-    await this.run(this.takeEnsuring());
-  }
-
-  private takeEnsuring(): Statement[] {
-    const refs = [...this.ensuring.values()].sort(compareLevelKeys);
-    this.ensuring = new Map();
-    return ensureStatements(refs);
-  }
-
   private async select<T>(sql: string, values: readonly string[]): Promise<T[]> {
     if (values.length === 0) return [];
     const [rows] = await this.connection.query<RowDataPacket[]>(sql, [values]);
@@ -592,18 +548,6 @@ class MysqlSession implements WriteSession {
   }
 }
 
-/** Consecutive runs of refs that are, or are not, to be ensured. */
-function runs(refs: readonly LevelRef[], ensure: (ref: LevelRef) => boolean): { ensure: boolean; refs: LevelRef[] }[] {
-  const result: { ensure: boolean; refs: LevelRef[] }[] = [];
-  for (const ref of refs) {
-    const flag = ensure(ref);
-    const last = result[result.length - 1];
-    if (last !== undefined && last.ensure === flag) last.refs.push(ref);
-    else result.push({ ensure: flag, refs: [ref] });
-  }
-  return result;
-}
-
 /**
  * Locks existing level rows in key order. The primary key is forced and the IN list short: a
  * range scan of the primary key visits, and locks, the rows in ascending key order whatever the
@@ -618,13 +562,17 @@ function lockSql(refs: readonly LevelRef[]): string {
   );
 }
 
-/** Inserts missing zero rows, and locks existing ones exclusively, in the order given. */
-function ensureStatements(refs: readonly LevelRef[]): Statement[] {
-  return multiRow(
-    `INSERT INTO levels (${levelColumns}) VALUES`,
-    refs.map((ref) => tuple([ref.sku, ref.location, 0, 0, 0])),
-    ' ON DUPLICATE KEY UPDATE sku = sku',
-  ).map(({ sql }) => ({ sql }));
+/** Creates the new levels and writes the changed ones as the guard says. */
+function levelWrites(levels: readonly LevelWrite[], guard: LevelGuard): Statement[] {
+  const created = levels.filter((l) => l.previousVersion === null);
+  const read = created.length === 0 ? levels : levels.filter((l) => l.previousVersion !== null);
+  const fence = createdFence(guard);
+  return [
+    ...insertStatements('levels (sku, location, on_hand, reserved, version, fence)', created, (l) =>
+      tuple([l.sku, l.location, l.onHand, l.reserved, l.version, fence]),
+    ),
+    ...(guard.kind === 'locked' ? levelStatements(read) : swapStatements(read, guard)),
+  ];
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import postgres from 'postgres';
 import type { CommandRecord, Item, LedgerEvent, Level, Reservation } from '../../domain/index.js';
 import {
+  createdFence,
   type Dialect,
   fencedCode,
   type LedgerTotals,
@@ -251,16 +252,6 @@ class PostgresSession implements WriteSession {
     return new Map(rows.map((row) => [row.id, reservationFromRow(row)]));
   }
 
-  async ensureLevels(keys: readonly LevelRef[]): Promise<void> {
-    // Inserted in key order: two batches creating the same new rows wait in the same order.
-    await this.sql`
-      INSERT INTO levels (sku, location, on_hand, reserved, version)
-      SELECT k.sku, k.location, 0, 0, 0
-      FROM unnest(${keys.map((k) => k.sku)}::text[], ${keys.map((k) => k.location)}::text[]) WITH ORDINALITY AS k(sku, location, n)
-      ORDER BY k.n
-      ON CONFLICT DO NOTHING`;
-  }
-
   async lockLevels(keys: readonly LevelRef[]): Promise<Level[]> {
     // The LockRows step sits above the sort: rows are locked in (sku, location) order.
     const rows = await this.sql<LevelRow[]>`
@@ -348,6 +339,28 @@ class PostgresSession implements WriteSession {
   }
 
   private async writeLevels(levels: readonly LevelWrite[], guard: LevelGuard): Promise<void> {
+    const created = levels.filter((l) => l.previousVersion === null);
+    const read = created.length === 0 ? levels : levels.filter((l) => l.previousVersion !== null);
+    await Promise.all([
+      created.length === 0 ? undefined : this.createLevels(created, guard),
+      read.length === 0 ? undefined : this.updateLevels(read, guard),
+    ]);
+  }
+
+  /**
+   * New rows. Only the holder of the ledger head creates rows, so no two creations wait on each
+   * other; a row a writer before it created fails the batch as a unique violation (retried).
+   */
+  private async createLevels(levels: readonly LevelWrite[], guard: LevelGuard): Promise<void> {
+    const rows = JSON.stringify(levels.map((l) => ({ ...levelToRow(l), fence: createdFence(guard) })));
+    await this.sql`
+      INSERT INTO levels (sku, location, on_hand, reserved, version, fence)
+      SELECT x.sku, x.location, x.on_hand, x.reserved, x.version, x.fence
+      FROM json_to_recordset(${rows}::text::json)
+        AS x(sku text, location text, on_hand bigint, reserved bigint, version bigint, fence bigint)`;
+  }
+
+  private async updateLevels(levels: readonly LevelWrite[], guard: LevelGuard): Promise<void> {
     const rows = JSON.stringify(levels.map((l) => ({ ...levelToRow(l), previous_version: l.previousVersion })));
     if (guard.kind === 'locked') {
       const result = await this.sql`

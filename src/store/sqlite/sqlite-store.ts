@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { CommandRecord, Item, LedgerEvent, Level, Reservation } from '../../domain/index.js';
 import {
+  createdFence,
   type Dialect,
   fencedCode,
   type LedgerTotals,
@@ -327,13 +328,13 @@ class SqliteSession implements WriteSession {
     this.statements = {
       item: prepare('SELECT * FROM items WHERE sku = ?'),
       reservation: prepare(reservationSql),
-      ensureLevel: prepare(
-        'INSERT OR IGNORE INTO levels (sku, location, on_hand, reserved, version) VALUES (?, ?, 0, 0, 0)',
-      ),
       level: prepare('SELECT * FROM levels WHERE sku = ? AND location = ?'),
       command: prepare('SELECT * FROM commands WHERE id = ?'),
       claim: prepare('UPDATE ledger_head SET position = position + ? WHERE id = 1 RETURNING position'),
       insertItem: prepare('INSERT INTO items (sku, name, allow_backorder, created_at) VALUES (?, ?, ?, ?)'),
+      insertLevel: prepare(
+        'INSERT INTO levels (sku, location, on_hand, reserved, version, fence) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
       updateLevel: prepare('UPDATE levels SET on_hand = ?, reserved = ?, version = ? WHERE sku = ? AND location = ?'),
       // Compare-and-set: the version read, and a fencing token newer than the last one written.
       swapLevel: prepare(
@@ -364,10 +365,6 @@ class SqliteSession implements WriteSession {
       if (row !== undefined) reservations.set(id, reservationFromRow(row));
     }
     return reservations;
-  }
-
-  async ensureLevels(keys: readonly LevelRef[]): Promise<void> {
-    for (const key of keys) this.statements.ensureLevel.run(key.sku, key.location);
   }
 
   async lockLevels(keys: readonly LevelRef[]): Promise<Level[]> {
@@ -403,6 +400,10 @@ class SqliteSession implements WriteSession {
     for (const item of set.items) s.insertItem.run(item.sku, item.name, item.allowBackorder ? 1 : 0, item.createdAt);
     const guard = set.levelGuard;
     for (const l of set.levels) {
+      if (l.previousVersion === null) {
+        s.insertLevel.run(l.sku, l.location, l.onHand, l.reserved, l.version, createdFence(guard));
+        continue;
+      }
       if (guard.kind === 'locked') {
         if (s.updateLevel.run(l.onHand, l.reserved, l.version, l.sku, l.location).changes !== 1) {
           throw new StoreError('internal', `level ${l.sku}@${l.location} was changed but has no row`);
