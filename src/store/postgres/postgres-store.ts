@@ -61,6 +61,10 @@ const bigintAsNumber = {
 
 const migrationLockKey = 0x736b756c64; // "skuld"
 
+const undefinedDatabaseCode = '3D000';
+/** duplicate_database, or the catalog's unique index when both creations ran at once. */
+const createdMeanwhileCodes = new Set(['42P04', '23505']);
+
 /**
  * Connects with TCP_NODELAY. The driver leaves Nagle's algorithm on, and a batch's pipelined
  * writes end in small messages that Nagle holds back until the server's delayed ACK, about 40 ms
@@ -86,10 +90,12 @@ export class PostgresStore implements Store {
   readonly dialect: Dialect = 'postgres';
   private readonly sql: Sql;
   private readonly schema: string | undefined;
+  private readonly url: string;
 
-  private constructor(sql: Sql, schema: string | undefined) {
+  private constructor(sql: Sql, schema: string | undefined, url: string) {
     this.sql = sql;
     this.schema = schema;
+    this.url = url;
   }
 
   static open(options: PostgresStoreOptions): PostgresStore {
@@ -105,11 +111,12 @@ export class PostgresStore implements Store {
       connection: options.schema === undefined ? {} : { search_path: options.schema },
       ...socket,
     }) as unknown as Sql;
-    return new PostgresStore(sql, options.schema);
+    return new PostgresStore(sql, options.schema, options.url);
   }
 
   async migrate(): Promise<void> {
     await guard(async () => {
+      await this.createDatabaseIfMissing();
       await this.sql.begin(async (tx) => {
         // Several processes may start at once: one migrates, the others wait and find it done.
         await tx`SELECT pg_advisory_xact_lock(${migrationLockKey})`;
@@ -123,6 +130,28 @@ export class PostgresStore implements Store {
         }
       });
     });
+  }
+
+  /**
+   * A missing database fails every connection (3D000), and PostgreSQL has no CREATE DATABASE IF
+   * NOT EXISTS: the database is created from the server's maintenance database, `postgres`, as
+   * the MySQL store creates its own. Two processes may start at once: the second finds it made.
+   */
+  private async createDatabaseIfMissing(): Promise<void> {
+    try {
+      await this.sql`SELECT 1`;
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== undefinedDatabaseCode) throw error;
+    }
+    const server = postgres(this.url, { database: 'postgres', max: 1, onnotice: () => undefined });
+    try {
+      await server`CREATE DATABASE ${server(this.sql.options.database)}`;
+    } catch (error) {
+      if (!createdMeanwhileCodes.has((error as { code?: string }).code ?? '')) throw error;
+    } finally {
+      await server.end();
+    }
   }
 
   writeTransaction<T>(work: (session: WriteSession) => Promise<T>): Promise<T> {
