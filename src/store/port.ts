@@ -79,16 +79,6 @@ export interface WriteSession {
   write(set: WriteSet): Promise<void>;
 }
 
-export interface LedgerTotals {
-  readonly sku: string;
-  readonly location: string;
-  readonly onHand: number;
-  readonly reserved: number;
-  readonly events: number;
-  /** Events whose balances-after disagree with the previous balance plus their deltas. */
-  readonly chainBreaks: number;
-}
-
 export interface Store {
   readonly dialect: Dialect;
   migrate(): Promise<void>;
@@ -110,7 +100,6 @@ export interface Store {
   /** For verify: levels in key order after the given key. */
   scanLevels(after: LevelRef | undefined, limit: number): Promise<Level[]>;
   scanPendingReservations(afterId: string | undefined, limit: number): Promise<Reservation[]>;
-  ledgerTotals(): Promise<LedgerTotals[]>;
 
   close(): Promise<void>;
 }

@@ -10,7 +10,7 @@ import type {
   ReservationStatus,
   StoredOutcome,
 } from '../domain/index.js';
-import { type LedgerTotals, StoreError, type WriteSet } from './port.js';
+import { StoreError, type WriteSet } from './port.js';
 
 // Row shapes shared by every SQL dialect: column names are snake_case, times are epoch
 // milliseconds in 64-bit integers, structured values are JSON. Each adapter hands raw rows here.
@@ -67,9 +67,6 @@ export interface LedgerRow {
   occurred_at: number;
   recorded_at: number;
 }
-
-/** A row of `ledgerTotalsSql`; sums may arrive as numbers, bigints or decimal strings. */
-export type LedgerTotalsRow = Record<string, number | string | bigint>;
 
 const parsed = <T>(value: string | T): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
 
@@ -191,17 +188,6 @@ export function eventToRow(event: LedgerEvent): LedgerRow {
     actor: event.actor,
     occurred_at: event.occurredAt,
     recorded_at: event.recordedAt,
-  };
-}
-
-export function ledgerTotalsFromRow(row: LedgerTotalsRow): LedgerTotals {
-  return {
-    sku: String(row.sku),
-    location: String(row.location),
-    onHand: Number(row.on_hand),
-    reserved: Number(row.reserved),
-    events: Number(row.events),
-    chainBreaks: Number(row.chain_breaks),
   };
 }
 

@@ -1,4 +1,4 @@
-import { levelKey } from '../domain/index.js';
+import { type LedgerEvent, levelKey } from '../domain/index.js';
 import type { LevelRef, Store } from '../store/port.js';
 
 // `verify` rebuilds every level from the ledger alone and compares it with what is stored:
@@ -35,12 +35,89 @@ export interface VerifyReport {
 }
 
 export const mismatchesListedMax = 100;
-const pageSize = 5000;
+/** Rows read per query: the ledger, levels and pending reservations are each read in pages. */
+export const verifyPageSize = 5000;
+const pageSize = verifyPageSize;
 
-export async function verify(store: Store): Promise<VerifyReport> {
+/** Where verify has got to, after each page it read. */
+export interface VerifyProgress {
+  readonly phase: 'ledger' | 'reservations' | 'levels';
+  /** Rows of this phase read so far; for the ledger, the last position read. */
+  readonly done: number;
+  /** The ledger's head, for the ledger phase; undefined where the total is not known ahead. */
+  readonly total: number | undefined;
+}
+
+/** What the ledger says of one level, folded event by event. */
+export interface LedgerTotals {
+  readonly sku: string;
+  readonly location: string;
+  onHand: number;
+  reserved: number;
+  events: number;
+  /** Events whose balances-after disagree with the previous balances plus their deltas. */
+  chainBreaks: number;
+  onHandAfter: number;
+  reservedAfter: number;
+}
+
+/**
+ * Folds the ledger, page by page in position order, into totals per level. Memory grows with the
+ * number of levels, never with the number of events.
+ */
+export async function ledgerTotals(
+  store: Store,
+  head: number,
+  onProgress: (progress: VerifyProgress) => void = () => undefined,
+): Promise<Map<string, LedgerTotals>> {
+  const totals = new Map<string, LedgerTotals>();
+  let after = 0;
+  while (after < head) {
+    const page = await store.readLedger(after, Math.min(pageSize, head - after));
+    if (page.length === 0) break;
+    for (const event of page) foldEvent(totals, event);
+    after = (page[page.length - 1] as LedgerEvent).position;
+    onProgress({ phase: 'ledger', done: after, total: head });
+  }
+  return totals;
+}
+
+function foldEvent(totals: Map<string, LedgerTotals>, event: LedgerEvent): void {
+  const key = levelKey(event.sku, event.location);
+  let total = totals.get(key);
+  if (total === undefined) {
+    total = {
+      sku: event.sku,
+      location: event.location,
+      onHand: 0,
+      reserved: 0,
+      events: 0,
+      chainBreaks: 0,
+      onHandAfter: 0,
+      reservedAfter: 0,
+    };
+    totals.set(key, total);
+  }
+  total.onHand += event.onHandDelta;
+  total.reserved += event.reservedDelta;
+  total.events += 1;
+  if (
+    event.onHandAfter !== total.onHandAfter + event.onHandDelta ||
+    event.reservedAfter !== total.reservedAfter + event.reservedDelta
+  ) {
+    total.chainBreaks += 1;
+  }
+  total.onHandAfter = event.onHandAfter;
+  total.reservedAfter = event.reservedAfter;
+}
+
+export async function verify(
+  store: Store,
+  onProgress: (progress: VerifyProgress) => void = () => undefined,
+): Promise<VerifyReport> {
   const head = await store.headPosition();
-  const totals = new Map((await store.ledgerTotals()).map((t) => [levelKey(t.sku, t.location), t]));
-  const { pending, count: pendingReservations } = await pendingByLevel(store);
+  const totals = await ledgerTotals(store, head, onProgress);
+  const { pending, count: pendingReservations } = await pendingByLevel(store, onProgress);
   const mismatches: Mismatch[] = [];
   let mismatchCount = 0;
   const report = (m: Mismatch) => {
@@ -77,6 +154,7 @@ export async function verify(store: Store): Promise<VerifyReport> {
         report({ kind: 'reserved-out-of-range', ...at, expected: level.onHand, actual: level.reserved });
       }
     }
+    onProgress({ phase: 'levels', done: levels, total: undefined });
     if (page.length < pageSize) break;
     after = page[page.length - 1];
   }
@@ -92,7 +170,10 @@ export async function verify(store: Store): Promise<VerifyReport> {
   return { ok: mismatchCount === 0, levels, events, head, pendingReservations, mismatchCount, mismatches };
 }
 
-async function pendingByLevel(store: Store): Promise<{ pending: Map<string, number>; count: number }> {
+async function pendingByLevel(
+  store: Store,
+  onProgress: (progress: VerifyProgress) => void,
+): Promise<{ pending: Map<string, number>; count: number }> {
   const pending = new Map<string, number>();
   let count = 0;
   let after: string | undefined;
@@ -105,6 +186,7 @@ async function pendingByLevel(store: Store): Promise<{ pending: Map<string, numb
         pending.set(key, (pending.get(key) ?? 0) + line.quantity);
       }
     }
+    onProgress({ phase: 'reservations', done: count, total: undefined });
     if (page.length < pageSize) break;
     after = page[page.length - 1]?.id;
   }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
 import type { Store } from '../../src/store/port.js';
-import { type MismatchKind, verify } from '../../src/verify/verify.js';
+import { type MismatchKind, type VerifyProgress, verify, verifyPageSize } from '../../src/verify/verify.js';
 import { openTestStore, type TestDatabase, testDialects } from '../support/dialects.js';
 import { stock } from '../support/engine-harness.js';
 import { verifyCli } from '../support/server-process.js';
@@ -64,6 +64,24 @@ describe.each(testDialects())('verify on %s', (dialect) => {
     const report = await verify(store);
     expect(report.ok).toBe(false);
     expect(report.mismatches.map((m) => m.kind)).toContain(kind);
+  });
+
+  it('reads the ledger, the reservations and the levels in pages, and says how far it has got', async () => {
+    await seeded();
+    const engine = new Engine(store);
+    const receipts = Array.from({ length: 2 * verifyPageSize + 10 }, (_, i) =>
+      engine.execute({ type: 'ReceiveStock', id: `more-${i}`, sku: 'V-1', location: `L${i % 3}`, quantity: 1 }),
+    );
+    expect((await Promise.all(receipts)).every((answer) => answer.outcome.ok)).toBe(true);
+    const progress: VerifyProgress[] = [];
+    const report = await verify(store, (step) => progress.push(step));
+    expect(report.ok).toBe(true);
+    const ledger = progress.filter((step) => step.phase === 'ledger');
+    expect(ledger.length).toBe(3);
+    expect(ledger.map((step) => step.done)).toEqual([verifyPageSize, 2 * verifyPageSize, report.head]);
+    expect(ledger.every((step) => step.total === report.head)).toBe(true);
+    expect(progress.map((step) => step.phase)).toEqual([...ledger.map(() => 'ledger'), 'reservations', 'levels']);
+    expect(progress.at(-1)).toEqual({ phase: 'levels', done: report.levels, total: undefined });
   });
 
   it('exits 1 from the command line, with the report', async () => {

@@ -20,7 +20,6 @@ import {
   createdFence,
   type Dialect,
   fencedCode,
-  type LedgerTotals,
   type LevelGuard,
   type LevelRef,
   type LevelWrite,
@@ -40,14 +39,12 @@ import {
   type ItemRow,
   itemFromRow,
   type LedgerRow,
-  type LedgerTotalsRow,
   type LevelRow,
-  ledgerTotalsFromRow,
   levelFromRow,
   type ReservationRow,
   reservationFromRow,
 } from '../rows.js';
-import { commandColumns as commandColumnNames, ledgerColumns, ledgerTotalsSql, reservationColumns } from '../sql.js';
+import { commandColumns as commandColumnNames, ledgerColumns, reservationColumns } from '../sql.js';
 import { commandLine, ledgerLine } from '../tsv.js';
 import { mysqlMigrations } from './mysql-migrations.js';
 
@@ -275,10 +272,6 @@ export class MysqlStore implements Store {
   async scanPendingReservations(afterId: string | undefined, limit: number): Promise<Reservation[]> {
     const sql = `${reservationSelect} WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`;
     return (await this.rows<ReservationRow>(sql, [afterId ?? '', limit])).map(reservationFromRow);
-  }
-
-  async ledgerTotals(): Promise<LedgerTotals[]> {
-    return (await this.rows<LedgerTotalsRow>(ledgerTotalsSql, [])).map(ledgerTotalsFromRow);
   }
 
   async close(): Promise<void> {

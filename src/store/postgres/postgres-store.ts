@@ -6,7 +6,6 @@ import {
   createdFence,
   type Dialect,
   fencedCode,
-  type LedgerTotals,
   type LevelGuard,
   type LevelRef,
   type LevelWrite,
@@ -27,16 +26,14 @@ import {
   itemFromRow,
   itemToRow,
   type LedgerRow,
-  type LedgerTotalsRow,
   type LevelRow,
-  ledgerTotalsFromRow,
   levelFromRow,
   levelToRow,
   type ReservationRow,
   reservationFromRow,
   reservationToRow,
 } from '../rows.js';
-import { commandColumns, ledgerColumns, ledgerTotalsSql, reservationColumns } from '../sql.js';
+import { commandColumns, ledgerColumns, reservationColumns } from '../sql.js';
 import { commandLine, ledgerLine } from '../tsv.js';
 import { postgresMigrations } from './postgres-migrations.js';
 
@@ -248,11 +245,6 @@ export class PostgresStore implements Store {
         WHERE status = 'pending' AND id > ${afterId ?? ''} ORDER BY id LIMIT ${limit}`,
     );
     return rows.map(reservationFromRow);
-  }
-
-  async ledgerTotals(): Promise<LedgerTotals[]> {
-    const rows = await guard(() => this.sql.unsafe<LedgerTotalsRow[]>(ledgerTotalsSql));
-    return rows.map(ledgerTotalsFromRow);
   }
 
   async close(): Promise<void> {

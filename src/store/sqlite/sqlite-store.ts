@@ -6,7 +6,6 @@ import {
   createdFence,
   type Dialect,
   fencedCode,
-  type LedgerTotals,
   type LevelGuard,
   type LevelRef,
   type Store,
@@ -23,14 +22,12 @@ import {
   type ItemRow,
   itemFromRow,
   type LedgerRow,
-  type LedgerTotalsRow,
   type LevelRow,
-  ledgerTotalsFromRow,
   levelFromRow,
   type ReservationRow,
   reservationFromRow,
 } from '../rows.js';
-import { commandColumns, ledgerColumns, ledgerTotalsSql, reservationColumns } from '../sql.js';
+import { commandColumns, ledgerColumns, reservationColumns } from '../sql.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
 import { forgetStaleHistory, historyPathOf, prepareHistory, startHistoryIndexer } from './sqlite-history.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
@@ -289,10 +286,6 @@ export class SqliteStore implements Store {
   async scanPendingReservations(afterId: string | undefined, limit: number): Promise<Reservation[]> {
     const sql = `SELECT ${reservationColumns} FROM commands WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`;
     return (this.read(sql).all(afterId ?? '', limit) as ReservationRow[]).map(reservationFromRow);
-  }
-
-  async ledgerTotals(): Promise<LedgerTotals[]> {
-    return (this.read(ledgerTotalsSql).all() as LedgerTotalsRow[]).map(ledgerTotalsFromRow);
   }
 
   async close(): Promise<void> {
