@@ -1,5 +1,5 @@
 import { type DomainError, domainError } from './errors.js';
-import { onHandMax } from './limits.js';
+import { onHandMax, reservedMax } from './limits.js';
 import type {
   AdjustStock,
   Command,
@@ -182,6 +182,7 @@ function decideReserve(command: ReserveStock, view: StockView, context: DecideCo
     );
   }
   const short = [];
+  let overLimit: { sku: string; location: string; reserved: number } | undefined;
   const events: EventDraft[] = [];
   const expiresAt = context.now + ttlMs;
   for (const line of command.lines) {
@@ -190,6 +191,9 @@ function decideReserve(command: ReserveStock, view: StockView, context: DecideCo
     const level = view.level(line.sku, line.location);
     const available = level.onHand - level.reserved;
     if (!item.allowBackorder && available < line.quantity) short.push(shortLine(line, level, available));
+    if (overLimit === undefined && level.reserved + line.quantity > reservedMax) {
+      overLimit = { sku: line.sku, location: line.location, reserved: level.reserved + line.quantity };
+    }
     events.push(
       draft(command, context, {
         type: 'StockReserved',
@@ -201,6 +205,9 @@ function decideReserve(command: ReserveStock, view: StockView, context: DecideCo
         expiresAt,
       }),
     );
+  }
+  if (overLimit !== undefined) {
+    return reject(domainError('LEVEL_RESERVED_LIMIT_EXCEEDED', `reserved would exceed ${reservedMax}`, overLimit));
   }
   if (short.length > 0) {
     return reject(domainError('INSUFFICIENT_STOCK', 'not enough stock for every line', { lines: short }));

@@ -5,6 +5,11 @@
 export const quantityMax = 1_000_000_000;
 /** Largest on-hand balance a level may reach: far below 2^53, so sums stay exact in JS and SQL. */
 export const onHandMax = 1_000_000_000_000;
+/**
+ * Largest reserved balance a level may reach. Without backorders reserved never exceeds on hand;
+ * a backorder item's reservations are bounded here instead (LEVEL_RESERVED_LIMIT_EXCEEDED).
+ */
+export const reservedMax = 1_000_000_000_000;
 /** Largest number of lines in one reservation. */
 export const reservationLinesMax = 100;
 /** Longest client command id, reservation id or actor name. */

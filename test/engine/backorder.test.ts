@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Command } from '../../src/domain/index.js';
+import { type Command, quantityMax, reservedMax } from '../../src/domain/index.js';
 import type { Engine } from '../../src/engine/engine.js';
 import type { Store } from '../../src/store/port.js';
 import { testDialects } from '../support/dialects.js';
@@ -56,6 +56,18 @@ describe.each(testDialects())('backorders on %s', (dialect) => {
       { location: 'WH1', onHand: 2, reserved: 0 },
       { location: 'WH2', onHand: 0, reserved: 3 },
     ]);
+    await expectConsistent(store);
+  });
+
+  it('bounds what a backorder level may hold reserved, with a refusal of its own', async () => {
+    const big = Array.from({ length: 1_000 }, (_, i) => engine.execute(reserve(`big-${i}`, 'WH3', quantityMax)));
+    for (const answer of await Promise.all(big)) expectAccepted(answer);
+    expect(await store.itemLevels('SKU-B')).toContainEqual(
+      expect.objectContaining({ location: 'WH3', reserved: reservedMax }),
+    );
+    const error = expectRejected(await engine.execute(reserve('big-over', 'WH3', 1)), 'LEVEL_RESERVED_LIMIT_EXCEEDED');
+    expect(error.details).toEqual({ sku: 'SKU-B', location: 'WH3', reserved: reservedMax + 1 });
+    expect(await store.getReservation('big-over')).toBeUndefined();
     await expectConsistent(store);
   });
 });

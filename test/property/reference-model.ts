@@ -6,6 +6,7 @@ import type { Command, EventType, LedgerEvent, StockLine } from '../../src/domai
 
 const quantityMax = 1_000_000_000;
 const onHandMax = 1_000_000_000_000;
+const reservedMax = 1_000_000_000_000;
 const linesMax = 100;
 const textMax = 200;
 const idRule = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
@@ -166,6 +167,8 @@ export class ReferenceModel {
     const ttlMs = command.ttlMs ?? this.settings.ttlMsDefault;
     if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > this.settings.ttlMsMax) return 'INVALID_TTL';
     if (command.lines.some((line) => !this.items.has(line.sku))) return 'UNKNOWN_ITEM';
+    const over = (line: StockLine) => this.level(line.sku, line.location).reserved + line.quantity > reservedMax;
+    if (command.lines.some(over)) return 'LEVEL_RESERVED_LIMIT_EXCEEDED';
     for (const line of command.lines) {
       const level = this.level(line.sku, line.location);
       const backorder = this.items.get(line.sku) === true;
