@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
+import { StartupError } from './startup-error.js';
 
 // Configuration is read here and nowhere else: environment variables, overridden by the CLI's
-// flags. Every setting is validated, and the README's table is printed from this list
-// (`skuld config`).
+// flags. Every setting is validated; the README's table lists the same settings (a test keeps
+// them equal), and `skuld config` prints the value in force of each and where it came from.
 
 interface Setting<T> {
   readonly env: string;
@@ -37,7 +38,7 @@ export const settings = {
     flag: '--database-url',
     default: 'sqlite:./data/skuld.db',
     description:
-      'Store: `sqlite:<file>` (embedded), `postgres://user@host:port/db` or `mysql://user@host:port/db` (MySQL/MariaDB)',
+      'Store: `sqlite:<file>` (embedded), `postgres://user@host:port/db` or `mysql://user@host:port/db` (MySQL/MariaDB; `?flags=-LOCAL_FILES` keeps batches off `LOAD DATA LOCAL`); a missing PostgreSQL or MySQL database is created',
     parse: text,
   },
   databaseSchema: {
@@ -78,7 +79,7 @@ export const settings = {
     flag: '--sqlite-history-interval-ms',
     default: 20,
     description:
-      "SQLite: how long the item history's indexing thread pauses once it has caught up with the ledger; 0: no thread (histories scan the ledger past the index)",
+      "SQLite: how long the item history's indexing thread pauses once it has caught up with the ledger (its index is the file `<database>-history`); 0: no thread, and histories scan the ledger past the index",
     parse: integer(0, 60_000),
   },
   strategy: {
@@ -232,29 +233,48 @@ export type StoreConfig =
     }
   | { readonly kind: 'mysql'; readonly url: string; readonly database: string; readonly connectionsMax: number };
 
-/** Reads the environment, then the flags (`--port 3001` or `--port=3001`); throws a clear error. */
+/** Where a setting's value in force came from. */
+export type SettingSource = 'default' | 'env' | 'flag';
+
+export interface ResolvedConfig {
+  readonly config: Config;
+  readonly sources: { readonly [K in keyof Config]: SettingSource };
+}
+
+/** Reads the environment, then the flags (`--port 3001` or `--port=3001`); throws CONFIG_INVALID. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly string[] = []): Config {
+  return resolveConfig(env, argv).config;
+}
+
+/** The configuration in force, and where each value came from. */
+export function resolveConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly string[] = []): ResolvedConfig {
   const flags = parseFlags(argv);
   const config: Record<string, unknown> = {};
+  const sources: Record<string, SettingSource> = {};
   for (const [key, setting] of Object.entries(settings) as [string, Setting<unknown>][]) {
-    const raw = flags.get(setting.flag) ?? env[setting.env];
+    const flag = flags.get(setting.flag);
+    const raw = flag ?? env[setting.env];
     if (raw === undefined || raw === '') {
       config[key] = setting.default;
+      sources[key] = 'default';
       continue;
     }
     try {
       config[key] = setting.parse(raw);
     } catch (error) {
-      throw new Error(`${setting.env} / ${setting.flag}: ${(error as Error).message}`);
+      throw invalid(`${setting.env} / ${setting.flag}: ${(error as Error).message}`);
     }
+    sources[key] = flag === undefined ? 'env' : 'flag';
   }
   const result = config as Config;
   if (result.reservationTtlMsDefault > result.reservationTtlMsMax) {
-    throw new Error('SKULD_RESERVATION_TTL_MS must not exceed SKULD_RESERVATION_TTL_MS_MAX');
+    throw invalid('SKULD_RESERVATION_TTL_MS must not exceed SKULD_RESERVATION_TTL_MS_MAX');
   }
   storeConfig(result);
-  return result;
+  return { config: result, sources: sources as ResolvedConfig['sources'] };
 }
+
+const invalid = (message: string) => new StartupError('CONFIG_INVALID', message);
 
 function parseFlags(argv: readonly string[]): Map<string, string> {
   const known = new Set(Object.values(settings).map((s) => s.flag));
@@ -264,9 +284,9 @@ function parseFlags(argv: readonly string[]): Map<string, string> {
     const [name, inline] = arg.includes('=')
       ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
       : [arg, undefined];
-    if (!known.has(name)) throw new Error(`unknown option ${name}`);
+    if (!known.has(name)) throw invalid(`unknown option ${name} (every setting's flag: skuld config)`);
     const value = inline ?? argv[++index];
-    if (value === undefined) throw new Error(`option ${name} needs a value`);
+    if (value === undefined) throw invalid(`option ${name} needs a value`);
     flags.set(name, value);
   }
   return flags;
@@ -276,7 +296,7 @@ export function storeConfig(config: Config): StoreConfig {
   const url = config.databaseUrl;
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
-    if (path === '' || path === ':memory:') throw new Error('SKULD_DATABASE_URL: sqlite: needs a file path');
+    if (path === '' || path === ':memory:') throw invalid('SKULD_DATABASE_URL: sqlite: needs a file path');
     return {
       kind: 'sqlite',
       path: resolve(path),
@@ -291,10 +311,10 @@ export function storeConfig(config: Config): StoreConfig {
   }
   if (url.startsWith('mysql://')) {
     const database = config.databaseSchema === '' ? databaseOf(url) : config.databaseSchema;
-    if (database === '') throw new Error('SKULD_DATABASE_URL: mysql:// needs a database (mysql://user@host:port/db)');
+    if (database === '') throw invalid('SKULD_DATABASE_URL: mysql:// needs a database (mysql://user@host:port/db)');
     return { kind: 'mysql', url, database, connectionsMax: config.databaseConnectionsMax };
   }
-  throw new Error(`SKULD_DATABASE_URL: unsupported store "${url}" (use sqlite:<file>, postgres://… or mysql://…)`);
+  throw invalid(`SKULD_DATABASE_URL: unsupported store "${url}" (use sqlite:<file>, postgres://… or mysql://…)`);
 }
 
 /** The database named by a URL's path. */
@@ -302,15 +322,37 @@ function databaseOf(url: string): string {
   try {
     return decodeURIComponent(new URL(url).pathname.slice(1));
   } catch {
-    throw new Error(`SKULD_DATABASE_URL: not a valid URL: "${url}"`);
+    throw invalid(`SKULD_DATABASE_URL: not a valid URL: "${url}"`);
   }
 }
 
-/** The configuration table of the README, in Markdown. */
-export function configTable(): string {
-  const rows = Object.values(settings).map(
-    (s) =>
-      `| \`${s.env}\` | \`${s.flag}\` | \`${String(s.default) === '' ? '(empty)' : String(s.default)}\` | ${s.description} |`,
-  );
-  return ['| Variable | Flag | Default | Meaning |', '|---|---|---|---|', ...rows].join('\n');
+/**
+ * The settings in force, one a line: variable, flag, value and where it came from. A password
+ * in a URL is masked.
+ */
+export function describeConfig({ config, sources }: ResolvedConfig): string {
+  const rows = (Object.keys(settings) as (keyof Config)[]).map((key) => {
+    const setting: Setting<unknown> = settings[key];
+    return [setting.env, setting.flag, shown(config[key]), sources[key]];
+  });
+  const table = [['Variable', 'Flag', 'Value', 'From'], ...rows];
+  const widths = [0, 1, 2].map((column) => Math.max(...table.map((row) => (row[column] as string).length)));
+  return table
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function shown(value: unknown): string {
+  const text = String(value);
+  if (text === '') return '(empty)';
+  if (!URL.canParse(text)) return text;
+  const url = new URL(text);
+  if (url.password === '') return text;
+  url.password = '***';
+  return url.toString();
 }

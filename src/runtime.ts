@@ -1,7 +1,7 @@
 import type { Config } from './config.js';
 import { storeConfig } from './config.js';
 import { type CommandExecutor, Engine, engineDefaults } from './engine/engine.js';
-import { writePath } from './engine/strategies.js';
+import { checkStrategy, writePath } from './engine/strategies.js';
 import { Sweeper } from './engine/sweeper.js';
 import { MysqlStore } from './store/mysql/mysql-store.js';
 import type { Store } from './store/port.js';
@@ -15,6 +15,8 @@ import type { SharedClock } from './thread/shared-clock.js';
 
 export function openStore(config: Config): Store {
   const target = storeConfig(config);
+  // Checked before anything is opened: a start refused for it leaves no file or database behind.
+  checkStrategy(config.strategy, target.kind);
   if (target.kind === 'sqlite') {
     const { path, synchronous, checkpointIntervalMs, historyIntervalMs } = target;
     return SqliteStore.open({ path, synchronous, checkpointIntervalMs, historyIntervalMs });

@@ -1,7 +1,10 @@
-import { type Config, configTable, loadConfig } from '../config.js';
+import { type Config, describeConfig, resolveConfig } from '../config.js';
 import { createRuntime, type Runtime } from '../runtime.js';
+import { StartupError } from '../startup-error.js';
+import { StoreError } from '../store/port.js';
 import { formatReport, verify } from '../verify/verify.js';
 import { seed } from './seed.js';
+import { checkAddressFree, listenError, printBanner, seedIfEmpty, untilStopped } from './serve.js';
 
 const usage = `Usage: skuld <command> [options]
 
@@ -10,9 +13,9 @@ Commands:
   migrate   apply database migrations and exit
   verify    rebuild every level from the ledger, compare with the stored state; exit 1 on mismatch
   seed      add the demo items and stock (idempotent)
-  config    print every setting with its environment variable, flag and default
+  config    print every setting in force: its variable, flag, value and where it came from
 
-Options: every setting has a flag, see \`skuld config\`.`;
+Options: every setting has a flag, see \`skuld config\`. Flags override environment variables.`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -20,7 +23,8 @@ async function main(argv: readonly string[]): Promise<number> {
     console.log(usage);
     return command === undefined ? 2 : 0;
   }
-  const config = loadConfig(process.env, rest);
+  const resolved = resolveConfig(process.env, rest);
+  const { config } = resolved;
   switch (command) {
     case 'serve':
       return serve(config);
@@ -41,7 +45,7 @@ async function main(argv: readonly string[]): Promise<number> {
         return 0;
       });
     case 'config':
-      console.log(configTable());
+      console.log(describeConfig(resolved));
       return 0;
     default:
       console.error(`unknown command ${command}\n\n${usage}`);
@@ -64,29 +68,34 @@ async function withRuntime(config: Config, work: (runtime: Runtime) => Promise<n
 }
 
 async function serve(config: Config): Promise<number> {
+  await checkAddressFree(config.host, config.port);
   const { buildApp } = await import('../api/app.js');
-  const runtime = await createRuntime(config);
-  if (config.seed === 'auto' && (await runtime.store.headPosition()) === 0) {
-    const applied = await seed(runtime.engine);
-    if (applied > 0) console.log(`seeded demo data (${applied} commands)`);
-  }
-  const app = await buildApp({ runtime, logger: { level: config.logLevel } });
-  const address = await app.listen({ host: config.host, port: config.port });
-  runtime.sweeper.start();
-  const base = address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
-  console.log(`Skuld is serving on ${base} (store: ${runtime.store.dialect})`);
-  console.log(`  API:      ${base}/v1`);
-  console.log(`  API docs: ${base}/docs`);
-  console.log(`  health:   ${base}/healthz, ${base}/readyz`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  return withRuntime(config, async (runtime) => {
+    await seedIfEmpty(config, runtime);
+    const app = await buildApp({ runtime, logger: { level: config.logLevel } });
+    try {
+      const address = await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
+        throw listenError(error, config.host, config.port);
+      });
+      runtime.sweeper.start();
+      printBanner(address, runtime);
+      await untilStopped();
+    } finally {
+      // Stop taking requests and answer what the engine holds; the store closes after.
+      await app.close();
+    }
+    return 0;
   });
-  // Stop taking requests, answer what the engine holds, then close the store.
-  await app.close();
-  await runtime.close();
-  return 0;
+}
+
+/** `CODE: message`, the code stable for scripts and the message for people. */
+function describeFailure(error: unknown): string {
+  if (error instanceof StartupError) return `${error.code}: ${error.message}`;
+  if (error instanceof StoreError) {
+    const code = error.kind === 'unavailable' ? 'STORE_UNAVAILABLE' : 'STORE_FAILED';
+    return `${code}: ${error.message}${error.code === undefined ? '' : ` (${error.code})`}`;
+  }
+  return `INTERNAL: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
 }
 
 main(process.argv.slice(2)).then(
@@ -94,7 +103,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    console.error(`skuld: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`skuld: ${describeFailure(error)}`);
     process.exitCode = 1;
   },
 );

@@ -1,3 +1,4 @@
+import { StartupError } from '../startup-error.js';
 import type { Dialect, Store } from '../store/port.js';
 import { type BatchRunner, InProcessRunner } from './batch-runner.js';
 import type { EngineOptions } from './engine.js';
@@ -45,11 +46,12 @@ export interface WritePath {
   readonly runner: BatchRunner;
 }
 
-/** Throws a clear error when the strategy does not apply to the store. */
+/** Throws STRATEGY_UNSUPPORTED when the strategy does not apply to the store. */
 export function checkStrategy(strategy: Strategy, dialect: Dialect): void {
   const allowed = strategyDialects[strategy];
   if (!allowed.includes(dialect)) {
-    throw new Error(
+    throw new StartupError(
+      'STRATEGY_UNSUPPORTED',
       `the ${strategy} strategy does not apply to ${dialect} (it applies to ${allowed.join(', ')}); ` +
         `${dialect} runs the batched strategy`,
     );

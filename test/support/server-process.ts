@@ -4,6 +4,12 @@ import type { TestDatabase } from './dialects.js';
 
 const run = promisify(execFile);
 
+/**
+ * `skuld` from the sources, through tsx: what the tests run is what they read, never a dist/
+ * built before the last change (bin/skuld.js runs dist/).
+ */
+export const skuldArgs = ['--import', 'tsx', 'src/cli/main.ts'] as const;
+
 export interface ServerProcess {
   readonly base: string;
   readonly child: ChildProcess;
@@ -13,7 +19,7 @@ export interface ServerProcess {
 
 /** Starts `skuld serve` on the database on a free port; resolves once it is listening. */
 export async function startServer(db: TestDatabase, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['bin/skuld.js', 'serve'], {
+  const child = spawn(process.execPath, [...skuldArgs, 'serve'], {
     env: { ...process.env, ...db.env, SKULD_PORT: '0', SKULD_SEED: 'off', SKULD_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -36,13 +42,24 @@ export async function startServer(db: TestDatabase, env: Record<string, string> 
   return { base, child, exited };
 }
 
+/** Runs `skuld <args>` with the environment added; returns its exit code and output. */
+export async function runSkuld(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [...skuldArgs, ...args], {
+      env: { ...process.env, ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failure = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: failure.code ?? -1, stdout: failure.stdout ?? '', stderr: failure.stderr ?? String(error) };
+  }
+}
+
 /** Runs `skuld verify` on the database; returns its exit code and report. */
 export async function verifyCli(db: TestDatabase): Promise<{ code: number; report: string }> {
-  try {
-    const { stdout } = await run(process.execPath, ['bin/skuld.js', 'verify'], { env: { ...process.env, ...db.env } });
-    return { code: 0, report: stdout };
-  } catch (error) {
-    const failure = error as { code?: number; stdout?: string };
-    return { code: failure.code ?? -1, report: failure.stdout ?? String(error) };
-  }
+  const { code, stdout, stderr } = await runSkuld(['verify'], db.env);
+  return { code, report: code === 0 || stdout !== '' ? stdout : stderr };
 }
