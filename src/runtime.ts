@@ -36,6 +36,7 @@ export async function buildEngine(config: Config, store: Store, clock: () => num
     redisUrl: config.redisUrl,
     redlockTtlMs: config.redlockTtlMs,
     retryCountMax: config.strategyRetryCountMax,
+    log: engineDefaults.log,
   });
   return new Engine(
     store,

@@ -8,6 +8,8 @@ export const startupErrorCodes = [
   'STRATEGY_UNSUPPORTED',
   /** Another process listens on the HTTP address. */
   'PORT_IN_USE',
+  /** The redlock strategy's Redis does not answer. */
+  'REDIS_UNREACHABLE',
 ] as const;
 
 export type StartupErrorCode = (typeof startupErrorCodes)[number];

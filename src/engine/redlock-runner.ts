@@ -1,9 +1,11 @@
 import { Redis } from 'ioredis';
-import Redlock, { ExecutionError } from 'redlock';
 import { type DecideContext, levelKey, type Reservation } from '../domain/index.js';
+import { StartupError } from '../startup-error.js';
 import { type Store, StoreError } from '../store/port.js';
 import { type Answer, type PendingCommand, referencedReservations, touchedLevels } from './batch.js';
 import type { BatchRunner, InProcessRunner } from './batch-runner.js';
+import type { Log } from './log.js';
+import { type HeldLock, RedisLocks } from './redis-lock.js';
 
 export interface RedlockOptions {
   readonly redisUrl: string;
@@ -11,21 +13,23 @@ export interface RedlockOptions {
   readonly lockTtlMs: number;
   /** Attempts to take a contended lock before the command counts as a conflict. */
   readonly acquireAttemptsMax: number;
+  /** Where locks that could not be released, or expired before their transaction ended, are reported. */
+  readonly log: Log;
 }
 
 const fenceKey = 'skuld:fence';
 
 /**
  * The distributed-lock write path: before its transaction, each command takes Redis locks on
- * every level it touches (Redlock, one atomic acquisition of the sorted keys, so no holder ever
- * waits while holding part of them), then a fencing token: a counter every acquisition
+ * every level it touches (one atomic acquisition of the sorted keys, so no holder ever waits
+ * while holding part of them) and, with them, a fencing token: a counter every acquisition
  * increments. The transaction reads the levels without row locks and writes them only if their
  * version is still the one read and their fence is older than its token, so a holder whose lock
  * expired while it stalled cannot overwrite a newer holder's write.
  */
 export class RedlockRunner implements BatchRunner {
   private readonly redis: Redis;
-  private readonly redlock: Redlock;
+  private readonly locks: RedisLocks;
   private readonly inner: InProcessRunner;
   private readonly store: Store;
   private readonly options: RedlockOptions;
@@ -35,13 +39,12 @@ export class RedlockRunner implements BatchRunner {
     this.inner = inner;
     this.store = store;
     this.options = options;
-    this.redlock = new Redlock([redis], {
-      retryCount: options.acquireAttemptsMax,
-      retryDelay: 2,
-      retryJitter: 4,
+    this.locks = new RedisLocks(redis, {
+      fenceKey,
+      acquireAttemptsMax: options.acquireAttemptsMax,
+      retryDelayMs: 2,
+      retryJitterMs: 4,
     });
-    // Errors surface through each command's answer; the client must not crash the process.
-    redis.on('error', () => undefined);
   }
 
   /** Connects to Redis; refuses to start, naming it, when it does not answer. */
@@ -52,14 +55,17 @@ export class RedlockRunner implements BatchRunner {
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
     });
+    // Errors surface through each command's answer; the client must not crash the process.
     redis.on('error', () => undefined);
     try {
       await redis.connect();
       await redis.ping();
     } catch (error) {
       redis.disconnect();
-      throw new Error(
+      throw new StartupError(
+        'REDIS_UNREACHABLE',
         `Redis is unreachable at ${options.redisUrl} (${(error as Error).message}): the redlock strategy needs it`,
+        { cause: error },
       );
     }
     return new RedlockRunner(redis, inner, store, options);
@@ -69,13 +75,12 @@ export class RedlockRunner implements BatchRunner {
     if (this.redis.status !== 'ready') {
       throw new StoreError('unavailable', `Redis is not connected (${this.redis.status}): no write without its lock`);
     }
-    const resources = (await this.levelsOf(batch)).map((key) => `skuld:level:${key}`);
-    const lock = await this.acquire(resources);
+    const keys = (await this.levelsOf(batch)).map((key) => `skuld:level:${key}`);
+    const lock = await this.acquire(keys);
     try {
-      const fence = await this.redis.incr(fenceKey);
-      return await this.inner.run(batch, context, { kind: 'version', fence });
+      return await this.inner.run(batch, context, { kind: 'version', fence: lock.fence });
     } finally {
-      await lock?.release().catch(() => undefined);
+      await this.release(lock);
     }
   }
 
@@ -83,21 +88,48 @@ export class RedlockRunner implements BatchRunner {
     this.redis.disconnect();
   }
 
-  private async acquire(resources: string[]) {
-    if (resources.length === 0) return undefined;
+  private async acquire(keys: readonly string[]): Promise<HeldLock> {
+    let lock: HeldLock | undefined;
     try {
-      return await this.redlock.acquire(resources, this.options.lockTtlMs);
+      lock = await this.locks.acquire(keys, this.options.lockTtlMs);
     } catch (error) {
       if (this.redis.status !== 'ready') {
         throw new StoreError('unavailable', `Redis went away while locking: ${(error as Error).message}`, {
           cause: error,
         });
       }
-      const code = error instanceof ExecutionError ? 'LOCK_BUSY' : 'LOCK_FAILED';
-      throw new StoreError('conflict', `could not lock ${resources.length} levels: ${(error as Error).message}`, {
+      throw new StoreError('conflict', `could not lock ${keys.length} levels: ${(error as Error).message}`, {
         cause: error,
-        code,
+        code: 'LOCK_FAILED',
       });
+    }
+    if (lock === undefined) {
+      const attempts = this.options.acquireAttemptsMax;
+      throw new StoreError('conflict', `${keys.length} levels stayed locked through ${attempts} attempts`, {
+        code: 'LOCK_BUSY',
+      });
+    }
+    return lock;
+  }
+
+  /**
+   * The transaction has ended, so its answers stand whatever happens here: a lock that cannot be
+   * released expires after its TTL (its levels wait until then), and one that expired early was
+   * fenced. Both are reported, never thrown.
+   */
+  private async release(lock: HeldLock): Promise<void> {
+    try {
+      if (!(await this.locks.release(lock))) {
+        this.options.log.warn(
+          { keys: lock.keys.length, lockTtlMs: this.options.lockTtlMs },
+          'a Redis lock expired before its transaction ended (the fence kept its writes safe); consider a longer SKULD_REDLOCK_TTL_MS',
+        );
+      }
+    } catch (error) {
+      this.options.log.error(
+        { keys: lock.keys.length, err: error },
+        'a Redis lock could not be released: it expires after its TTL',
+      );
     }
   }
 

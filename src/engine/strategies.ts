@@ -2,6 +2,7 @@ import { StartupError } from '../startup-error.js';
 import type { Dialect, Store } from '../store/port.js';
 import { type BatchRunner, InProcessRunner } from './batch-runner.js';
 import type { EngineOptions } from './engine.js';
+import type { Log } from './log.js';
 import { RedlockRunner } from './redlock-runner.js';
 
 // The write paths a deployment can choose. All decide with the same domain code, record the same
@@ -39,6 +40,8 @@ export interface StrategySettings {
   readonly redlockTtlMs: number;
   /** Retries of a command whose compare-and-set missed (optimistic) or whose lock was busy. */
   readonly retryCountMax: number;
+  /** Where the redlock path reports locks it could not release. */
+  readonly log: Log;
 }
 
 export interface WritePath {
@@ -84,6 +87,7 @@ export async function writePath(strategy: Strategy, store: Store, settings: Stra
         redisUrl: settings.redisUrl,
         lockTtlMs: settings.redlockTtlMs,
         acquireAttemptsMax: 50,
+        log: settings.log,
       });
       return { options: single, runner };
     }

@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import { type Command, domainError } from '../domain/index.js';
 import type { Answer } from '../engine/batch.js';
 import { type CommandExecutor, type EngineStats, emptyStats } from '../engine/engine.js';
+import { StartupError } from '../startup-error.js';
 import type { FromWorker, ToWorker, WorkerStart } from './messages.js';
 
 /** The worker's entry: it loads the TypeScript sources the way bin/skuld.js does. */
@@ -57,7 +58,8 @@ export class EngineThread implements CommandExecutor {
         else {
           const reason = message.kind === 'failed' ? message.message : `unexpected first message ${message.kind}`;
           void worker.terminate();
-          reject(new Error(reason));
+          const code = message.kind === 'failed' ? message.code : undefined;
+          reject(code === undefined ? new Error(reason) : new StartupError(code, reason));
         }
       });
     });

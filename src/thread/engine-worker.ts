@@ -3,6 +3,7 @@ import { domainError } from '../domain/index.js';
 import type { Answer } from '../engine/batch.js';
 import type { Engine } from '../engine/engine.js';
 import { buildEngine, openStore } from '../runtime.js';
+import { StartupError } from '../startup-error.js';
 import type { Store } from '../store/port.js';
 import type { FromWorker, ToWorker, WorkerStart } from './messages.js';
 import { SharedClock } from './shared-clock.js';
@@ -95,5 +96,8 @@ open().then(
     serve(store, engine);
     send({ kind: 'ready' });
   },
-  (error: unknown) => send({ kind: 'failed', message: error instanceof Error ? error.message : String(error) }),
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    send(error instanceof StartupError ? { kind: 'failed', message, code: error.code } : { kind: 'failed', message });
+  },
 );

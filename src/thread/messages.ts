@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import type { Command } from '../domain/index.js';
 import type { Answer } from '../engine/batch.js';
 import type { EngineStats } from '../engine/engine.js';
+import type { StartupErrorCode } from '../startup-error.js';
 
 // What the engine thread and the thread that started it say to each other. Commands and answers
 // travel in lists, one message per event-loop turn on each side, not one per command.
@@ -19,7 +20,8 @@ export type ToWorker =
 
 export type FromWorker =
   | { readonly kind: 'ready' }
-  | { readonly kind: 'failed'; readonly message: string }
+  /** The engine could not start (code: a StartupError's) or the thread stopped. */
+  | { readonly kind: 'failed'; readonly message: string; readonly code?: StartupErrorCode }
   | {
       readonly kind: 'answers';
       readonly seqs: readonly number[];

@@ -1,9 +1,10 @@
 import { Redis } from 'ioredis';
-import Redlock from 'redlock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { Command, ReserveStock } from '../../src/domain/index.js';
 import { Engine } from '../../src/engine/engine.js';
+import { silentLog } from '../../src/engine/log.js';
+import { RedisLocks } from '../../src/engine/redis-lock.js';
 import { type Strategy, writePath } from '../../src/engine/strategies.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { StoreError } from '../../src/store/port.js';
@@ -141,9 +142,10 @@ describe.each(rowLockingDialects)('strategies on %s', (dialect) => {
 
   it('redlock: refuses to start without Redis, and answers UNAVAILABLE without writing when Redis is gone', async () => {
     db = await createTestDatabase(dialect);
-    await expect(start(db, 'redlock', { SKULD_REDIS_URL: 'redis://127.0.0.1:1' })).rejects.toThrow(
-      /Redis is unreachable/,
-    );
+    await expect(start(db, 'redlock', { SKULD_REDIS_URL: 'redis://127.0.0.1:1' })).rejects.toMatchObject({
+      code: 'REDIS_UNREACHABLE',
+      message: expect.stringMatching(/Redis is unreachable/),
+    });
     runtime = await start(db, 'batched');
     await stock(runtime.engine, hot, location, 10);
     const path = await writePath('redlock', runtime.store, {
@@ -152,6 +154,7 @@ describe.each(rowLockingDialects)('strategies on %s', (dialect) => {
       redisUrl,
       redlockTtlMs: 1000,
       retryCountMax: 2,
+      log: silentLog,
     });
     await path.runner.close();
     const engine = new Engine(runtime.store, path.options, path.runner);
@@ -173,15 +176,20 @@ describe.each(rowLockingDialects)('strategies on %s', (dialect) => {
     await stock(runtime.engine, hot, location, 10);
     const redis = new Redis(redisUrl);
     try {
-      const redlock = new Redlock([redis], { retryCount: 50, retryDelay: 10 });
+      const locks = new RedisLocks(redis, {
+        fenceKey: 'skuld:fence',
+        acquireAttemptsMax: 50,
+        retryDelayMs: 10,
+        retryJitterMs: 0,
+      });
       const resource = ['skuld:level:HOT-0@WH1:fencing-test'];
       // A takes the lock and its token, then stalls past the lock's TTL.
-      await redlock.acquire(resource, 50);
-      const tokenA = await redis.incr('skuld:fence');
+      const lockA = await locks.acquire(resource, 50);
       await new Promise((resolve) => setTimeout(resolve, 120));
       // B gets the expired lock, a newer token, and writes.
-      const lockB = await redlock.acquire(resource, 5000);
-      const tokenB = await redis.incr('skuld:fence');
+      const lockB = await locks.acquire(resource, 5000);
+      if (lockA === undefined || lockB === undefined) throw new Error('a lock was not taken');
+      const [tokenA, tokenB] = [lockA.fence, lockB.fence];
       const [level] = await runtime.store.itemLevels('HOT-0');
       if (level === undefined) throw new Error('no level');
       const write = (fence: number, onHand: number, previousVersion: number) =>
@@ -197,7 +205,7 @@ describe.each(rowLockingDialects)('strategies on %s', (dialect) => {
           }),
         );
       await write(tokenB, 11, level.version);
-      await lockB.release();
+      await locks.release(lockB);
       // A wakes up and writes with its old token, even naming the current version: refused.
       const late = await write(tokenA, 999, level.version + 1)?.catch((error: unknown) => error);
       expect(late).toBeInstanceOf(StoreError);
