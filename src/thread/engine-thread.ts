@@ -6,7 +6,7 @@ import { type CommandExecutor, type EngineStats, emptyStats } from '../engine/en
 import { StartupError } from '../startup-error.js';
 import type { FromWorker, ToWorker, WorkerStart } from './messages.js';
 
-/** The worker's entry: it loads the TypeScript sources the way bin/skuld.js does. */
+/** The worker's entry: the compiled worker beside it, or from the sources the TypeScript, through tsx. */
 const workerEntry = new URL('./engine-worker.boot.mjs', import.meta.url);
 
 /**

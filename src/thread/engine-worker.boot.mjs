@@ -1,6 +1,13 @@
-// The engine thread starts here. Like bin/skuld.js, it runs the TypeScript sources through tsx's
+// The engine thread starts here. Built (dist/), the worker is the compiled JavaScript beside this
+// file. From the sources (tests, benchmarks, `npm run dev`) it is TypeScript, run through tsx's
 // loader, which a worker thread does not inherit from the thread that starts it.
-import { register } from 'tsx/esm/api';
+import { existsSync } from 'node:fs';
 
-register();
-await import('./engine-worker.ts');
+const compiled = new URL('./engine-worker.js', import.meta.url);
+if (existsSync(compiled)) {
+  await import(compiled.href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('./engine-worker.ts');
+}

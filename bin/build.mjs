@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// Builds dist/, what `npm start` and bin/skuld.js run: the TypeScript sources compiled by tsc,
+// and beside them the plain JavaScript files that threads load by their path (*.mjs). npm runs
+// it after `npm install` and `npm ci` (the `prepare` script). `node bin/build.mjs <dir>` builds
+// into another directory.
+import { execFileSync } from 'node:child_process';
+import { cpSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const outDir = resolve(root, process.argv[2] ?? 'dist');
+
+// A module removed from src/ must not live on in dist/.
+rmSync(outDir, { recursive: true, force: true });
+const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+try {
+  execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir], {
+    stdio: 'inherit',
+  });
+} catch (error) {
+  // tsc has printed what it refused.
+  console.error(`build: tsc failed (exit code ${error.status})`);
+  process.exit(1);
+}
+cpSync(join(root, 'src'), outDir, {
+  recursive: true,
+  filter: (path) => statSync(path).isDirectory() || path.endsWith('.mjs'),
+});
