@@ -13,9 +13,3 @@ export const reservationColumns = 'id, status, lines, created_at, expires_at, re
  */
 export const commandColumns =
   'id, type, fingerprint, outcome, recorded_at, status, lines, created_at, expires_at, resolved_at';
-
-export interface Migration {
-  readonly version: number;
-  readonly name: string;
-  readonly sql: string;
-}

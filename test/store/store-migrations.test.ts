@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Reservation } from '../../src/domain/index.js';
+import type { Migration } from '../../src/store/migrate.js';
 import { mysqlMigrations } from '../../src/store/mysql/mysql-migrations.js';
 import type { Dialect, Store } from '../../src/store/port.js';
 import { postgresMigrations } from '../../src/store/postgres/postgres-migrations.js';
-import type { Migration } from '../../src/store/sql.js';
 import { sqliteMigrations } from '../../src/store/sqlite/sqlite-migrations.js';
 import { createTestDatabase, type TestDatabase, testDialects } from '../support/dialects.js';
 

@@ -1,4 +1,37 @@
-import type { Migration } from '../sql.js';
+import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { Migration, MigrationTarget } from '../migrate.js';
+import { StoreError } from '../port.js';
+
+const migrationLockWaitSecondsMax = 60;
+
+/**
+ * Migrations run under a named lock. The lock is server-wide, so it is named per database
+ * (hashed: lock names are at most 64 characters).
+ */
+export function mysqlMigrationTarget(connection: PoolConnection): MigrationTarget {
+  return {
+    locked: async (work) => {
+      const lockName = "CONCAT('skuld:migrate:', SHA1(DATABASE()))";
+      const [[lock]] = await connection.query<RowDataPacket[]>(`SELECT GET_LOCK(${lockName}, ?) AS locked`, [
+        migrationLockWaitSecondsMax,
+      ]);
+      if (Number(lock?.locked) !== 1) throw new StoreError('unavailable', 'another process holds the migration lock');
+      try {
+        await work({
+          exec: async (sql) => {
+            await connection.query(sql);
+          },
+          query: async <T>(sql: string, params: readonly (string | number)[]) => {
+            const [rows] = await connection.query(sql, [...params]);
+            return rows as T[];
+          },
+        });
+      } finally {
+        await connection.query(`SELECT RELEASE_LOCK(${lockName})`);
+      }
+    },
+  };
+}
 
 // InnoDB tables, written for MySQL 8 and MariaDB (tested on MariaDB 10.11).
 //

@@ -1,4 +1,29 @@
-import type { Migration } from '../sql.js';
+import type { Migration, MigrationTarget } from '../migrate.js';
+import { numbered, type Sql } from './postgres-sql.js';
+
+const migrationLockKey = 0x736b756c64; // "skuld"
+
+/**
+ * Migrations run in one transaction under an advisory lock (DDL is transactional here): a
+ * migration that fails leaves nothing behind. The schema is created first if one is named.
+ */
+export function postgresMigrationTarget(sql: Sql, schema: string | undefined): MigrationTarget {
+  return {
+    locked: async (work) => {
+      await sql.begin(async (tx) => {
+        await tx`SELECT pg_advisory_xact_lock(${migrationLockKey})`;
+        if (schema !== undefined) await tx.unsafe(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+        await work({
+          exec: async (text) => {
+            await tx.unsafe(text);
+          },
+          query: async <T>(text: string, params: readonly (string | number)[]) =>
+            (await tx.unsafe(numbered(text), [...params])) as unknown as T[],
+        });
+      });
+    },
+  };
+}
 
 // Codes compare by code unit (COLLATE "C"): the database sorts level keys exactly as the engine
 // does, so both agree on the one global lock order. Structured values are `json`, not `jsonb`:

@@ -1,4 +1,62 @@
-import type { Migration } from '../sql.js';
+import type Database from 'better-sqlite3';
+import type { Migration, MigrationTarget } from '../migrate.js';
+
+/** How long a migration waits for another connection's write lock on the database. */
+const migrationLockWaitMsMax = 60_000;
+const migrationLockPollMs = 10;
+
+/**
+ * Takes the database's write lock, polling instead of letting SQLite's busy handler wait: that
+ * handler would block this thread, and with it another store of this process that holds the lock
+ * across an await.
+ */
+async function beginImmediate(db: Database.Database): Promise<void> {
+  const busyTimeoutMs = db.pragma('busy_timeout', { simple: true }) as number;
+  const deadline = Date.now() + migrationLockWaitMsMax;
+  db.pragma('busy_timeout = 0');
+  try {
+    for (;;) {
+      try {
+        db.exec('BEGIN IMMEDIATE');
+        return;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, migrationLockPollMs));
+      }
+    }
+  } finally {
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  }
+}
+
+/**
+ * Migrations run in one write transaction (BEGIN IMMEDIATE takes the database's write lock, and
+ * DDL is transactional): a process that starts meanwhile waits, then finds them done.
+ */
+export function sqliteMigrationTarget(db: Database.Database): MigrationTarget {
+  return {
+    locked: async (work) => {
+      await beginImmediate(db);
+      try {
+        await work({
+          exec: async (sql) => {
+            db.exec(sql);
+          },
+          query: async <T>(sql: string, params: readonly (string | number)[]) => {
+            const statement = db.prepare(sql);
+            if (statement.reader) return statement.all(...params) as T[];
+            statement.run(...params);
+            return [];
+          },
+        });
+        db.exec('COMMIT');
+      } catch (error) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw error;
+      }
+    },
+  };
+}
 
 export const sqliteMigrations: readonly Migration[] = [
   {

@@ -1,0 +1,114 @@
+import type { CommandRecord, Item, LedgerEvent, Level, Reservation } from '../domain/index.js';
+import type { LevelRef, Store } from './port.js';
+import {
+  type CommandRow,
+  commandFromRow,
+  eventFromRow,
+  type ItemRow,
+  itemFromRow,
+  type LedgerRow,
+  type LevelRow,
+  levelFromRow,
+  type ReservationRow,
+  reservationFromRow,
+} from './rows.js';
+import { ledgerColumns } from './sql.js';
+
+/** A value bound to a `?` placeholder. */
+export type SqlParam = string | number;
+
+/** The reads of the Store port. */
+export type StoreReads = Pick<
+  Store,
+  | 'getItem'
+  | 'listItems'
+  | 'itemLevels'
+  | 'locationLevels'
+  | 'getReservation'
+  | 'getCommand'
+  | 'readLedger'
+  | 'itemHistory'
+  | 'headPosition'
+  | 'dueReservations'
+  | 'scanLevels'
+  | 'scanPendingReservations'
+>;
+
+/**
+ * The reads every dialect runs with the same SQL, written once with `?` placeholders. A dialect
+ * supplies `rows` (how it runs a query on its read connections) and the reservation columns as
+ * it must spell them; it overrides a read only where its SQL has to differ.
+ */
+export abstract class SqlReads implements StoreReads {
+  private readonly reservationSelect: string;
+
+  protected constructor(reservationColumns: string) {
+    this.reservationSelect = `SELECT ${reservationColumns} FROM commands`;
+  }
+
+  /** Runs one read query (`?` placeholders) and returns its rows; driver errors as StoreError. */
+  protected abstract rows<T>(sql: string, params: readonly SqlParam[]): Promise<T[]>;
+
+  async getItem(sku: string): Promise<Item | undefined> {
+    const [row] = await this.rows<ItemRow>('SELECT * FROM items WHERE sku = ?', [sku]);
+    return row === undefined ? undefined : itemFromRow(row);
+  }
+
+  async listItems(afterSku: string | undefined, limit: number): Promise<Item[]> {
+    const rows = await this.rows<ItemRow>('SELECT * FROM items WHERE sku > ? ORDER BY sku LIMIT ?', [
+      afterSku ?? '',
+      limit,
+    ]);
+    return rows.map(itemFromRow);
+  }
+
+  async itemLevels(sku: string): Promise<Level[]> {
+    return (await this.rows<LevelRow>('SELECT * FROM levels WHERE sku = ? ORDER BY location', [sku])).map(levelFromRow);
+  }
+
+  async locationLevels(location: string, afterSku: string | undefined, limit: number): Promise<Level[]> {
+    const sql = 'SELECT * FROM levels WHERE location = ? AND sku > ? ORDER BY sku LIMIT ?';
+    return (await this.rows<LevelRow>(sql, [location, afterSku ?? '', limit])).map(levelFromRow);
+  }
+
+  async getReservation(id: string): Promise<Reservation | undefined> {
+    const sql = `${this.reservationSelect} WHERE id = ? AND status IS NOT NULL`;
+    const [row] = await this.rows<ReservationRow>(sql, [id]);
+    return row === undefined ? undefined : reservationFromRow(row);
+  }
+
+  async getCommand(id: string): Promise<CommandRecord | undefined> {
+    const [row] = await this.rows<CommandRow>('SELECT * FROM commands WHERE id = ?', [id]);
+    return row === undefined ? undefined : commandFromRow(row);
+  }
+
+  async readLedger(after: number, limit: number): Promise<LedgerEvent[]> {
+    const sql = `SELECT ${ledgerColumns} FROM ledger WHERE position > ? ORDER BY position LIMIT ?`;
+    return (await this.rows<LedgerRow>(sql, [after, limit])).map(eventFromRow);
+  }
+
+  async itemHistory(sku: string, after: number, limit: number): Promise<LedgerEvent[]> {
+    const sql = `SELECT ${ledgerColumns} FROM ledger WHERE sku = ? AND position > ? ORDER BY position LIMIT ?`;
+    return (await this.rows<LedgerRow>(sql, [sku, after, limit])).map(eventFromRow);
+  }
+
+  async headPosition(): Promise<number> {
+    const [row] = await this.rows<{ position: number | string }>('SELECT position FROM ledger_head WHERE id = 1', []);
+    return Number(row?.position ?? 0);
+  }
+
+  async dueReservations(now: number, limit: number): Promise<string[]> {
+    const sql = "SELECT id FROM commands WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?";
+    return (await this.rows<{ id: string }>(sql, [now, limit])).map((row) => String(row.id));
+  }
+
+  async scanLevels(after: LevelRef | undefined, limit: number): Promise<Level[]> {
+    const sql = 'SELECT * FROM levels WHERE (sku, location) > (?, ?) ORDER BY sku, location LIMIT ?';
+    return (await this.rows<LevelRow>(sql, [after?.sku ?? '', after?.location ?? '', limit])).map(levelFromRow);
+  }
+
+  async scanPendingReservations(afterId: string | undefined, limit: number): Promise<Reservation[]> {
+    const sql = `${this.reservationSelect} WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`;
+    return (await this.rows<ReservationRow>(sql, [afterId ?? '', limit])).map(reservationFromRow);
+  }
+}

@@ -1,0 +1,22 @@
+import { fencedCode, type LevelGuard, type LevelRef, StoreError, staleLevelCode } from '../port.js';
+
+export function staleLevel(level: LevelRef, guard: LevelGuard): StoreError {
+  const code = guard.kind === 'version' && guard.fence !== undefined ? fencedCode : staleLevelCode;
+  return new StoreError('conflict', `level ${level.sku}@${level.location} changed since it was read`, { code });
+}
+
+export function translate(error: unknown): StoreError {
+  if (error instanceof StoreError) return error;
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    return new StoreError('conflict', message, { cause: error, code });
+  }
+  if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE') {
+    return new StoreError('conflict', message, { cause: error, code });
+  }
+  if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY') {
+    return new StoreError('unavailable', message, { cause: error, code });
+  }
+  return new StoreError('internal', message, { cause: error, code });
+}
