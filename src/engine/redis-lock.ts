@@ -96,6 +96,8 @@ export class RedisLocks {
 
   /** Deletes the keys the lock still holds; false if some had expired (and may be another's now). */
   async release(lock: HeldLock): Promise<boolean> {
+    // A command that touches no level (registering an item) holds only its fence.
+    if (lock.keys.length === 0) return true;
     return Number(await this.eval(releaseScript, lock.keys, [lock.token])) === lock.keys.length;
   }
 
