@@ -1,8 +1,10 @@
+import { pino } from 'pino';
 import type { Config } from './config.js';
 import { storeConfig } from './config.js';
 import { type CommandExecutor, Engine, engineDefaults } from './engine/engine.js';
 import { checkStrategy, writePath } from './engine/strategies.js';
 import { Sweeper } from './engine/sweeper.js';
+import type { Log } from './log.js';
 import { MysqlStore } from './store/mysql/mysql-store.js';
 import type { Store } from './store/port.js';
 import { PostgresStore } from './store/postgres/postgres-store.js';
@@ -13,13 +15,18 @@ import type { SharedClock } from './thread/shared-clock.js';
 // Composition: the one place that turns configuration into adapters and wires them (the engine
 // thread's entry, src/thread/engine-worker.ts, composes its half with the functions below).
 
-export function openStore(config: Config): Store {
+/** The process's logger: JSON lines on stdout at the configured level. */
+export function createLog(config: Config): Log {
+  return pino({ level: config.logLevel });
+}
+
+export function openStore(config: Config, log: Log): Store {
   const target = storeConfig(config);
   // Checked before anything is opened: a start refused for it leaves no file or database behind.
   checkStrategy(config.strategy, target.kind);
   if (target.kind === 'sqlite') {
     const { path, synchronous, checkpointIntervalMs, historyIntervalMs } = target;
-    return SqliteStore.open({ path, synchronous, checkpointIntervalMs, historyIntervalMs });
+    return SqliteStore.open({ path, synchronous, checkpointIntervalMs, historyIntervalMs, log });
   }
   if (target.kind === 'mysql') {
     return MysqlStore.open({ url: target.url, database: target.database, connectionsMax: target.connectionsMax });
@@ -28,7 +35,7 @@ export function openStore(config: Config): Store {
 }
 
 /** The engine of a deployment on a migrated store: the configured write strategy and bounds. */
-export async function buildEngine(config: Config, store: Store, clock: () => number): Promise<Engine> {
+export async function buildEngine(config: Config, store: Store, clock: () => number, log: Log): Promise<Engine> {
   const path = await writePath(config.strategy, store, {
     // One pool connection stays free for reads.
     concurrency: Math.max(1, config.databaseConnectionsMax - 1),
@@ -36,7 +43,7 @@ export async function buildEngine(config: Config, store: Store, clock: () => num
     redisUrl: config.redisUrl,
     redlockTtlMs: config.redlockTtlMs,
     retryCountMax: config.strategyRetryCountMax,
-    log: engineDefaults.log,
+    log,
   });
   return new Engine(
     store,
@@ -47,6 +54,7 @@ export async function buildEngine(config: Config, store: Store, clock: () => num
       reservationTtlMsDefault: config.reservationTtlMsDefault,
       reservationTtlMsMax: config.reservationTtlMsMax,
       clock,
+      log,
       ...path.options,
     },
     path.runner,
@@ -60,15 +68,21 @@ export interface Runtime {
   /** The write path: the engine in this thread, or the engine thread (SKULD_ENGINE_THREAD). */
   readonly engine: CommandExecutor;
   readonly sweeper: Sweeper;
+  readonly log: Log;
   close(): Promise<void>;
 }
 
 /**
  * Opens and migrates the store, and starts the write path and its sweeper (not yet running).
- * `clock` replaces the system clock, for the engine (on either thread) and the sweeper alike.
+ * `clock` replaces the system clock, for the engine (on either thread) and the sweeper alike;
+ * `log` replaces the process's logger.
  */
-export async function createRuntime(config: Config, clock?: SharedClock): Promise<Runtime> {
-  const store = openStore(config);
+export async function createRuntime(
+  config: Config,
+  clock?: SharedClock,
+  log: Log = createLog(config),
+): Promise<Runtime> {
+  const store = openStore(config, log);
   const read = clock?.read ?? Date.now;
   let engine: CommandExecutor;
   try {
@@ -76,7 +90,7 @@ export async function createRuntime(config: Config, clock?: SharedClock): Promis
     engine =
       config.engineThread === 'on'
         ? await EngineThread.start(config, clock?.buffer)
-        : await buildEngine(config, store, read);
+        : await buildEngine(config, store, read, log);
   } catch (error) {
     await store.close();
     throw error;
@@ -85,12 +99,14 @@ export async function createRuntime(config: Config, clock?: SharedClock): Promis
     intervalMs: config.sweepIntervalMs,
     sweepBatchMax: config.sweepBatchMax,
     clock: read,
+    log,
   });
   return {
     config,
     store,
     engine,
     sweeper,
+    log,
     close: async () => {
       await sweeper.stop();
       await engine.close();

@@ -1,9 +1,9 @@
 import { type Command, type DecideContext, domainError, validateCommand } from '../domain/index.js';
+import { type Log, silentLog } from '../log.js';
 import { type Store, StoreError } from '../store/port.js';
 import type { Answer, PendingCommand } from './batch.js';
 import { type BatchRunner, InProcessRunner } from './batch-runner.js';
 import { fingerprint } from './fingerprint.js';
-import { type Log, silentLog } from './log.js';
 
 export interface EngineOptions {
   /** Most commands decided in one transaction. */
@@ -68,6 +68,8 @@ export interface EngineStats {
   splits: number;
   /** Commands refused alone by the store (STORE_REJECTED) after their batch was split. */
   isolated: number;
+  /** Commands refused with OVERLOADED: the queue was full. */
+  overloaded: number;
   /** Retryable store conflicts by database code (e.g. 40P01 deadlock, 23505 unique violation). */
   conflicts: Record<string, number>;
 }
@@ -105,6 +107,8 @@ export class Engine implements CommandExecutor {
   private scheduled = false;
   private inFlight = 0;
   private idle: (() => void)[] = [];
+  /** OVERLOADED answers since the last batch finished, logged with it. */
+  private overloadedSinceLog = 0;
 
   /** Runs batches on `store` in-process, unless a runner (e.g. a writer thread) is given. */
   constructor(store: Store, options: Partial<EngineOptions> = {}, runner?: BatchRunner) {
@@ -122,6 +126,8 @@ export class Engine implements CommandExecutor {
     const invalid = validateCommand(command);
     if (invalid !== null) return Promise.resolve(rejected(command.id, invalid));
     if (this.queue.length >= this.options.queueDepthMax) {
+      this.stats.overloaded += 1;
+      this.overloadedSinceLog += 1;
       return Promise.resolve(
         rejected(command.id, domainError('OVERLOADED', 'the engine queue is full; retry with the same id')),
       );
@@ -165,6 +171,12 @@ export class Engine implements CommandExecutor {
   }
 
   private finish(batch: readonly Waiting[], answers: readonly Answer[]): void {
+    if (this.overloadedSinceLog > 0) {
+      // One line per batch while the queue overflows, not one per refused command.
+      const refused = this.overloadedSinceLog;
+      this.overloadedSinceLog = 0;
+      this.log.warn({ refused, queueDepthMax: this.options.queueDepthMax }, 'the engine queue was full: OVERLOADED');
+    }
     this.inFlight -= 1;
     this.stats.batches += 1;
     this.stats.commands += batch.length;
@@ -247,7 +259,7 @@ export class Engine implements CommandExecutor {
 }
 
 export function emptyStats(): EngineStats {
-  return { batches: 0, commands: 0, retries: 0, largestBatch: 0, splits: 0, isolated: 0, conflicts: {} };
+  return { batches: 0, commands: 0, retries: 0, largestBatch: 0, splits: 0, isolated: 0, overloaded: 0, conflicts: {} };
 }
 
 function rejected(commandId: string, error: ReturnType<typeof domainError>): Answer {

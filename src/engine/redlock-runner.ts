@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
 import { type DecideContext, levelKey, type Reservation } from '../domain/index.js';
+import type { Log } from '../log.js';
 import { StartupError } from '../startup-error.js';
 import { type Store, StoreError } from '../store/port.js';
 import { type Answer, type PendingCommand, referencedReservations, touchedLevels } from './batch.js';
 import type { BatchRunner, InProcessRunner } from './batch-runner.js';
-import type { Log } from './log.js';
 import { type HeldLock, RedisLocks } from './redis-lock.js';
 
 export interface RedlockOptions {

@@ -1,8 +1,8 @@
+import type { Log } from '../log.js';
 import { StartupError } from '../startup-error.js';
 import type { Dialect, Store } from '../store/port.js';
 import { type BatchRunner, InProcessRunner } from './batch-runner.js';
 import type { EngineOptions } from './engine.js';
-import type { Log } from './log.js';
 import { RedlockRunner } from './redlock-runner.js';
 
 // The write paths a deployment can choose. All decide with the same domain code, record the same

@@ -1,4 +1,5 @@
 import { expiryCommandId } from '../domain/index.js';
+import type { Log } from '../log.js';
 import type { Store } from '../store/port.js';
 import type { CommandExecutor } from './engine.js';
 
@@ -7,6 +8,14 @@ export interface SweeperOptions {
   /** Most reservations expired per sweep; the rest wait for the next one. */
   readonly sweepBatchMax: number;
   readonly clock: () => number;
+  readonly log: Log;
+}
+
+export interface SweeperStats {
+  sweeps: number;
+  expired: number;
+  /** Sweeps that failed (the store out of reach); each is logged, and the next one tries again. */
+  failures: number;
 }
 
 /**
@@ -19,6 +28,7 @@ export class Sweeper {
   private readonly options: SweeperOptions;
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<number> | undefined;
+  readonly stats: SweeperStats = { sweeps: 0, expired: 0, failures: 0 };
 
   constructor(engine: CommandExecutor, store: Store, options: SweeperOptions) {
     this.engine = engine;
@@ -31,7 +41,11 @@ export class Sweeper {
     this.timer = setInterval(() => {
       if (this.sweeping === undefined) {
         this.sweeping = this.sweep()
-          .catch(() => 0)
+          .catch((error: unknown) => {
+            this.stats.failures += 1;
+            this.options.log.error({ err: error, failures: this.stats.failures }, 'the expiry sweep failed');
+            return 0;
+          })
           .finally(() => {
             this.sweeping = undefined;
           });
@@ -59,6 +73,29 @@ export class Sweeper {
         }),
       ),
     );
-    return answers.filter((answer) => answer.outcome.ok && !answer.replayed).length;
+    const expired = answers.filter((answer) => answer.outcome.ok && !answer.replayed).length;
+    this.stats.sweeps += 1;
+    this.stats.expired += expired;
+    const failed = answers.filter((answer) => !answer.outcome.ok);
+    if (failed.length > 0) {
+      // Not yet due on the engine's clock, or resolved meanwhile, is normal; anything else is not.
+      const codes = countBy(failed.map((answer) => (answer.outcome.ok ? '' : answer.outcome.error.code)));
+      const normal = [
+        'RESERVATION_NOT_EXPIRED',
+        'RESERVATION_ALREADY_COMMITTED',
+        'RESERVATION_ALREADY_RELEASED',
+        'RESERVATION_EXPIRED',
+      ];
+      if (Object.keys(codes).some((code) => !normal.includes(code))) {
+        this.options.log.warn({ due: due.length, expired, refused: codes }, 'the expiry sweep had refusals');
+      }
+    }
+    return expired;
   }
+}
+
+function countBy(keys: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const key of keys) counts[key] = (counts[key] ?? 0) + 1;
+  return counts;
 }

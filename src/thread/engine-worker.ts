@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { domainError } from '../domain/index.js';
 import type { Answer } from '../engine/batch.js';
 import type { Engine } from '../engine/engine.js';
-import { buildEngine, openStore } from '../runtime.js';
+import { buildEngine, createLog, openStore } from '../runtime.js';
 import { StartupError } from '../startup-error.js';
 import type { Store } from '../store/port.js';
 import type { FromWorker, ToWorker, WorkerStart } from './messages.js';
@@ -19,9 +19,11 @@ const send = (message: FromWorker) => port.postMessage(message);
 
 async function open(): Promise<{ store: Store; engine: Engine }> {
   const clock = start.clock === undefined ? Date.now : new SharedClock(start.clock).read;
-  const store = openStore(start.config);
+  // The thread's own logger, at the process's level: the engine logs what it isolates and refuses.
+  const log = createLog(start.config);
+  const store = openStore(start.config, log);
   try {
-    return { store, engine: await buildEngine(start.config, store, clock) };
+    return { store, engine: await buildEngine(start.config, store, clock, log) };
   } catch (error) {
     await store.close();
     throw error;

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Command, expiryCommandId, type ReservationStatus } from '../../src/domain/index.js';
 import { Engine } from '../../src/engine/engine.js';
 import { Sweeper } from '../../src/engine/sweeper.js';
+import { silentLog } from '../../src/log.js';
 import type { Store } from '../../src/store/port.js';
 import type { ManualClock } from '../support/clock.js';
 import { testDialects } from '../support/dialects.js';
@@ -167,7 +168,7 @@ describe.each(testDialects())('idempotency on %s', (dialect) => {
     expectAccepted(await engine.execute(reserve('ord-1', 2, 1_000)));
     expectAccepted(await engine.execute(reserve('ord-2', 3, 1_000)));
     expectAccepted(await engine.execute(reserve('ord-3', 4, 5_000)));
-    const options = { intervalMs: 1_000, sweepBatchMax: 100, clock: clock.read };
+    const options = { intervalMs: 1_000, sweepBatchMax: 100, clock: clock.read, log: silentLog };
     const sweeper = new Sweeper(engine, store, options);
     expect(await sweeper.sweep()).toBe(0);
     clock.advance(999);
@@ -208,9 +209,14 @@ describe.each(testDialects())('idempotency on %s', (dialect) => {
     const early = expectRejected(await engine.execute(commit('com-1', 'ord-1')), 'RESERVATION_EXPIRED');
     expect(early.details).toMatchObject({ reservationStatus: 'pending' });
     expectRejected(await engine.execute(release('rel-1', 'ord-1')), 'RESERVATION_EXPIRED');
-    expect(await new Sweeper(engine, store, { intervalMs: 1_000, sweepBatchMax: 100, clock: clock.read }).sweep()).toBe(
-      2,
-    );
+    expect(
+      await new Sweeper(engine, store, {
+        intervalMs: 1_000,
+        sweepBatchMax: 100,
+        clock: clock.read,
+        log: silentLog,
+      }).sweep(),
+    ).toBe(2);
     const late = expectRejected(await engine.execute(commit('com-2', 'ord-2')), 'RESERVATION_EXPIRED');
     expect(late.details).toMatchObject({ reservationStatus: 'expired' });
     expectRejected(await engine.execute(release('rel-2', 'ord-2')), 'RESERVATION_EXPIRED');
@@ -234,7 +240,7 @@ describe.each(testDialects())('idempotency on %s', (dialect) => {
       clock.advance(-1);
       return now;
     };
-    const options = { intervalMs: 1_000, sweepBatchMax: 100 };
+    const options = { intervalMs: 1_000, sweepBatchMax: 100, log: silentLog };
     expect(await new Sweeper(engine, store, { ...options, clock: steppingBack }).sweep()).toBe(0);
     clock.advance(60_000);
     expect(await new Sweeper(engine, store, { ...options, clock: clock.read }).sweep()).toBe(1);
@@ -249,7 +255,12 @@ describe.each(testDialects())('idempotency on %s', (dialect) => {
     expectAccepted(await engine.execute(reserve('ord-2', 1, 2_000)));
     expectRejected(await engine.execute(expire('ord-1')), 'RESERVATION_NOT_EXPIRED');
     clock.advance(2_000);
-    const sweeper = new Sweeper(engine, store, { intervalMs: 1_000, sweepBatchMax: 1, clock: clock.read });
+    const sweeper = new Sweeper(engine, store, {
+      intervalMs: 1_000,
+      sweepBatchMax: 1,
+      clock: clock.read,
+      log: silentLog,
+    });
     for (let sweep = 0; sweep < 3; sweep += 1) await sweeper.sweep();
     await expectReservation('ord-2', 'expired');
     await expectConsistent(store);

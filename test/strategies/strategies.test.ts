@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { Command, ReserveStock } from '../../src/domain/index.js';
 import { Engine } from '../../src/engine/engine.js';
-import { silentLog } from '../../src/engine/log.js';
+import { silentLog } from '../../src/log.js';
 import { RedisLocks } from '../../src/engine/redis-lock.js';
 import { type Strategy, writePath } from '../../src/engine/strategies.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';

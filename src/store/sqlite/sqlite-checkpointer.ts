@@ -1,3 +1,4 @@
+import type { Log } from '../../log.js';
 import { SqliteThread } from './sqlite-thread.js';
 
 const workerEntry = new URL('./sqlite-checkpoint-worker.mjs', import.meta.url);
@@ -17,6 +18,6 @@ export interface CheckpointerOptions {
  * has been copied whole. The writer keeps a distant automatic checkpoint as a backstop, should
  * this thread fall behind or stop.
  */
-export function startCheckpointer(options: CheckpointerOptions): SqliteThread {
-  return new SqliteThread(workerEntry, options);
+export function startCheckpointer(options: CheckpointerOptions, log: Log): SqliteThread {
+  return new SqliteThread(workerEntry, options, 'checkpointer', log);
 }

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import BetterSqlite from 'better-sqlite3';
+import type { Log } from '../../log.js';
 import { SqliteThread } from './sqlite-thread.js';
 
 // The item history's index, off the write path. In the database itself an index on (sku,
@@ -101,6 +102,6 @@ export interface HistoryIndexerOptions {
 
 const workerEntry = new URL('./sqlite-history-worker.mjs', import.meta.url);
 
-export function startHistoryIndexer(options: HistoryIndexerOptions): SqliteThread {
-  return new SqliteThread(workerEntry, options);
+export function startHistoryIndexer(options: HistoryIndexerOptions, log: Log): SqliteThread {
+  return new SqliteThread(workerEntry, options, 'item history', log);
 }

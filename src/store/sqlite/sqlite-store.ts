@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { LedgerEvent } from '../../domain/index.js';
+import { type Log, silentLog } from '../../log.js';
 import { runMigrations } from '../migrate.js';
 import { type Dialect, type Store, StoreError, type WriteSession } from '../port.js';
 import { eventFromRow, type LedgerRow } from '../rows.js';
@@ -31,6 +32,8 @@ export interface SqliteStoreOptions {
    * whole ledger; 0: no thread, and readers scan the ledger past the index's head.
    */
   readonly historyIntervalMs?: number;
+  /** Where the store's threads report failures; none by default. */
+  readonly log?: Log;
 }
 
 /** The store's own default; deployments take SKULD_SQLITE_HISTORY_INTERVAL_MS (the same). */
@@ -73,6 +76,7 @@ export class SqliteStore extends SqlReads implements Store {
   private readonly statements = new Map<string, Database.Statement>();
   private tail: Promise<unknown> = Promise.resolve();
   private readonly options: SqliteStoreOptions;
+  private readonly log: Log;
   /** historyRows in a read transaction of its own. */
   private readonly readHistory: (sku: string, after: number, limit: number) => LedgerRow[];
   /** Started by the first write transaction: only a store that writes checkpoints and indexes. */
@@ -82,6 +86,7 @@ export class SqliteStore extends SqlReads implements Store {
 
   private constructor(writer: Db, reader: Db, options: SqliteStoreOptions) {
     super(reservationColumns);
+    this.log = options.log ?? silentLog;
     this.writer = writer;
     this.reader = reader;
     this.options = options;
@@ -129,17 +134,20 @@ export class SqliteStore extends SqlReads implements Store {
     const busyTimeoutMs = busyTimeoutOf(this.options);
     const intervalMs = this.options.checkpointIntervalMs ?? 0;
     if (intervalMs > 0 && this.checkpointer === undefined) {
-      this.checkpointer = startCheckpointer({ path, intervalMs, busyTimeoutMs });
+      this.checkpointer = startCheckpointer({ path, intervalMs, busyTimeoutMs }, this.log);
     }
     const historyIntervalMs = this.options.historyIntervalMs ?? historyIntervalMsDefault;
     if (historyIntervalMs > 0 && this.historyIndexer === undefined) {
-      this.historyIndexer = startHistoryIndexer({
-        path,
-        historyPath: historyPathOf(path),
-        intervalMs: historyIntervalMs,
-        busyTimeoutMs,
-        eventsPerPassMax: historyEventsPerPassMax,
-      });
+      this.historyIndexer = startHistoryIndexer(
+        {
+          path,
+          historyPath: historyPathOf(path),
+          intervalMs: historyIntervalMs,
+          busyTimeoutMs,
+          eventsPerPassMax: historyEventsPerPassMax,
+        },
+        this.log,
+      );
     }
   }
 
@@ -162,6 +170,7 @@ export class SqliteStore extends SqlReads implements Store {
   }
 
   protected async rows<T>(sql: string, params: readonly SqlParam[]): Promise<T[]> {
+    if (this.closed) throw new StoreError('unavailable', 'the store is closed');
     return this.read(sql).all(...params) as T[];
   }
 

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { Log } from '../../log.js';
 
 /**
  * A thread of the SQLite store's own, with a connection of its own, doing work off the write
@@ -10,19 +11,26 @@ import { Worker } from 'node:worker_threads';
 export class SqliteThread {
   private readonly worker: Worker;
   private readonly exited: Promise<void>;
-  /** The last error the thread's work met, if any (a busy database, a failing disk). */
-  lastError: string | undefined;
+  /** Failures the thread's work met (a busy database, a failing disk), each logged. */
+  errors = 0;
 
-  constructor(entry: URL, workerData: object) {
+  /** `name` says which thread in the log: 'checkpointer', 'item history'. */
+  constructor(entry: URL, workerData: object, name: string, log: Log) {
     this.worker = new Worker(entry, { workerData });
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.on('message', (message: { kind: string; message?: string }) => {
-      if (message.kind === 'error') this.lastError = message.message;
+      if (message.kind !== 'error') return;
+      this.errors += 1;
+      log.warn(
+        { thread: name, cause: message.message, errors: this.errors },
+        'a SQLite thread failed a pass; it tries again',
+      );
     });
     // Each such thread's work has a backstop on the write path or the read path: a thread that
     // dies leaves nothing unanswered.
     this.worker.on('error', (error) => {
-      this.lastError = error.message;
+      this.errors += 1;
+      log.error({ thread: name, err: error }, 'a SQLite thread stopped; its work falls back on the writer and readers');
     });
     this.worker.unref();
   }

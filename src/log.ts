@@ -1,6 +1,8 @@
 /**
- * What the write path logs through: the subset of pino's API it uses, so that the service's
- * pino logger (or a child of it) is passed as it is, and a test can pass a recorder.
+ * What every part below the HTTP layer logs through (the engine, the sweeper, the stores'
+ * threads): the subset of pino's API they use, so that the service's pino logger, or a child of
+ * it, is passed as it is, and a test can pass a recorder. An interface only, so every layer may
+ * import it.
  */
 export interface Log {
   error(context: object, message: string): void;
