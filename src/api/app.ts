@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, LogController, type RouteOptions } from 'fastify';
 import type { Runtime } from '../runtime.js';
 import { type ApiContext, batchCommandSchema, commandSpecs } from './commands.js';
 import { errorHandler, notFoundHandler } from './problem.js';
@@ -17,7 +17,7 @@ import { reservationRoutes } from './routes/reservations.js';
 import { returnRoutes } from './routes/returns.js';
 import { stockRoutes } from './routes/stock.js';
 import { transferRoutes } from './routes/transfers.js';
-import { sharedSchemas } from './schemas.js';
+import { objectSchema, sharedSchemas } from './schemas.js';
 import { createValidation } from './validation.js';
 
 export interface AppOptions {
@@ -48,6 +48,17 @@ function requestId(request: IncomingMessage): string {
   return typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
 }
 
+/**
+ * An API route with no query parameters refuses any, as the others refuse unknown ones: the docs
+ * promise nothing is silently dropped. The documentation's own pages (hidden) are left as they are.
+ */
+const noQuery = objectSchema({});
+
+function refuseUnknownQueries(route: RouteOptions): void {
+  const schema = route.schema as { hide?: boolean; querystring?: unknown } | undefined;
+  if (schema?.hide !== true && schema?.querystring === undefined) route.schema = { ...schema, querystring: noQuery };
+}
+
 /** Builds the HTTP API on a runtime. It never listens: the caller does (`app.listen`). */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { runtime } = options;
@@ -59,7 +70,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     bodyLimit: config.bodyLimitBytes,
     genReqId: requestId,
+    frameworkErrors: errorHandler,
   });
+  app.addHook('onRoute', refuseUnknownQueries);
   const context: ApiContext = { runtime, validation: createValidation(), commands: commandSpecs(config) };
 
   app.setValidatorCompiler(context.validation.compiler);

@@ -1,7 +1,6 @@
 import {
   codeLengthMax,
   codePattern,
-  errorCodes,
   eventTypes,
   idLengthMax,
   idPattern,
@@ -10,6 +9,7 @@ import {
   systemIdPrefix,
   textLengthMax,
 } from '../domain/index.js';
+import { problemCodes } from './http-errors.js';
 
 // JSON schemas of the HTTP API. Every bound comes from the domain's named limits, so the
 // OpenAPI document states the same limits the domain enforces. Request schemas are inline
@@ -195,7 +195,7 @@ export const sharedSchemas: readonly Schema[] = [
       title: { type: 'string' },
       status: integer,
       detail: { type: 'string' },
-      code: { type: 'string', enum: errorCodes },
+      code: { type: 'string', enum: problemCodes },
       instance: { type: 'string' },
       requestId: { type: 'string' },
     },
