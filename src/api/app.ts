@@ -4,8 +4,11 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, LogController, type RouteOptions } from 'fastify';
 import type { Runtime } from '../runtime.js';
+import { clientErrorHandler, refuseConnect } from './client-errors.js';
 import { type ApiContext, batchCommandSchema, commandSpecs } from './commands.js';
+import { boundConnections, type HttpLimits, httpLimits, serverOptions } from './http-limits.js';
 import { errorHandler, notFoundHandler } from './problem.js';
+import { guardRequests } from './request-guard.js';
 import { adjustmentRoutes } from './routes/adjustments.js';
 import { batchRoutes } from './routes/batch.js';
 import { countRoutes } from './routes/counts.js';
@@ -24,6 +27,8 @@ export interface AppOptions {
   readonly runtime: Runtime;
   /** false: no log; true or absent: pino at the configured level; an object: pino options over that. */
   readonly logger?: boolean | object;
+  /** Timeouts and the connection bound; each absent one is its default (http-limits.ts). */
+  readonly limits?: Partial<HttpLimits>;
 }
 
 const routes: readonly FastifyPluginAsync<ApiContext>[] = [
@@ -65,23 +70,27 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = runtime;
   const pino = typeof options.logger === 'object' ? options.logger : {};
   const logger = options.logger === false ? false : { level: config.logLevel, ...pino };
+  const limits = httpLimits(options.limits);
   const app = Fastify({
     logger,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     bodyLimit: config.bodyLimitBytes,
     genReqId: requestId,
+    ...serverOptions(limits),
+    clientErrorHandler,
     frameworkErrors: errorHandler,
+    // Requests on a closing server are answered by the guard, as a problem.
+    return503OnClosing: false,
   });
+  boundConnections(app, limits);
+  refuseConnect(app);
+  guardRequests(app);
   app.addHook('onRoute', refuseUnknownQueries);
   const context: ApiContext = { runtime, validation: createValidation(), commands: commandSpecs(config) };
 
   app.setValidatorCompiler(context.validation.compiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id);
-    done();
-  });
   for (const schema of sharedSchemas) app.addSchema(schema);
   for (const [type, spec] of Object.entries(context.commands)) {
     app.addSchema(batchCommandSchema(type as keyof typeof context.commands, spec));

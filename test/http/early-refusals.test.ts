@@ -6,7 +6,8 @@ import { testDialects } from '../support/dialects.js';
 import { type Api, expectProblem, get, line, startApi, stockedItem, unchangedBy, unique } from './harness.js';
 
 // Requests refused before a route runs: query strings read strictly, unknown query parameters,
-// paths the router cannot read. Each is a documented problem, never a 5xx, and changes nothing.
+// paths the router cannot read, methods a path does not answer. Each is a documented problem,
+// never a 5xx, and changes nothing.
 
 /** Integer query values that are not 1–16 decimal digits, or are out of range. */
 const badIntegers = [
@@ -127,6 +128,25 @@ describe.each(testDialects())('HTTP refusals before a route on %s', (dialect) =>
       const response = await api.app.inject({ method: url.endsWith('commit') ? 'POST' : 'GET', url });
       expectProblem(response, 414, 'URI_TOO_LONG');
     }
+  });
+
+  it('answers a method a path does not answer with 405 and Allow, before reading the body', async () => {
+    const cases = [
+      ['DELETE', '/v1/items', 'GET, HEAD, POST'],
+      ['PUT', `/v1/items/${sku}`, 'GET, HEAD'],
+      ['PATCH', '/v1/reservations/order-1/commit', 'POST'],
+      ['GET', '/v1/receipts', 'POST'],
+      ['OPTIONS', '/v1/ledger', 'GET, HEAD'],
+      ['PROPFIND', '/healthz', 'GET, HEAD'],
+    ] as const;
+    for (const [method, url, allow] of cases) {
+      const response = await unchangedBy(api, [sku], () =>
+        api.app.inject({ method: method as 'GET', url, headers: { 'content-type': 'text/plain' }, payload: '{' }),
+      );
+      const problem = expectProblem(response, 405, 'METHOD_NOT_ALLOWED');
+      expect([response.headers.allow, problem.allow], `${method} ${url}`).toEqual([allow, allow.split(', ')]);
+    }
+    expectProblem(await api.app.inject({ method: 'DELETE', url: '/v1/nothing' }), 404, 'NOT_FOUND');
   });
 });
 

@@ -68,7 +68,7 @@ describe.each(testDialects())('HTTP platform on %s', (dialect) => {
   it('answers unknown routes with a 404 problem', async () => {
     const problem = expectProblem(await get(api.app, '/v1/nothing'), 404, 'NOT_FOUND');
     expect(problem.instance).toBe('/v1/nothing');
-    expectProblem(await api.app.inject({ method: 'DELETE', url: '/v1/items' }), 404, 'NOT_FOUND');
+    expectProblem(await api.app.inject({ method: 'DELETE', url: '/v1/nothing' }), 404, 'NOT_FOUND');
   });
 
   it('echoes a client request id, and makes one when the client sends none or a bad one', async () => {
