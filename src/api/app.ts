@@ -2,14 +2,17 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, LogController, type RouteOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type RouteOptions } from 'fastify';
 import type { Runtime } from '../runtime.js';
 import { clientErrorHandler, refuseConnect } from './client-errors.js';
 import { type ApiContext, batchCommandSchema, commandSpecs } from './commands.js';
 import { boundConnections, type HttpLimits, httpLimits, serverOptions } from './http-limits.js';
+import { packageVersion } from './package-version.js';
 import { errorHandler, notFoundHandler } from './problem.js';
 import { guardRequests } from './request-guard.js';
+import { RequestLog } from './request-log.js';
 import { adjustmentRoutes } from './routes/adjustments.js';
+import { apiIndexRoutes, catalogEntries, type RouteEntry } from './routes/api-index.js';
 import { batchRoutes } from './routes/batch.js';
 import { countRoutes } from './routes/counts.js';
 import { healthRoutes } from './routes/health.js';
@@ -53,6 +56,8 @@ function requestId(request: IncomingMessage): string {
   return typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
 }
 
+const title = 'Skuld inventory API';
+
 /**
  * An API route with no query parameters refuses any, as the others refuse unknown ones: the docs
  * promise nothing is silently dropped. The documentation's own pages (hidden) are left as they are.
@@ -73,7 +78,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const limits = httpLimits(options.limits);
   const app = Fastify({
     logger,
-    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    logController: new RequestLog({ requestIdLogLabel: 'requestId' }),
     bodyLimit: config.bodyLimitBytes,
     genReqId: requestId,
     ...serverOptions(limits),
@@ -85,7 +90,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   boundConnections(app, limits);
   refuseConnect(app);
   guardRequests(app);
-  app.addHook('onRoute', refuseUnknownQueries);
+  const version = packageVersion();
+  const catalog: RouteEntry[] = [];
+  app.addHook('onRoute', (route) => {
+    refuseUnknownQueries(route);
+    catalog.push(...catalogEntries(route));
+  });
   const context: ApiContext = { runtime, validation: createValidation(), commands: commandSpecs(config) };
 
   app.setValidatorCompiler(context.validation.compiler);
@@ -100,8 +110,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     openapi: {
       openapi: '3.1.0',
       info: {
-        title: 'Skuld inventory API',
-        version: '1.0.0',
+        title,
+        version,
         description:
           'Stock levels, two-phase reservations and the ledger of every change. Every change is a command whose ' +
           "`id` is the client's idempotency key. Errors are RFC 9457 problems (`application/problem+json`) with " +
@@ -111,6 +121,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     refResolver: { buildLocalReference: (json, _base, _fragment, index) => String(json.$id ?? `def-${index}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(apiIndexRoutes, { title, version, routes: catalog });
   for (const plugin of routes) await app.register(plugin, context);
   return app;
 }

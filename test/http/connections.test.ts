@@ -108,7 +108,7 @@ describe.each(testDialects())('HTTP connections on %s', (dialect) => {
   });
 });
 
-describe.each(testDialects())('HTTP connection bound on %s', (dialect) => {
+describe.each(testDialects())('HTTP connection bound and request log on %s', (dialect) => {
   const connectionsMax = 2;
   const lines: Record<string, unknown>[] = [];
   let api: Api;
@@ -123,6 +123,21 @@ describe.each(testDialects())('HTTP connection bound on %s', (dialect) => {
   afterAll(async () => {
     await app?.close();
     await api?.close();
+  });
+
+  it('logs one line per request, when it completes, with its id, method, url, status and time', async () => {
+    lines.length = 0;
+    const ok = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'log-1' } });
+    const refused = await app.inject({ method: 'GET', url: '/v1/ledger?limit=0x10' });
+    const requestLines = lines.filter((line) => 'requestId' in line);
+    expect(requestLines).toEqual([
+      expect.objectContaining({ requestId: 'log-1', method: 'GET', url: '/healthz', statusCode: ok.statusCode }),
+      expect.objectContaining({ requestId: refused.headers['x-request-id'], url: '/v1/ledger?limit=0x10' }),
+    ]);
+    expect(requestLines.map((line) => [line.level, line.statusCode, typeof line.responseTimeMs])).toEqual([
+      [30, 200, 'number'],
+      [30, 400, 'number'],
+    ]);
   });
 
   it(`closes connections past ${connectionsMax} unanswered, logs how many, and serves once one is free`, async () => {

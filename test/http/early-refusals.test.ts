@@ -7,7 +7,9 @@ import { type Api, expectProblem, get, line, startApi, stockedItem, unchangedBy,
 
 // Requests refused before a route runs: query strings read strictly, unknown query parameters,
 // paths the router cannot read, methods a path does not answer. Each is a documented problem,
-// never a 5xx, and changes nothing.
+// never a 5xx, and changes nothing. The index at /v1 lists the routes these tests walk.
+
+const { version: packageVersion } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
 
 /** Integer query values that are not 1–16 decimal digits, or are out of range. */
 const badIntegers = [
@@ -147,6 +149,17 @@ describe.each(testDialects())('HTTP refusals before a route on %s', (dialect) =>
       expect([response.headers.allow, problem.allow], `${method} ${url}`).toEqual([allow, allow.split(', ')]);
     }
     expectProblem(await api.app.inject({ method: 'DELETE', url: '/v1/nothing' }), 404, 'NOT_FOUND');
+  });
+
+  it('serves an index at /v1: the version, the docs and every documented route', async () => {
+    const response = await get(api.app, '/v1');
+    expect(response.statusCode).toBe(200);
+    const index = response.json();
+    expect(index).toMatchObject({ version: packageVersion, docs: '/docs', openapi: '/docs/json' });
+    const document = (await get(api.app, '/docs/json')).json();
+    expect(document.info.version).toBe(packageVersion);
+    const key = ({ method, path }: Route) => `${method} ${path}`;
+    expect((index.routes as Route[]).map(key).sort()).toEqual(routes.map(key).sort());
   });
 });
 
