@@ -1,7 +1,6 @@
 import { type Config, loadConfig } from '../src/config.js';
 import { levelKey, type StockLine } from '../src/domain/index.js';
-import type { Answer } from '../src/engine/batch.js';
-import type { CommandExecutor, EngineStats } from '../src/engine/engine.js';
+import type { Answer, CommandExecutor, EngineStats } from '../src/engine/executor.js';
 import type { Strategy } from '../src/engine/strategies.js';
 import { createRuntime, type Runtime } from '../src/runtime.js';
 import type { Store } from '../src/store/port.js';

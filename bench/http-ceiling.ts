@@ -1,6 +1,5 @@
 import { type Command, domainError, validateCommand } from '../src/domain/index.js';
-import type { Answer } from '../src/engine/batch.js';
-import { type CommandExecutor, type EngineStats, emptyStats } from '../src/engine/engine.js';
+import { type Answer, type CommandExecutor, type EngineStats, emptyStats } from '../src/engine/executor.js';
 
 /**
  * The reservation route's ceiling, for the HTTP bench only: an executor that answers a valid

@@ -1,6 +1,9 @@
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { loadConfig } from '../src/config.js';
-import { strategyDialects } from '../src/engine/strategies.js';
+import { strategyApplies } from '../src/engine/strategies.js';
+import { mysqlCapabilities } from '../src/store/mysql/mysql-store.js';
+import { postgresCapabilities } from '../src/store/postgres/postgres-store.js';
+import { sqliteCapabilities } from '../src/store/sqlite/sqlite-store.js';
 import { writeMatrixCharts } from './chart.js';
 import { assertLoopback, type ServerUrls, type StoreVersions, storeVersions } from './databases.js';
 import { cellEngineThread, type EngineCellResult, type EngineCellSpec, runEngineCell } from './engine-bench.js';
@@ -78,6 +81,8 @@ function header(
   return lines.join('\n');
 }
 
+const capabilities = { sqlite: sqliteCapabilities, postgres: postgresCapabilities, mysql: mysqlCapabilities } as const;
+
 /** Every cell asked for, in run order; a strategy runs only on the stores it applies to. */
 function planCells(options: Options): EngineCellSpec[] {
   const { durationMs, warmupMs, seed, urls } = options;
@@ -85,7 +90,7 @@ function planCells(options: Options): EngineCellSpec[] {
   for (const workload of options.workloads) {
     for (const store of options.stores) {
       for (const strategy of options.strategies) {
-        if (!(strategyDialects[strategy] as readonly string[]).includes(store)) continue;
+        if (!strategyApplies(strategy, capabilities[store])) continue;
         for (const mode of options.modes) {
           for (const wanted of options.inFlight) {
             const inFlight = strategy === 'batched' ? wanted : Math.min(wanted, options.perOrderInFlightMax);

@@ -1,6 +1,6 @@
 import { quantityMax, type ReserveStock, type StockLine } from '../src/domain/index.js';
-import type { Answer } from '../src/engine/batch.js';
 import { Engine } from '../src/engine/engine.js';
+import type { Answer } from '../src/engine/executor.js';
 import type { Store } from '../src/store/port.js';
 
 // The workloads. Each order holds distinct lines of 1 to lineQuantityMax units; a line falls on
@@ -123,7 +123,7 @@ const setupPipelineDepthMax = 2;
  * own, so that the measured engine's statistics start from zero.
  */
 export async function setupWorkload(store: Store, workload: Workload): Promise<void> {
-  const engine = new Engine(store, {
+  const engine = Engine.on(store, {
     batchSizeMax: setupBatchSizeMax,
     pipelineDepthMax: setupPipelineDepthMax,
     queueDepthMax: setupChunkSize,

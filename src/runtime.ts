@@ -1,14 +1,15 @@
 import { pino } from 'pino';
 import type { Config } from './config.js';
 import { storeConfig } from './config.js';
-import { type CommandExecutor, Engine, engineDefaults } from './engine/engine.js';
+import { Engine, engineDefaults } from './engine/engine.js';
+import type { CommandExecutor } from './engine/executor.js';
 import { checkStrategy, writePath } from './engine/strategies.js';
 import { Sweeper } from './engine/sweeper.js';
 import type { Log } from './log.js';
-import { MysqlStore } from './store/mysql/mysql-store.js';
-import type { Store } from './store/port.js';
-import { PostgresStore } from './store/postgres/postgres-store.js';
-import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { MysqlStore, mysqlCapabilities } from './store/mysql/mysql-store.js';
+import type { Dialect, Store, StoreCapabilities } from './store/port.js';
+import { PostgresStore, postgresCapabilities } from './store/postgres/postgres-store.js';
+import { SqliteStore, sqliteCapabilities } from './store/sqlite/sqlite-store.js';
 import { EngineThread } from './thread/engine-thread.js';
 import type { SharedClock } from './thread/shared-clock.js';
 
@@ -20,10 +21,16 @@ export function createLog(config: Config): Log {
   return pino({ level: config.logLevel });
 }
 
+const storeCapabilities: Readonly<Record<Dialect, StoreCapabilities>> = {
+  sqlite: sqliteCapabilities,
+  postgres: postgresCapabilities,
+  mysql: mysqlCapabilities,
+};
+
 export function openStore(config: Config, log: Log): Store {
   const target = storeConfig(config);
   // Checked before anything is opened: a start refused for it leaves no file or database behind.
-  checkStrategy(config.strategy, target.kind);
+  checkStrategy(config.strategy, storeCapabilities[target.kind], target.kind);
   if (target.kind === 'sqlite') {
     const { path, synchronous, checkpointIntervalMs, historyIntervalMs } = target;
     return SqliteStore.open({ path, synchronous, checkpointIntervalMs, historyIntervalMs, log });
@@ -45,20 +52,16 @@ export async function buildEngine(config: Config, store: Store, clock: () => num
     retryCountMax: config.strategyRetryCountMax,
     log,
   });
-  return new Engine(
-    store,
-    {
-      batchSizeMax: config.batchSizeMax,
-      batchWaitMs: config.batchWaitMs,
-      queueDepthMax: config.queueDepthMax,
-      reservationTtlMsDefault: config.reservationTtlMsDefault,
-      reservationTtlMsMax: config.reservationTtlMsMax,
-      clock,
-      log,
-      ...path.options,
-    },
-    path.runner,
-  );
+  return new Engine(path.runner, {
+    batchSizeMax: config.batchSizeMax,
+    batchWaitMs: config.batchWaitMs,
+    queueDepthMax: config.queueDepthMax,
+    reservationTtlMsDefault: config.reservationTtlMsDefault,
+    reservationTtlMsMax: config.reservationTtlMsMax,
+    clock,
+    log,
+    ...path.options,
+  });
 }
 
 export interface Runtime {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { type Command, type CommandType, type CommandValue, quantityMax } from '../domain/index.js';
-import type { Answer } from '../engine/batch.js';
+import type { Answer } from '../engine/executor.js';
 import type { Runtime } from '../runtime.js';
 import { sendProblem } from './problem.js';
 import {

@@ -1,5 +1,5 @@
 import type { Command } from '../domain/index.js';
-import type { CommandExecutor } from '../engine/engine.js';
+import type { CommandExecutor } from '../engine/executor.js';
 
 // Demo data: a small catalogue in two warehouses. Every command has a fixed id, so seeding
 // again changes nothing.

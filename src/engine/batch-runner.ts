@@ -1,6 +1,7 @@
 import type { DecideContext } from '../domain/index.js';
 import { type LevelGuard, type Store, StoreError, staleLevelCode } from '../store/port.js';
-import { type Answer, type PendingCommand, runBatch } from './batch.js';
+import { type PendingCommand, runBatch } from './batch.js';
+import type { Answer } from './executor.js';
 import { ItemCache } from './item-cache.js';
 
 /**

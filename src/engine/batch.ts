@@ -18,6 +18,7 @@ import {
 } from '../domain/index.js';
 import { type LevelGuard, type LevelRef, StoreError, type WriteSession, type WriteSet } from '../store/port.js';
 import { BatchState } from './batch-state.js';
+import type { Answer } from './executor.js';
 import type { ItemCache } from './item-cache.js';
 
 /** Conflict code of a batch that found a reservation whose levels it had not locked. */
@@ -26,12 +27,6 @@ export const appearedCode = 'RESERVATION_APPEARED';
 export interface PendingCommand {
   readonly command: Command;
   readonly fingerprint: string;
-}
-
-export interface Answer {
-  readonly outcome: CommandOutcome;
-  /** True when the outcome is the stored first result of an earlier send of the same id. */
-  readonly replayed: boolean;
 }
 
 /** How each command of the batch was settled, before positions are known. */

@@ -1,8 +1,9 @@
 import { type Command, type DecideContext, domainError, validateCommand } from '../domain/index.js';
 import { type Log, silentLog } from '../log.js';
 import { type Store, StoreError } from '../store/port.js';
-import type { Answer, PendingCommand } from './batch.js';
+import type { PendingCommand } from './batch.js';
 import { type BatchRunner, InProcessRunner } from './batch-runner.js';
+import { type Answer, type CommandExecutor, type EngineStats, emptyStats } from './executor.js';
 import { fingerprint } from './fingerprint.js';
 
 export interface EngineOptions {
@@ -59,38 +60,6 @@ interface Waiting extends PendingCommand {
   readonly resolve: (answer: Answer) => void;
 }
 
-export interface EngineStats {
-  batches: number;
-  commands: number;
-  retries: number;
-  largestBatch: number;
-  /** Batches split because the store refused one of their commands. */
-  splits: number;
-  /** Commands refused alone by the store (STORE_REJECTED) after their batch was split. */
-  isolated: number;
-  /** Commands refused with OVERLOADED: the queue was full. */
-  overloaded: number;
-  /** Retryable store conflicts by database code (e.g. 40P01 deadlock, 23505 unique violation). */
-  conflicts: Record<string, number>;
-}
-
-/**
- * What callers of the write path use: the engine in this thread, or the engine thread
- * (`src/thread/`) that runs one on a thread of its own.
- */
-export interface CommandExecutor {
-  /** Decides one command. Never throws for an operating error: the outcome carries it. */
-  execute(command: Command): Promise<Answer>;
-  /** The engine's counters (on another thread: as of its latest answer). */
-  readonly stats: EngineStats;
-  /** Resolves when every command sent so far has been answered. */
-  drain(): Promise<void>;
-  /** Answers every queued command, then stops. */
-  close(): Promise<void>;
-  /** Why the write path stopped taking commands (every command is then UNAVAILABLE); undefined while it runs. */
-  readonly stopped: string | undefined;
-}
-
 /**
  * The sequencer. Commands from any number of callers queue here; one batch at a time is
  * decided and written in a single transaction, and every caller is answered after commit.
@@ -110,11 +79,16 @@ export class Engine implements CommandExecutor {
   /** OVERLOADED answers since the last batch finished, logged with it. */
   private overloadedSinceLog = 0;
 
-  /** Runs batches on `store` in-process, unless a runner (e.g. a writer thread) is given. */
-  constructor(store: Store, options: Partial<EngineOptions> = {}, runner?: BatchRunner) {
+  /** Runs each batch through `runner`: one transaction, held as the write strategy says. */
+  constructor(runner: BatchRunner, options: Partial<EngineOptions> = {}) {
     this.options = { ...engineDefaults, ...options };
-    this.runner = runner ?? new InProcessRunner(store, this.options.itemCacheMax);
+    this.runner = runner;
     this.log = this.options.log;
+  }
+
+  /** The batched write path on `store`, in this thread: rows locked in global order. */
+  static on(store: Store, options: Partial<EngineOptions> = {}): Engine {
+    return new Engine(new InProcessRunner(store, options.itemCacheMax ?? engineDefaults.itemCacheMax), options);
   }
 
   get queueDepth(): number {
@@ -256,10 +230,6 @@ export class Engine implements CommandExecutor {
       reservationTtlMsMax: this.options.reservationTtlMsMax,
     };
   }
-}
-
-export function emptyStats(): EngineStats {
-  return { batches: 0, commands: 0, retries: 0, largestBatch: 0, splits: 0, isolated: 0, overloaded: 0, conflicts: {} };
 }
 
 function rejected(commandId: string, error: ReturnType<typeof domainError>): Answer {

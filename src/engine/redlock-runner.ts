@@ -3,8 +3,9 @@ import { type DecideContext, levelKey, type Reservation } from '../domain/index.
 import type { Log } from '../log.js';
 import { StartupError } from '../startup-error.js';
 import { type Store, StoreError } from '../store/port.js';
-import { type Answer, type PendingCommand, referencedReservations, touchedLevels } from './batch.js';
+import { type PendingCommand, referencedReservations, touchedLevels } from './batch.js';
 import type { BatchRunner, InProcessRunner } from './batch-runner.js';
+import type { Answer } from './executor.js';
 import { type HeldLock, RedisLocks } from './redis-lock.js';
 
 export interface RedlockOptions {

@@ -1,6 +1,6 @@
 import type { Log } from '../log.js';
 import { StartupError } from '../startup-error.js';
-import type { Dialect, Store } from '../store/port.js';
+import type { Store, StoreCapabilities } from '../store/port.js';
 import { type BatchRunner, InProcessRunner } from './batch-runner.js';
 import type { EngineOptions } from './engine.js';
 import { RedlockRunner } from './redlock-runner.js';
@@ -13,24 +13,29 @@ export const strategies = ['batched', 'pessimistic', 'optimistic', 'redlock'] as
 export type Strategy = (typeof strategies)[number];
 
 /**
- * Where each applies. SQLite has a single writer: there are no row locks to take or to avoid,
- * so only the batched path means anything there.
+ * What each needs of the store. Per-order strategies compare ways of keeping concurrent writers
+ * of one level apart: with a single writer (SQLite) there are none to keep apart, so only the
+ * batched path means anything there.
  */
-export const strategyDialects: Readonly<Record<Strategy, readonly Dialect[]>> = {
-  batched: ['sqlite', 'postgres', 'mysql'],
-  pessimistic: ['postgres', 'mysql'],
-  optimistic: ['postgres', 'mysql'],
-  redlock: ['postgres', 'mysql'],
+const strategyNeeds: Readonly<Record<Strategy, readonly (keyof StoreCapabilities)[]>> = {
+  batched: [],
+  pessimistic: ['rowLocks', 'concurrentWriters'],
+  optimistic: ['concurrentWriters'],
+  redlock: ['concurrentWriters'],
 };
 
+export function strategyApplies(strategy: Strategy, capabilities: StoreCapabilities): boolean {
+  return strategyNeeds[strategy].every((need) => capabilities[need]);
+}
+
 /**
- * Batches in flight on the batched path. On a database server a second batch is sent while the
- * first commits: its lock requests queue in the server, which goes from one commit straight to
- * the next batch while this process answers the first batch's callers and gathers the next.
- * Two in flight are exactly as safe as two processes (the same lock order, the ledger head last).
- * SQLite writes through one connection, one transaction at a time.
+ * Batches in flight on the batched path. Where writers may run concurrently, a second batch is
+ * sent while the first commits: its lock requests queue in the server, which goes from one commit
+ * straight to the next batch while this process answers the first batch's callers and gathers
+ * the next. Two in flight are exactly as safe as two processes (the same lock order, the ledger
+ * head last). A single writer writes one transaction at a time.
  */
-const batchedPipelineDepth: Readonly<Record<Dialect, number>> = { sqlite: 1, postgres: 2, mysql: 2 };
+const batchedPipelineDepth = (capabilities: StoreCapabilities) => (capabilities.concurrentWriters ? 2 : 1);
 
 export interface StrategySettings {
   /** Transactions in flight at once for the one-command-per-transaction paths. */
@@ -49,17 +54,22 @@ export interface WritePath {
   readonly runner: BatchRunner;
 }
 
-/** Throws STRATEGY_UNSUPPORTED when the strategy does not apply to the store. */
-export function checkStrategy(strategy: Strategy, dialect: Dialect): void {
-  const allowed = strategyDialects[strategy];
-  if (!allowed.includes(dialect)) {
+/** Throws STRATEGY_UNSUPPORTED when the strategy does not apply to the store (named `storeName`). */
+export function checkStrategy(strategy: Strategy, capabilities: StoreCapabilities, storeName: string): void {
+  const missing = strategyNeeds[strategy].filter((need) => !capabilities[need]);
+  if (missing.length > 0) {
     throw new StartupError(
       'STRATEGY_UNSUPPORTED',
-      `the ${strategy} strategy does not apply to ${dialect} (it applies to ${allowed.join(', ')}); ` +
-        `${dialect} runs the batched strategy`,
+      `the ${strategy} strategy needs ${missing.map((need) => capabilityNames[need]).join(' and ')}, ` +
+        `which ${storeName} does not have; ${storeName} runs the batched strategy`,
     );
   }
 }
+
+const capabilityNames: Readonly<Record<keyof StoreCapabilities, string>> = {
+  rowLocks: 'row locks',
+  concurrentWriters: 'concurrent writers',
+};
 
 /**
  * - batched: many commands per transaction, rows locked in global order (the default).
@@ -69,12 +79,12 @@ export function checkStrategy(strategy: Strategy, dialect: Dialect): void {
  * - redlock: one command per transaction under Redis locks with a fencing token.
  */
 export async function writePath(strategy: Strategy, store: Store, settings: StrategySettings): Promise<WritePath> {
-  checkStrategy(strategy, store.dialect);
+  checkStrategy(strategy, store.capabilities, store.dialect);
   const single = { batchSizeMax: 1, pipelineDepthMax: settings.concurrency, batchRetryMax: settings.retryCountMax };
   switch (strategy) {
     case 'batched':
       return {
-        options: { pipelineDepthMax: batchedPipelineDepth[store.dialect] },
+        options: { pipelineDepthMax: batchedPipelineDepth(store.capabilities) },
         runner: new InProcessRunner(store, settings.itemCacheMax),
       };
     case 'pessimistic':

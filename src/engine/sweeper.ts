@@ -1,7 +1,7 @@
 import { expiryCommandId } from '../domain/index.js';
 import type { Log } from '../log.js';
 import type { Store } from '../store/port.js';
-import type { CommandExecutor } from './engine.js';
+import type { CommandExecutor } from './executor.js';
 
 export interface SweeperOptions {
   readonly intervalMs: number;

@@ -79,8 +79,17 @@ export interface WriteSession {
   write(set: WriteSet): Promise<void>;
 }
 
+/** What a store offers the write strategies: they ask this, never which database it is. */
+export interface StoreCapabilities {
+  /** Row locks that other writers wait on (SELECT … FOR UPDATE), so writers of other levels run side by side. */
+  readonly rowLocks: boolean;
+  /** Write transactions may be in flight at once, from this process or from others. */
+  readonly concurrentWriters: boolean;
+}
+
 export interface Store {
   readonly dialect: Dialect;
+  readonly capabilities: StoreCapabilities;
   migrate(): Promise<void>;
   writeTransaction<T>(work: (session: WriteSession) => Promise<T>): Promise<T>;
 

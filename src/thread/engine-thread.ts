@@ -1,8 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import { type Command, domainError } from '../domain/index.js';
-import type { Answer } from '../engine/batch.js';
-import { type CommandExecutor, type EngineStats, emptyStats } from '../engine/engine.js';
+import { type Answer, type CommandExecutor, type EngineStats, emptyStats } from '../engine/executor.js';
 import { StartupError } from '../startup-error.js';
 import type { FromWorker, ToWorker, WorkerStart } from './messages.js';
 

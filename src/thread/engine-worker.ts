@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { domainError } from '../domain/index.js';
-import type { Answer } from '../engine/batch.js';
 import type { Engine } from '../engine/engine.js';
+import type { Answer } from '../engine/executor.js';
 import { buildEngine, createLog, openStore } from '../runtime.js';
 import { StartupError } from '../startup-error.js';
 import type { Store } from '../store/port.js';

@@ -1,7 +1,6 @@
 import type { Config } from '../config.js';
 import type { Command } from '../domain/index.js';
-import type { Answer } from '../engine/batch.js';
-import type { EngineStats } from '../engine/engine.js';
+import type { Answer, EngineStats } from '../engine/executor.js';
 import type { StartupErrorCode } from '../startup-error.js';
 
 // What the engine thread and the thread that started it say to each other. Commands and answers

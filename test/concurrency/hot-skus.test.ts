@@ -32,7 +32,7 @@ describe.each(testDialects())('concurrency: %s', (dialect) => {
   it('reserves exactly the stock there is when 1,200 single-unit orders race for 3 SKUs', async () => {
     const opened = await openTestStore(dialect);
     cleanup = opened.cleanup;
-    const engine = new Engine(opened.store);
+    const engine = Engine.on(opened.store);
     await stock(engine, hot.slice(0, 3), location, 300);
     const random = prng(7);
     const orders: Command[] = Array.from({ length: 1200 }, (_, i) => ({
@@ -54,7 +54,7 @@ describe.each(testDialects())('concurrency: %s', (dialect) => {
   it('never refuses an order that fits, and never oversells, with multi-line orders', async () => {
     const opened = await openTestStore(dialect);
     cleanup = opened.cleanup;
-    const engine = new Engine(opened.store, { batchSizeMax: 64 });
+    const engine = Engine.on(opened.store, { batchSizeMax: 64 });
     await stock(engine, hot, location, 400);
     const random = prng(11);
     const orders = Array.from({ length: 1500 }, (_, i) => order(`m-${i}`, random, 3));
@@ -90,7 +90,7 @@ describe.each(testDialects())('concurrency: %s', (dialect) => {
   it('applies concurrent retries of the same command ids once', async () => {
     const opened = await openTestStore(dialect);
     cleanup = opened.cleanup;
-    const engine = new Engine(opened.store, { batchSizeMax: 16 });
+    const engine = Engine.on(opened.store, { batchSizeMax: 16 });
     await stock(engine, hot, location, 1000);
     const random = prng(3);
     const orders = Array.from({ length: 200 }, (_, i) => order(`r-${i}`, random, 3));
@@ -107,7 +107,7 @@ describe.each(testDialects())('concurrency: %s', (dialect) => {
   it('stays correct with two engine processes on one database, sharing hot SKUs and command ids', async () => {
     const opened = await openTestStore(dialect);
     cleanup = opened.cleanup;
-    const engine = new Engine(opened.store);
+    const engine = Engine.on(opened.store);
     await stock(engine, hot, location, 6000);
     const random = prng(5);
     const shared = Array.from({ length: 300 }, (_, i) => order(`s-${i}`, random, 3));

@@ -177,7 +177,7 @@ describe.each(testDialects())('idempotency on %s', (dialect) => {
     const secondStore = openSecond();
     try {
       // A second engine on the same database, as a second instance would run.
-      const secondEngine = new Engine(secondStore, { clock: clock.read });
+      const secondEngine = Engine.on(secondStore, { clock: clock.read });
       const secondSweeper = new Sweeper(secondEngine, secondStore, options);
       const swept = await Promise.all([sweeper.sweep(), secondSweeper.sweep(), sweeper.sweep()]);
       expect(swept.reduce((sum, count) => sum + count, 0)).toBe(2);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Command } from '../../src/domain/index.js';
-import type { Answer } from '../../src/engine/batch.js';
+import type { Answer } from '../../src/engine/executor.js';
 import type { Log } from '../../src/log.js';
 import type { Dialect } from '../../src/store/port.js';
 import { testDialects } from '../support/dialects.js';

@@ -13,7 +13,7 @@ describe.each(testDialects())('recorded reservations on %s', (dialect) => {
   it('replays the reservation as it was created, after it was partly committed', async () => {
     const opened = await openTestStore(dialect);
     cleanup = opened.cleanup;
-    const engine = new Engine(opened.store);
+    const engine = Engine.on(opened.store);
     await stock(engine, ['R-1', 'R-2'], 'WH1', 10);
     const reserve = {
       type: 'ReserveStock',

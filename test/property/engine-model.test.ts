@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Command, type CommandOutcome, expiryCommandId, type StockLine } from '../../src/domain/index.js';
-import type { Answer } from '../../src/engine/batch.js';
+import type { Answer } from '../../src/engine/executor.js';
 import type { Dialect } from '../../src/store/port.js';
 import { testDialects } from '../support/dialects.js';
 import { wholeLedger } from '../support/engine-harness.js';

@@ -158,7 +158,7 @@ describe('MySQL store whose loads the server refuses', () => {
 
   it('lets the engine run the refused batch again, each command taking effect once', async () => {
     const { store } = fresh;
-    const engine = new Engine(store, { clock: new ManualClock().read });
+    const engine = Engine.on(store, { clock: new ManualClock().read });
     try {
       expectAccepted(await engine.execute({ type: 'RegisterItem', id: 'reg', sku: 'SKU-1' }));
       const receipts = Array.from({ length: rows }, (_, i) =>

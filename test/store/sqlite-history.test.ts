@@ -18,7 +18,7 @@ const skus = ['A', 'B', 'C', 'D'];
 
 /** Receipts spread over the items, batches of 40 from round `from` on, their ids tagged. */
 async function receive(store: SqliteStore, tag: string, rounds: number, from = 0): Promise<void> {
-  const engine = new Engine(store, { clock: new ManualClock().read });
+  const engine = Engine.on(store, { clock: new ManualClock().read });
   try {
     for (const sku of skus) await engine.execute({ type: 'RegisterItem', id: `reg-${sku}`, sku });
     for (let round = from; round < from + rounds; round += 1) {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { Command, CommandOutcome, LedgerEvent } from '../../src/domain/index.js';
-import type { CommandExecutor, EngineStats } from '../../src/engine/engine.js';
+import type { CommandExecutor, EngineStats } from '../../src/engine/executor.js';
 import type { Store } from '../../src/store/port.js';
 import { verify } from '../../src/verify/verify.js';
 import type { TestDatabase } from './dialects.js';

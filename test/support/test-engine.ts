@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import type { CommandOutcome, CommandValue, DomainError, ErrorCode } from '../../src/domain/index.js';
-import type { Answer } from '../../src/engine/batch.js';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
+import type { Answer } from '../../src/engine/executor.js';
 import type { Dialect } from '../../src/store/port.js';
 import { formatReport, verify } from '../../src/verify/verify.js';
 import { ManualClock } from './clock.js';
@@ -14,7 +14,7 @@ export const engineTtlMsMax = 3_600_000;
 export async function openTestEngine(dialect: Dialect, options: Partial<EngineOptions> = {}) {
   const { store, db, cleanup } = await openTestStore(dialect);
   const clock = new ManualClock();
-  const engine = new Engine(store, {
+  const engine = Engine.on(store, {
     clock: clock.read,
     reservationTtlMsDefault: engineTtlMsDefault,
     reservationTtlMsMax: engineTtlMsMax,

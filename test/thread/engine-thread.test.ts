@@ -104,7 +104,7 @@ describe('the engine thread at start', () => {
     try {
       const config = loadConfig({ ...db.env, SKULD_ENGINE_THREAD: 'on', SKULD_STRATEGY: 'optimistic' });
       await expect(EngineThread.start(config, undefined)).rejects.toThrow(
-        /optimistic strategy does not apply to sqlite/,
+        /optimistic strategy needs concurrent writers, which sqlite does not have/,
       );
     } finally {
       await db.drop();

@@ -47,7 +47,7 @@ describe.each(testDialects())('verify on %s', (dialect) => {
   async function seeded(): Promise<void> {
     const opened = await openTestStore(dialect);
     ({ store, db, cleanup } = opened);
-    const engine = new Engine(store);
+    const engine = Engine.on(store);
     await stock(engine, ['V-1', 'V-2'], 'WH1', 10);
     const { outcome } = await engine.execute({
       type: 'ReserveStock',
@@ -68,7 +68,7 @@ describe.each(testDialects())('verify on %s', (dialect) => {
 
   it('reads the ledger, the reservations and the levels in pages, and says how far it has got', async () => {
     await seeded();
-    const engine = new Engine(store);
+    const engine = Engine.on(store);
     const receipts = Array.from({ length: 2 * verifyPageSize + 10 }, (_, i) =>
       engine.execute({ type: 'ReceiveStock', id: `more-${i}`, sku: 'V-1', location: `L${i % 3}`, quantity: 1 }),
     );

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { type Command, type DomainError, domainError } from '../../domain/index.js';
-import type { Answer } from '../../engine/batch.js';
+import type { Answer } from '../../engine/executor.js';
 import { type ApiContext, batchCommandSchema, type ClientCommandType, resultBody } from '../commands.js';
 import { toProblem } from '../problem.js';
 import { objectSchema, problemResponses } from '../schemas.js';

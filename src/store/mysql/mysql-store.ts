@@ -2,7 +2,14 @@ import { type PoolConnection as CorePoolConnection, createPool, escapeId, format
 import { createConnection, type Pool, type PoolConnection, type RowDataPacket } from 'mysql2/promise';
 import type { Level } from '../../domain/index.js';
 import { runMigrations } from '../migrate.js';
-import { type Dialect, type LevelRef, type Store, StoreError, type WriteSession } from '../port.js';
+import {
+  type Dialect,
+  type LevelRef,
+  type Store,
+  type StoreCapabilities,
+  StoreError,
+  type WriteSession,
+} from '../port.js';
 import { type LevelRow, levelFromRow } from '../rows.js';
 import { reservationColumns } from '../sql.js';
 import { type SqlParam, SqlReads } from '../sql-reads.js';
@@ -10,6 +17,8 @@ import { closedError, guard, translate } from './mysql-errors.js';
 import { mysqlMigrations, mysqlMigrationTarget } from './mysql-migrations.js';
 import { MysqlSession } from './mysql-session.js';
 import { quotingLines, sessionSetupSql } from './mysql-sql.js';
+
+export const mysqlCapabilities: StoreCapabilities = { rowLocks: true, concurrentWriters: true };
 
 export interface MysqlStoreOptions {
   /** `mysql://user:password@host:port/database`. */
@@ -36,6 +45,7 @@ const unknownDatabaseErrno = 1049;
  */
 export class MysqlStore extends SqlReads implements Store {
   readonly dialect: Dialect = 'mysql';
+  readonly capabilities = mysqlCapabilities;
   private readonly pool: Pool;
   private readonly url: string;
   private readonly database: string;

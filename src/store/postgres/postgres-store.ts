@@ -1,13 +1,15 @@
 import net from 'node:net';
 import postgres from 'postgres';
 import { runMigrations } from '../migrate.js';
-import { type Dialect, type Store, StoreError, type WriteSession } from '../port.js';
+import { type Dialect, type Store, type StoreCapabilities, StoreError, type WriteSession } from '../port.js';
 import { reservationColumns } from '../sql.js';
 import { type SqlParam, SqlReads } from '../sql-reads.js';
 import { guard } from './postgres-errors.js';
 import { postgresMigrations, postgresMigrationTarget } from './postgres-migrations.js';
 import { PostgresSession } from './postgres-session.js';
 import { bigintAsNumber, numbered, type Sql } from './postgres-sql.js';
+
+export const postgresCapabilities: StoreCapabilities = { rowLocks: true, concurrentWriters: true };
 
 export interface PostgresStoreOptions {
   readonly url: string;
@@ -44,6 +46,7 @@ function connectNoDelay(options: { host: string[]; port: number[] }): Promise<ne
  */
 export class PostgresStore extends SqlReads implements Store {
   readonly dialect: Dialect = 'postgres';
+  readonly capabilities = postgresCapabilities;
   private readonly sql: Sql;
   private readonly schema: string | undefined;
   private readonly url: string;

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type { LedgerEvent } from '../../domain/index.js';
 import { type Log, silentLog } from '../../log.js';
 import { runMigrations } from '../migrate.js';
-import { type Dialect, type Store, StoreError, type WriteSession } from '../port.js';
+import { type Dialect, type Store, type StoreCapabilities, StoreError, type WriteSession } from '../port.js';
 import { eventFromRow, type LedgerRow } from '../rows.js';
 import { reservationColumns } from '../sql.js';
 import { type SqlParam, SqlReads } from '../sql-reads.js';
@@ -15,6 +15,9 @@ import { sqliteMigrations, sqliteMigrationTarget } from './sqlite-migrations.js'
 import { SqliteSession } from './sqlite-session.js';
 import { indexedHistorySql, unindexedHistorySql } from './sqlite-sql.js';
 import type { SqliteThread } from './sqlite-thread.js';
+
+/** One writer: BEGIN IMMEDIATE takes the database's write lock, so there are no row locks. */
+export const sqliteCapabilities: StoreCapabilities = { rowLocks: false, concurrentWriters: false };
 
 export interface SqliteStoreOptions {
   /** Database file; its folder is created if missing. */
@@ -70,6 +73,7 @@ function open(options: SqliteStoreOptions): Db {
  */
 export class SqliteStore extends SqlReads implements Store {
   readonly dialect: Dialect = 'sqlite';
+  readonly capabilities = sqliteCapabilities;
   private readonly writer: Db;
   private readonly reader: Db;
   private session: SqliteSession | undefined;
