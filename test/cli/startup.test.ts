@@ -38,7 +38,9 @@ describe('a refused start', () => {
       SKULD_DATABASE_URL: database,
     });
     expect(code).toBe(1);
-    expect(stderr).toMatch(/^skuld: STRATEGY_UNSUPPORTED: the pessimistic strategy needs row locks and concurrent writers, which sqlite does not have/m);
+    expect(stderr).toMatch(
+      /^skuld: STRATEGY_UNSUPPORTED: the pessimistic strategy needs row locks and concurrent writers, which sqlite does not have/m,
+    );
     await expect(
       createRuntime(loadConfig({ SKULD_DATABASE_URL: database, SKULD_STRATEGY: 'optimistic' })),
     ).rejects.toMatchObject({
