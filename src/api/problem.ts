@@ -50,7 +50,9 @@ export function toProblem(request: FastifyRequest, error: ApiError, instance: st
   const { http: status, title } = problemStatus[error.code];
   let detail = error.message;
   if (status >= 500) {
-    const level = status === 500 ? 'error' : 'warn';
+    // A 503 (a full queue, a store out of reach) comes in bursts: the engine logs each burst once
+    // per batch with its count, and each request only at debug.
+    const level = status === 500 ? 'error' : 'debug';
     request.log[level]({ code: error.code, cause: error.message }, 'request failed');
     detail = `${title}; the log holds the cause under request id ${request.id}`;
   }

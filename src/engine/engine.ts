@@ -177,7 +177,12 @@ export class Engine implements CommandExecutor {
     const { failure } = result;
     const refusedByStore = !(failure instanceof StoreError) || failure.kind === 'internal';
     if (!refusedByStore || budget.attempts <= 0) {
-      return batch.map(({ command }) => rejected(command.id, storeFailure(failure)));
+      const error = storeFailure(failure);
+      this.log.warn(
+        { commands: batch.length, code: error.code, err: failure },
+        'a batch failed; nothing of it was written',
+      );
+      return batch.map(({ command }) => rejected(command.id, error));
     }
     if (batch.length === 1) {
       const { command } = batch[0] as Waiting;
