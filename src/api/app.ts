@@ -3,9 +3,8 @@ import type { IncomingMessage } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type RouteOptions } from 'fastify';
-import type { Runtime } from '../runtime.js';
 import { clientErrorHandler, refuseConnect } from './client-errors.js';
-import { type ApiContext, batchCommandSchema, commandSpecs } from './commands.js';
+import { type ApiContext, type ApiRuntime, batchCommandSchema, commandSpecs } from './commands.js';
 import { boundConnections, type HttpLimits, httpLimits, serverOptions } from './http-limits.js';
 import { packageVersion } from './package-version.js';
 import { errorHandler, notFoundHandler } from './problem.js';
@@ -27,7 +26,8 @@ import { objectSchema, sharedSchemas } from './schemas.js';
 import { createValidation } from './validation.js';
 
 export interface AppOptions {
-  readonly runtime: Runtime;
+  /** The runtime, of which the API uses the write path, the reads and a few settings. */
+  readonly runtime: ApiRuntime;
   /** false: no log; true or absent: pino at the configured level; an object: pino options over that. */
   readonly logger?: boolean | object;
   /** Timeouts and the connection bound; each absent one is its default (http-limits.ts). */

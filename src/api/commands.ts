@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { type Command, type CommandType, type CommandValue, quantityMax } from '../domain/index.js';
-import type { Answer } from '../engine/executor.js';
-import type { Runtime } from '../runtime.js';
+import type { Answer, CommandExecutor } from '../engine/executor.js';
+import type { StoreReads } from '../store/port.js';
 import { sendProblem } from './problem.js';
 import {
   codeSchema,
@@ -36,9 +36,25 @@ export interface CommandSpec {
 
 export type CommandSpecs = Readonly<Record<ClientCommandType, CommandSpec>>;
 
+/** The settings the API reads. */
+export type ApiSettings = Pick<
+  Config,
+  'logLevel' | 'bodyLimitBytes' | 'httpBatchCommandsMax' | 'reservationTtlMsDefault' | 'reservationTtlMsMax'
+>;
+
+/**
+ * What the API uses of a runtime: the write path, the read port and its settings, never the
+ * store's transactions or migrations (a runtime has all three, under these names).
+ */
+export interface ApiRuntime {
+  readonly engine: CommandExecutor;
+  readonly store: StoreReads;
+  readonly config: ApiSettings;
+}
+
 /** What every route plugin receives. */
 export interface ApiContext {
-  readonly runtime: Runtime;
+  readonly runtime: ApiRuntime;
   readonly validation: Validation;
   readonly commands: CommandSpecs;
 }
@@ -62,7 +78,9 @@ function spec(
   return { body: objectSchema({ ...properties, actor }, ['id', ...required]), status, result };
 }
 
-export function commandSpecs(config: Pick<Config, 'reservationTtlMsDefault' | 'reservationTtlMsMax'>): CommandSpecs {
+export function commandSpecs(
+  config: Pick<ApiSettings, 'reservationTtlMsDefault' | 'reservationTtlMsMax'>,
+): CommandSpecs {
   const ttlMs = {
     type: 'integer',
     minimum: 1,

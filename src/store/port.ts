@@ -113,6 +113,23 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** The reads of the Store port: what the read side (the API, a cache) may use of a store. */
+export type StoreReads = Pick<
+  Store,
+  | 'getItem'
+  | 'listItems'
+  | 'itemLevels'
+  | 'locationLevels'
+  | 'getReservation'
+  | 'getCommand'
+  | 'readLedger'
+  | 'itemHistory'
+  | 'headPosition'
+  | 'dueReservations'
+  | 'scanLevels'
+  | 'scanPendingReservations'
+>;
+
 export type StoreErrorKind = 'conflict' | 'unavailable' | 'internal';
 
 /** The only error an adapter lets out. `conflict` is safe to retry as a whole transaction. */

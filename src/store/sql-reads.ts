@@ -1,5 +1,5 @@
 import type { CommandRecord, Item, LedgerEvent, Level, Reservation } from '../domain/index.js';
-import type { LevelRef, Store } from './port.js';
+import type { LevelRef, StoreReads } from './port.js';
 import {
   type CommandRow,
   commandFromRow,
@@ -16,23 +16,6 @@ import { ledgerColumns } from './sql.js';
 
 /** A value bound to a `?` placeholder. */
 export type SqlParam = string | number;
-
-/** The reads of the Store port. */
-export type StoreReads = Pick<
-  Store,
-  | 'getItem'
-  | 'listItems'
-  | 'itemLevels'
-  | 'locationLevels'
-  | 'getReservation'
-  | 'getCommand'
-  | 'readLedger'
-  | 'itemHistory'
-  | 'headPosition'
-  | 'dueReservations'
-  | 'scanLevels'
-  | 'scanPendingReservations'
->;
 
 /**
  * The reads every dialect runs with the same SQL, written once with `?` placeholders. A dialect
