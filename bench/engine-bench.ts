@@ -1,8 +1,8 @@
+import { createRuntime, type Runtime } from '../src/compose/runtime.js';
 import { type Config, loadConfig } from '../src/config.js';
 import { levelKey, type StockLine } from '../src/domain/index.js';
 import type { Answer, CommandExecutor, EngineStats } from '../src/engine/executor.js';
 import type { Strategy } from '../src/engine/strategies.js';
-import { createRuntime, type Runtime } from '../src/runtime.js';
 import type { Store } from '../src/store/port.js';
 import { type VerifyReport, verify } from '../src/verify/verify.js';
 import { type ServerUrls, type StoreKind, withBenchDatabase } from './databases.js';

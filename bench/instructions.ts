@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { createRuntime } from '../src/compose/runtime.js';
 import { loadConfig } from '../src/config.js';
-import { createRuntime } from '../src/runtime.js';
 import {
   assertLoopback,
   mysqlUrlDefault,

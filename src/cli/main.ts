@@ -1,5 +1,5 @@
+import { createRuntime, type Runtime } from '../compose/runtime.js';
 import { type Config, describeConfig, resolveConfig } from '../config.js';
-import { createRuntime, type Runtime } from '../runtime.js';
 import { StartupError } from '../startup-error.js';
 import { StoreError } from '../store/port.js';
 import { formatReport, verify } from '../verify/verify.js';

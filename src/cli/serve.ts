@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
+import type { Runtime } from '../compose/runtime.js';
 import type { Config } from '../config.js';
-import type { Runtime } from '../runtime.js';
 import { StartupError } from '../startup-error.js';
 import { seed } from './seed.js';
 

@@ -6,7 +6,7 @@ import { StartupError } from '../startup-error.js';
 import type { FromWorker, ToWorker, WorkerStart } from './messages.js';
 
 /** The worker's entry: the compiled worker beside it, or from the sources the TypeScript, through tsx. */
-const workerEntry = new URL('./engine-worker.boot.mjs', import.meta.url);
+const workerEntry = new URL('../compose/engine-worker.boot.mjs', import.meta.url);
 
 /**
  * The write path on a thread of its own. The engine, its store connections and its write

@@ -28,9 +28,9 @@ describe('the build', () => {
   it('holds JavaScript only: the compiled sources and the modules threads load by path', () => {
     const files = filesBelow(outDir);
     expect(files).toContain('cli/main.js');
-    expect(files).toContain('thread/engine-worker.js');
+    expect(files).toContain('compose/engine-worker.js');
     for (const worker of [
-      'thread/engine-worker.boot.mjs',
+      'compose/engine-worker.boot.mjs',
       'store/sqlite/sqlite-checkpoint-worker.mjs',
       'store/sqlite/sqlite-history-worker.mjs',
     ]) {

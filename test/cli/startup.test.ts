@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createRuntime } from '../../src/compose/runtime.js';
 import { loadConfig } from '../../src/config.js';
-import { createRuntime } from '../../src/runtime.js';
 import { runSkuld } from '../support/server-process.js';
 
 // A start that cannot go ahead ends at once, with a coded reason and exit status 1, and leaves

@@ -1,8 +1,8 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
+import { createRuntime, type Runtime } from '../../src/compose/runtime.js';
 import { loadConfig } from '../../src/config.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
 import type { Dialect } from '../../src/store/port.js';
 import { ManualClock } from '../support/clock.js';
 import { createTestDatabase } from '../support/dialects.js';

@@ -1,12 +1,12 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createRuntime, type Runtime } from '../../src/compose/runtime.js';
 import { loadConfig } from '../../src/config.js';
 import type { Command, ReserveStock } from '../../src/domain/index.js';
 import { Engine } from '../../src/engine/engine.js';
 import { RedisLocks } from '../../src/engine/redis-lock.js';
 import { type Strategy, writePath } from '../../src/engine/strategies.js';
 import { silentLog } from '../../src/log.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { StoreError } from '../../src/store/port.js';
 import { createTestDatabase, type TestDatabase, testDialects } from '../support/dialects.js';
 import {

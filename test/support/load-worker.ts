@@ -5,9 +5,9 @@
 // JSON line.
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { createRuntime } from '../../src/compose/runtime.js';
 import { loadConfig } from '../../src/config.js';
 import type { Command } from '../../src/domain/index.js';
-import { createRuntime } from '../../src/runtime.js';
 
 const { commands, inFlight } = JSON.parse(readFileSync(process.argv[2] as string, 'utf8')) as {
   commands: Command[];

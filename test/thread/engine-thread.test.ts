@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
+import { createRuntime, type Runtime } from '../../src/compose/runtime.js';
 import { loadConfig } from '../../src/config.js';
 import type { Command } from '../../src/domain/index.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { EngineThread } from '../../src/thread/engine-thread.js';
 import { ManualClock } from '../support/clock.js';
 import { createTestDatabase, type TestDatabase, testDialects } from '../support/dialects.js';

@@ -1,20 +1,20 @@
 import { pino } from 'pino';
-import type { Config } from './config.js';
-import { storeConfig } from './config.js';
-import { Engine, engineDefaults } from './engine/engine.js';
-import type { CommandExecutor } from './engine/executor.js';
-import { checkStrategy, writePath } from './engine/strategies.js';
-import { Sweeper } from './engine/sweeper.js';
-import type { Log } from './log.js';
-import { MysqlStore, mysqlCapabilities } from './store/mysql/mysql-store.js';
-import type { Dialect, Store, StoreCapabilities } from './store/port.js';
-import { PostgresStore, postgresCapabilities } from './store/postgres/postgres-store.js';
-import { SqliteStore, sqliteCapabilities } from './store/sqlite/sqlite-store.js';
-import { EngineThread } from './thread/engine-thread.js';
-import type { SharedClock } from './thread/shared-clock.js';
+import type { Config } from '../config.js';
+import { storeConfig } from '../config.js';
+import { Engine, engineDefaults } from '../engine/engine.js';
+import type { CommandExecutor } from '../engine/executor.js';
+import { checkStrategy, writePath } from '../engine/strategies.js';
+import { Sweeper } from '../engine/sweeper.js';
+import type { Log } from '../log.js';
+import { MysqlStore, mysqlCapabilities } from '../store/mysql/mysql-store.js';
+import type { Dialect, Store, StoreCapabilities } from '../store/port.js';
+import { PostgresStore, postgresCapabilities } from '../store/postgres/postgres-store.js';
+import { SqliteStore, sqliteCapabilities } from '../store/sqlite/sqlite-store.js';
+import { EngineThread } from '../thread/engine-thread.js';
+import type { SharedClock } from '../thread/shared-clock.js';
 
 // Composition: the one place that turns configuration into adapters and wires them (the engine
-// thread's entry, src/thread/engine-worker.ts, composes its half with the functions below).
+// thread's entry, engine-worker.ts beside this file, composes its half with the functions below).
 
 /** The process's logger: JSON lines on stdout at the configured level. */
 export function createLog(config: Config): Log {

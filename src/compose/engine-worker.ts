@@ -2,16 +2,16 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { domainError } from '../domain/index.js';
 import type { Engine } from '../engine/engine.js';
 import type { Answer } from '../engine/executor.js';
-import { buildEngine, createLog, openStore } from '../runtime.js';
 import { StartupError } from '../startup-error.js';
 import type { Store } from '../store/port.js';
-import type { FromWorker, ToWorker, WorkerStart } from './messages.js';
-import { SharedClock } from './shared-clock.js';
+import type { FromWorker, ToWorker, WorkerStart } from '../thread/messages.js';
+import { SharedClock } from '../thread/shared-clock.js';
+import { buildEngine, createLog, openStore } from './runtime.js';
 
 // The engine thread: composition for the write path, as runtime.ts composes it in-process. The
 // thread that started it has migrated the store already.
 
-if (parentPort === null) throw new Error('engine-worker.ts runs as a worker thread (see engine-thread.ts)');
+if (parentPort === null) throw new Error('engine-worker.ts runs as a worker thread (see src/thread/engine-thread.ts)');
 const port = parentPort;
 const start = workerData as WorkerStart;
 
