@@ -133,6 +133,41 @@ export const settings = {
     description: 'Largest HTTP request body',
     parse: integer(1024, 64 * 1_048_576),
   },
+  httpHeadersTimeoutMs: {
+    env: 'SKULD_HTTP_HEADERS_TIMEOUT_MS',
+    flag: '--http-headers-timeout-ms',
+    default: 10_000,
+    description: "Time a client has to send a request's headers (408 REQUEST_TIMEOUT); at most the request timeout",
+    parse: integer(100, 600_000),
+  },
+  httpRequestTimeoutMs: {
+    env: 'SKULD_HTTP_REQUEST_TIMEOUT_MS',
+    flag: '--http-request-timeout-ms',
+    default: 30_000,
+    description: 'Time a client has to send a whole request, headers and body (408 REQUEST_TIMEOUT)',
+    parse: integer(100, 600_000),
+  },
+  httpKeepAliveTimeoutMs: {
+    env: 'SKULD_HTTP_KEEP_ALIVE_TIMEOUT_MS',
+    flag: '--http-keep-alive-timeout-ms',
+    default: 72_000,
+    description: 'How long an idle connection stays open after a response',
+    parse: integer(100, 3_600_000),
+  },
+  httpIdleTimeoutMs: {
+    env: 'SKULD_HTTP_IDLE_TIMEOUT_MS',
+    flag: '--http-idle-timeout-ms',
+    default: 60_000,
+    description: 'A connection with no traffic either way for this long is closed',
+    parse: integer(100, 3_600_000),
+  },
+  httpConnectionsMax: {
+    env: 'SKULD_HTTP_CONNECTIONS_MAX',
+    flag: '--http-connections-max',
+    default: 8192,
+    description: 'Most open HTTP connections; one more is closed as soon as it is accepted',
+    parse: integer(1, 1_000_000),
+  },
   httpBatchCommandsMax: {
     env: 'SKULD_HTTP_BATCH_COMMANDS_MAX',
     flag: '--http-batch-commands-max',
@@ -269,6 +304,9 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, argv: readon
   const result = config as Config;
   if (result.reservationTtlMsDefault > result.reservationTtlMsMax) {
     throw invalid('SKULD_RESERVATION_TTL_MS must not exceed SKULD_RESERVATION_TTL_MS_MAX');
+  }
+  if (result.httpHeadersTimeoutMs > result.httpRequestTimeoutMs) {
+    throw invalid('SKULD_HTTP_HEADERS_TIMEOUT_MS must not exceed SKULD_HTTP_REQUEST_TIMEOUT_MS');
   }
   storeConfig(result);
   return { config: result, sources: sources as ResolvedConfig['sources'] };

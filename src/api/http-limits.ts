@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { FastifyHttpOptions, FastifyInstance } from 'fastify';
+import { settings } from '../config.js';
 
 // How long a client may take and how many may be connected at once. Fastify waits forever for a
 // request that stops halfway (its requestTimeout is 0 unless set) and Node bounds no number of
@@ -20,20 +21,23 @@ export interface HttpLimits {
   readonly connectionsMax: number;
 }
 
+/**
+ * The settings' defaults (src/config.ts). The request timeout lets a body at the largest body
+ * limit (64 MiB) arrive at about 2.5 MB/s. The keep-alive timeout is Fastify's default: longer
+ * than the 60 s idle timeout of common load balancers, so a balancer closes its pooled connection
+ * first and never sends a request on one the server just closed. The idle timeout is a backstop
+ * for what the others do not cover: a client that never reads its response, a handler that never
+ * answers; no route takes near this long.
+ */
 export const httpLimitsDefault: HttpLimits = {
-  headersTimeoutMs: 10_000,
-  // A body at the largest body limit (64 MiB) still arrives in time at about 2.5 MB/s.
-  requestTimeoutMs: 30_000,
-  // Fastify's default: longer than the 60 s idle timeout of common load balancers, so a balancer
-  // closes its pooled connection first and never sends a request on one the server just closed.
-  keepAliveTimeoutMs: 72_000,
-  // A backstop for what the timeouts above do not cover: a client that never reads its response,
-  // a handler that never answers. No route takes near this long.
-  idleTimeoutMs: 60_000,
+  headersTimeoutMs: settings.httpHeadersTimeoutMs.default,
+  requestTimeoutMs: settings.httpRequestTimeoutMs.default,
+  keepAliveTimeoutMs: settings.httpKeepAliveTimeoutMs.default,
+  idleTimeoutMs: settings.httpIdleTimeoutMs.default,
   // Node's default is 30 s, which would let a stalled request live 30 s past its timeout.
   timeoutCheckIntervalMs: 1_000,
   // Twice the most connections the HTTP benchmark opens (bench/options.ts).
-  connectionsMax: 8_192,
+  connectionsMax: settings.httpConnectionsMax.default,
 };
 
 /** The limits with any overrides, checked: a wrong value here is a programmer's error. */

@@ -53,6 +53,17 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+/** The HTTP server's timeouts and connection bound, as configured. */
+function httpLimitsOf(config: Config) {
+  return {
+    headersTimeoutMs: config.httpHeadersTimeoutMs,
+    requestTimeoutMs: config.httpRequestTimeoutMs,
+    keepAliveTimeoutMs: config.httpKeepAliveTimeoutMs,
+    idleTimeoutMs: config.httpIdleTimeoutMs,
+    connectionsMax: config.httpConnectionsMax,
+  };
+}
+
 /** Commands that write little or nothing need no thread of their own for the write path. */
 function inThisThread(config: Config): Config {
   return { ...config, engineThread: 'off' };
@@ -72,7 +83,7 @@ async function serve(config: Config): Promise<number> {
   const { buildApp } = await import('../api/app.js');
   return withRuntime(config, async (runtime) => {
     await seedIfEmpty(config, runtime);
-    const app = await buildApp({ runtime, logger: { level: config.logLevel } });
+    const app = await buildApp({ runtime, logger: { level: config.logLevel }, limits: httpLimitsOf(config) });
     try {
       const address = await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
         throw listenError(error, config.host, config.port);
