@@ -2,7 +2,7 @@ import { createRuntime, type Runtime } from '../compose/runtime.js';
 import { type Config, describeConfig, resolveConfig } from '../config.js';
 import { StartupError } from '../startup-error.js';
 import { StoreError } from '../store/port.js';
-import { formatReport, verify } from '../verify/verify.js';
+import { formatReport, type VerifyProgress, verify } from '../verify/verify.js';
 import { seed } from './seed.js';
 import { checkAddressFree, listenError, printBanner, seedIfEmpty, untilStopped } from './serve.js';
 
@@ -35,7 +35,8 @@ async function main(argv: readonly string[]): Promise<number> {
       });
     case 'verify':
       return withRuntime(inThisThread(config), async (runtime) => {
-        const report = await verify(runtime.store);
+        const report = await verify(runtime.store, progressOnStderr());
+        if (process.stderr.isTTY === true) process.stderr.write('\n');
         console.log(formatReport(report));
         return report.ok ? 0 : 1;
       });
@@ -51,6 +52,18 @@ async function main(argv: readonly string[]): Promise<number> {
       console.error(`unknown command ${command}\n\n${usage}`);
       return 2;
   }
+}
+
+/** Verify's progress on stderr: one line rewritten in place on a terminal, a line a page otherwise. */
+function progressOnStderr(): (progress: VerifyProgress) => void {
+  const terminal = process.stderr.isTTY === true;
+  let last = '';
+  return ({ phase, done, total }) => {
+    const line = `verify: ${phase} ${done.toLocaleString('en-US')}${total === undefined ? '' : ` of ${total.toLocaleString('en-US')}`}`;
+    if (terminal) process.stderr.write(`\r${line.padEnd(last.length)}`);
+    else process.stderr.write(`${line}\n`);
+    last = line;
+  };
 }
 
 /** The HTTP server's timeouts and connection bound, as configured. */

@@ -4,7 +4,7 @@ import type { Store } from '../../src/store/port.js';
 import { type MismatchKind, type VerifyProgress, verify, verifyPageSize } from '../../src/verify/verify.js';
 import { openTestStore, type TestDatabase, testDialects } from '../support/dialects.js';
 import { stock } from '../support/engine-harness.js';
-import { verifyCli } from '../support/server-process.js';
+import { runSkuld, verifyCli } from '../support/server-process.js';
 
 // verify must see every kind of drift between the stored state and the ledger. Each case
 // tampers with the tables behind the store's back and expects the matching mismatch.
@@ -86,7 +86,10 @@ describe.each(testDialects())('verify on %s', (dialect) => {
 
   it('exits 1 from the command line, with the report', async () => {
     await seeded();
-    expect((await verifyCli(db)).code).toBe(0);
+    const clean = await runSkuld(['verify'], db.env);
+    expect(clean.code).toBe(0);
+    // Its progress goes to stderr, a line a page when stderr is not a terminal.
+    expect(clean.stderr).toContain(`verify: ledger 3 of 3\nverify: reservations 1\nverify: levels 2\n`);
     await db.exec(tamperings[0]?.sql as string);
     const { code, report } = await verifyCli(db);
     expect(code).toBe(1);
