@@ -19,8 +19,10 @@ import type { LevelRef, LevelWrite } from '../store/port.js';
 export class BatchState implements StockView {
   private readonly items: Map<string, Item>;
   private readonly levels = new Map<string, Level>();
-  /** Every level the batch locked or read; a key outside it was never loaded, so it is unknown. */
-  private readonly loaded: ReadonlySet<string>;
+  /** Every level the batch locked or read, by key; a key outside it was never loaded, so it is unknown. */
+  private readonly loaded: ReadonlyMap<string, LevelRef>;
+  /** Events applied to each changed level: its version must step by exactly these. */
+  private readonly eventsOn = new Map<string, number>();
   private readonly reservations: Map<string, Reservation>;
   private readonly records: Map<string, CommandRecord>;
   private readonly newItems: Item[] = [];
@@ -31,13 +33,13 @@ export class BatchState implements StockView {
 
   constructor(
     items: Map<string, Item>,
-    keys: readonly LevelRef[],
+    loaded: ReadonlyMap<string, LevelRef>,
     levels: readonly Level[],
     reservations: Map<string, Reservation>,
     records: Map<string, CommandRecord>,
   ) {
     this.items = items;
-    this.loaded = new Set(keys.map((ref) => levelKey(ref.sku, ref.location)));
+    this.loaded = loaded;
     for (const level of levels) {
       const key = levelKey(level.sku, level.location);
       this.levels.set(key, level);
@@ -89,6 +91,7 @@ export class BatchState implements StockView {
     const key = levelKey(event.sku, event.location);
     this.levels.set(key, evolveLevel(this.levelAt(key, event.sku, event.location), event));
     this.dirtyLevels.add(key);
+    this.eventsOn.set(key, (this.eventsOn.get(key) ?? 0) + 1);
     if (event.reservationId !== null) {
       const next = evolveReservation(this.reservations.get(event.reservationId), event);
       if (next !== undefined) {
@@ -104,10 +107,17 @@ export class BatchState implements StockView {
 
   /** Changed levels, each with the version it was read at (the guard of its write), null if new. */
   changedLevels(): LevelWrite[] {
-    return [...this.dirtyLevels].map((key) => ({
-      ...(this.levels.get(key) as Level),
-      previousVersion: this.readVersions.get(key) ?? null,
-    }));
+    return [...this.dirtyLevels].map((key) => {
+      const level = this.levels.get(key) as Level;
+      const previousVersion = this.readVersions.get(key) ?? null;
+      const expected = (previousVersion ?? 0) + (this.eventsOn.get(key) ?? 0);
+      if (level.version !== expected) {
+        throw new Error(
+          `write path invariant: level ${key} is at version ${level.version}, its events make ${expected}`,
+        );
+      }
+      return { ...level, previousVersion };
+    });
   }
 
   /** Reservations first written by this batch, and stored ones it changed. */
