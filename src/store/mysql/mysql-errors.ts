@@ -1,3 +1,4 @@
+import { guardWith, passThrough } from '../errors.js';
 import { StoreError } from '../port.js';
 
 // Server error numbers. Duplicate key, deadlock and lock wait timeout are retryable: the whole
@@ -25,18 +26,12 @@ const unavailableCodes = new Set([
 
 export const closedError = () => new StoreError('unavailable', 'the store is closed');
 
-export async function guard<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw translate(error);
-  }
-}
+export const guard = guardWith(translate);
 
 export function translate(error: unknown): StoreError {
-  if (error instanceof StoreError) return error;
+  const message = passThrough(error);
+  if (message instanceof StoreError) return message;
   const { errno, code, fatal } = error as { errno?: number; code?: string; fatal?: boolean };
-  const message = error instanceof Error ? error.message : String(error);
   // Server errors carry a positive errno; socket errors a negative one and a code.
   const serverErrno = typeof errno === 'number' && errno > 0 ? errno : undefined;
   const storeCode = serverErrno === undefined ? code : String(serverErrno);

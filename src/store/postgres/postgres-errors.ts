@@ -1,20 +1,15 @@
+import { guardWith, passThrough } from '../errors.js';
 import { StoreError } from '../port.js';
 
 const conflictCodes = new Set(['23505', '40001', '40P01', '55P03']);
 const unavailableCodes = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004']);
 
-export async function guard<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw translate(error);
-  }
-}
+export const guard = guardWith(translate);
 
 export function translate(error: unknown): StoreError {
-  if (error instanceof StoreError) return error;
+  const message = passThrough(error);
+  if (message instanceof StoreError) return message;
   const code = (error as { code?: string }).code;
-  const message = error instanceof Error ? error.message : String(error);
   if (code !== undefined && conflictCodes.has(code)) return new StoreError('conflict', message, { cause: error, code });
   if (
     code !== undefined &&

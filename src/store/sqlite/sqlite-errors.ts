@@ -1,3 +1,4 @@
+import { passThrough } from '../errors.js';
 import { fencedCode, type LevelGuard, type LevelRef, StoreError, staleLevelCode } from '../port.js';
 
 export function staleLevel(level: LevelRef, guard: LevelGuard): StoreError {
@@ -6,9 +7,9 @@ export function staleLevel(level: LevelRef, guard: LevelGuard): StoreError {
 }
 
 export function translate(error: unknown): StoreError {
-  if (error instanceof StoreError) return error;
+  const message = passThrough(error);
+  if (message instanceof StoreError) return message;
   const code = (error as { code?: string }).code;
-  const message = error instanceof Error ? error.message : String(error);
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
     return new StoreError('conflict', message, { cause: error, code });
   }
