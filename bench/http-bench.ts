@@ -2,13 +2,14 @@ import { fork } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { createRuntime } from '../src/compose/runtime.js';
-import { loadConfig } from '../src/config.js';
+import { createRuntime, openStore } from '../src/compose/runtime.js';
+import { type Config, loadConfig } from '../src/config.js';
+import { silentLog } from '../src/log.js';
 import { verify } from '../src/verify/verify.js';
 import { type ServerUrls, type StoreKind, withBenchDatabase } from './databases.js';
 import { type EngineSummary, summarizeEngine, summarizeVerify, type VerifySummary } from './engine-bench.js';
 import { AnswerAtOnce } from './http-ceiling.js';
-import type { LoadMessage, LoadResult, LoadSpec, RouteCpu, WindowAnswer } from './http-load.js';
+import type { LoadMessage, LoadResult, LoadSpec, ReadLoadSpec, RouteCpu, WindowAnswer } from './http-load.js';
 import { type CpuUse, serverProcessNames, startCpuWindow } from './measure.js';
 import { setupWorkload, skuOf, w1 } from './workload.js';
 
@@ -50,15 +51,15 @@ export interface HttpBenchResult extends LoadResult {
 export const httpRounds = 4;
 
 /** Time the load child gets beyond its runs before it is stopped. */
-const loadSlackMs = 30_000;
+export const loadSlackMs = 30_000;
 
 export async function runHttpBench(spec: HttpBenchSpec): Promise<HttpBenchResult> {
   const { buildApp } = await import('../src/api/app.js');
   return withBenchDatabase(spec.store, spec.urls, async (database) => {
     const config = loadConfig({ ...process.env, ...database.env, SKULD_SEED: 'off' });
+    await prepareW1(config);
     const runtime = await createRuntime(config);
     try {
-      await setupWorkload(runtime.store, w1);
       const app = await buildApp({ runtime, logger: false });
       const ceilingApp = await buildApp({
         runtime: { ...runtime, engine: new AnswerAtOnce(config.reservationTtlMsDefault) },
@@ -105,6 +106,20 @@ export async function runHttpBench(spec: HttpBenchSpec): Promise<HttpBenchResult
   });
 }
 
+/**
+ * Loads W1 into the store before the service starts, as a deployment's items are there before
+ * it: the read cache's bloom filter is built from the store at start.
+ */
+export async function prepareW1(config: Config): Promise<void> {
+  const store = openStore(config, silentLog);
+  try {
+    await store.migrate();
+    await setupWorkload(store, w1);
+  } finally {
+    await store.close();
+  }
+}
+
 function cpuRatio(trivial: RouteCpu | undefined, reservation: RouteCpu | undefined): number | undefined {
   if (trivial === undefined || reservation === undefined) return undefined;
   const total = (cpu: RouteCpu) => cpu.server + (cpu.database ?? 0) + cpu.loadGenerator;
@@ -118,27 +133,46 @@ async function listen(app: FastifyInstance): Promise<number> {
 
 /** Runs the load child; opens and closes a CPU window of this process when it asks. */
 function runLoad(spec: LoadSpec, serverNames: readonly string[]): Promise<LoadResult> {
+  let closeWindow: (() => CpuUse) | undefined;
+  const limitMs = 4 * spec.durationMs + 3 * spec.warmupMs + loadSlackMs;
+  return forkLoad<LoadResult>(spec, limitMs, async (open) => {
+    const cpu = open ? undefined : closeWindow?.();
+    closeWindow = open ? startCpuWindow(serverNames) : undefined;
+    return cpu;
+  });
+}
+
+/**
+ * Forks the load generator with a spec and resolves with its result; `onWindow` runs when the
+ * child opens or closes its measured window, and its answer goes back to the child.
+ */
+export function forkLoad<R>(
+  spec: LoadSpec | ReadLoadSpec,
+  limitMs: number,
+  onWindow: (open: boolean) => Promise<CpuUse | undefined>,
+): Promise<R> {
   const child = fork(fileURLToPath(new URL('./http-load.ts', import.meta.url)), [], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const limitMs = 4 * spec.durationMs + 3 * spec.warmupMs + loadSlackMs;
-  let closeWindow: (() => CpuUse) | undefined;
-  return new Promise<LoadResult>((resolve, reject) => {
+  return new Promise<R>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill();
       reject(new Error(`the load generator did not finish within ${limitMs} ms`));
     }, limitMs);
     child.on('message', (message: LoadMessage) => {
       if (message.kind === 'window') {
-        const cpu = message.open ? undefined : closeWindow?.();
-        closeWindow = message.open ? startCpuWindow(serverNames) : undefined;
-        const answer: WindowAnswer = { kind: 'window', cpu };
-        child.send(answer);
+        onWindow(message.open).then(
+          (cpu) => child.send({ kind: 'window', cpu } satisfies WindowAnswer),
+          (error: unknown) => {
+            child.kill();
+            reject(error);
+          },
+        );
         return;
       }
       clearTimeout(timer);
-      resolve(message.result);
+      resolve(message.result as R);
     });
     // 'close' comes after every IPC message has been delivered.
     child.once('close', (code) => {

@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import type { CpuUse } from './measure.js';
-import { orderLines, ordersPerRunMax, seededRandom, w1 } from './workload.js';
+import { orderLines, ordersPerRunMax, seededRandom, skuOf, w1 } from './workload.js';
 
 // The HTTP load generator. It runs in a process of its own, so that the server's event loop
 // is not shared with the client's: the parent forks this file, sends a LoadSpec over IPC and
@@ -49,10 +49,29 @@ export interface RouteCpu {
   readonly loadGenerator: number;
 }
 
+/** Stock reads of W1's items, Zipf-skewed, at full load beside a full reservation load (bench --reads). */
+export interface ReadLoadSpec {
+  readonly kind: 'reads';
+  readonly port: number;
+  readonly itemCount: number;
+  /** The Zipf exponent: item k (from 0) is read in proportion to 1 / (k + 1)^s. */
+  readonly zipfExponent: number;
+  readonly readConnections: number;
+  readonly reserveConnections: number;
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  readonly seed: number;
+}
+
+export interface ReadLoadResult {
+  readonly reads: RouteResult;
+  readonly reservations: RouteResult;
+}
+
 /** What the child and the parent say to each other, beside the spec. */
 export type LoadMessage =
   | { readonly kind: 'window'; readonly open: boolean }
-  | { readonly kind: 'result'; readonly result: LoadResult };
+  | { readonly kind: 'result'; readonly result: LoadResult | ReadLoadResult };
 /** The parent's answer to a window message: the CPU use over the window it closed. */
 export type WindowAnswer = { readonly kind: 'window'; readonly cpu: CpuUse | undefined };
 
@@ -225,8 +244,53 @@ async function measure(spec: LoadSpec): Promise<LoadResult> {
   };
 }
 
-process.once('message', (spec: LoadSpec) => {
-  measure(spec).then(
+/** GET /v1/items/<sku>/stock, the SKU drawn Zipf-skewed on every send. */
+function zipfStockReads(spec: ReadLoadSpec): autocannon.Request {
+  const cumulative = new Float64Array(spec.itemCount);
+  let total = 0;
+  for (let index = 0; index < spec.itemCount; index += 1) {
+    total += 1 / (index + 1) ** spec.zipfExponent;
+    cumulative[index] = total;
+  }
+  const random = seededRandom(spec.seed + 1);
+  return {
+    method: 'GET',
+    setupRequest: (request) => {
+      const target = random() * total;
+      let low = 0;
+      let high = spec.itemCount - 1;
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if ((cumulative[middle] as number) < target) low = middle + 1;
+        else high = middle;
+      }
+      return { ...request, path: `/v1/items/${skuOf(low)}/stock` };
+    },
+  };
+}
+
+/** Reads and reservations side by side; the parent counts its store reads between the window's open and close. */
+async function measureReads(spec: ReadLoadSpec): Promise<ReadLoadResult> {
+  const { port, durationMs, warmupMs } = spec;
+  const read = zipfStockReads(spec);
+  const reserve = reservations(spec.seed);
+  const sideBySide = (ms: number) =>
+    Promise.all([
+      fire({ port, connections: spec.readConnections, durationMs: ms }, read),
+      fire({ port, connections: spec.reserveConnections, durationMs: ms }, reserve),
+    ]);
+  await sideBySide(warmupMs);
+  await cpuWindow(true);
+  const [reads, reserved] = await sideBySide(durationMs);
+  await cpuWindow(false);
+  return {
+    reads: routeResult('GET /v1/items/:sku/stock (Zipf)', spec.readConnections, [reads]),
+    reservations: routeResult('POST /v1/reservations (beside reads)', spec.reserveConnections, [reserved]),
+  };
+}
+
+process.once('message', (spec: LoadSpec | ReadLoadSpec) => {
+  ('kind' in spec ? measureReads(spec) : measure(spec)).then(
     (result) => send({ kind: 'result', result }, () => process.disconnect()),
     (error: unknown) => {
       console.error(error);

@@ -9,7 +9,8 @@ import { assertLoopback, type ServerUrls, type StoreVersions, storeVersions } fr
 import { cellEngineThread, type EngineCellResult, type EngineCellSpec, runEngineCell } from './engine-bench.js';
 import { type HttpBenchResult, httpRounds, runHttpBench } from './http-bench.js';
 import { type Options, parseOptions, type StormOptions, UsageError, usage } from './options.js';
-import { engineTable, httpReport, matrixTable, stormTable, writeJson } from './report.js';
+import { type ReadCell, runReadBench } from './read-bench.js';
+import { engineTable, httpReport, matrixTable, readReport, stormTable, writeJson } from './report.js';
 import { runStorm, type StormResult } from './storm.js';
 import { describeWorkload, workloads } from './workload.js';
 
@@ -174,7 +175,7 @@ function problems(
 /** The servers the run will load; each must be on loopback. */
 function serversUsed(options: Options): Partial<ServerUrls> {
   const stores = new Set([...(options.engine ? options.stores : []), ...(options.storm?.stores ?? [])]);
-  if (options.http) stores.add(options.httpStore);
+  if (options.http || options.reads) stores.add(options.httpStore);
   const used: { postgres?: string; mysql?: string } = {};
   if (stores.has('postgres')) used.postgres = options.urls.postgres;
   if (stores.has('mysql')) used.mysql = options.urls.mysql;
@@ -210,13 +211,29 @@ async function main(argv: string[]): Promise<number> {
   for (const chart of charts) console.log(`chart: ${chart}`);
   const http = options.http ? await runHttp(options) : undefined;
   if (http !== undefined) console.log(`\n${httpReport(http)}`);
+  const reads = options.reads ? await runReads(options) : [];
+  if (reads.length > 0) console.log(`\n${readReport(reads)}`);
   const totalSeconds = (performance.now() - startedAt) / 1000;
   console.log(`\ntotal: ${totalSeconds.toFixed(0)} s`);
   if (options.json !== undefined) {
     const durations = { totalSeconds, cellsSeconds };
-    writeJson(options.json, { argv, machine: host, versions, settings, options, durations, storms, cells, http });
+    writeJson(options.json, {
+      argv,
+      machine: host,
+      versions,
+      settings,
+      options,
+      durations,
+      storms,
+      cells,
+      http,
+      reads,
+    });
   }
   const found = problems(cells, storms, http);
+  for (const cell of reads) {
+    if (cell.reads.non2xx > 0) found.push(`reads ${cell.setup}: ${cell.reads.non2xx} reads not answered 200`);
+  }
   for (const problem of found) console.error(`problem: ${problem}`);
   return found.length === 0 ? 0 : 1;
 }
@@ -227,6 +244,22 @@ function runHttp(options: Options): Promise<HttpBenchResult> {
     `http: ${options.httpStore}, ${connections} connections, ${durationMs} ms per route in ${httpRounds} turns`,
   );
   return runHttpBench({ store: options.httpStore, connections, durationMs, warmupMs, seed, urls });
+}
+
+function runReads(options: Options): Promise<ReadCell[]> {
+  const { httpConnections: connections, durationMs, warmupMs, seed, urls } = options;
+  console.error(
+    `reads: ${options.httpStore}, ${connections} connections reading and ${connections} reserving, ${durationMs} ms per setup`,
+  );
+  return runReadBench({
+    store: options.httpStore,
+    readConnections: connections,
+    reserveConnections: connections,
+    durationMs,
+    warmupMs,
+    seed,
+    urls,
+  });
 }
 
 main(process.argv.slice(2)).then(

@@ -35,7 +35,10 @@ By default W1 (flash sale), batched, SQLite and PostgreSQL, both modes, 64 and 1
   --lock-timeout-ms N                  storm: lock_timeout / innodb_lock_wait_timeout (default: 2000)
   --http                               also measure the HTTP API: reservations vs GET /healthz
   --http-only                          measure only the HTTP API
-  --http-store sqlite|postgres|mysql   store behind the HTTP bench (default: sqlite)
+  --http-store sqlite|postgres|mysql   store behind the HTTP bench and the read bench (default: sqlite)
+  --reads                              only the read bench: stock reads of W1's items (Zipf) beside the W1
+                                       reservation load, with no cache, L1, L1+L2 and L1+L2 with Redis down
+                                       (--connections per side, default 64; --duration-ms per setup)
   --postgres-url URL                   loopback PostgreSQL (default: ${postgresUrlDefault})
   --mysql-url URL                      loopback MySQL/MariaDB (default: ${mysqlUrlDefault})
   --seed N                             workload PRNG seed (default: 1)
@@ -66,6 +69,8 @@ export interface Options {
   readonly chartDir: string;
   readonly storm: StormOptions | undefined;
   readonly http: boolean;
+  /** The read bench alone (--reads). */
+  readonly reads: boolean;
   readonly httpStore: StoreKind;
   readonly httpConnections: number;
   readonly urls: ServerUrls;
@@ -125,6 +130,7 @@ function readOptions(argv: string[]): Options | undefined {
       'lock-timeout-ms': { type: 'string', default: '2000' },
       http: { type: 'boolean', default: false },
       'http-only': { type: 'boolean', default: false },
+      reads: { type: 'boolean', default: false },
       'http-store': { type: 'string', default: 'sqlite' },
       'postgres-url': { type: 'string', default: postgresUrlDefault },
       'mysql-url': { type: 'string', default: mysqlUrlDefault },
@@ -150,7 +156,7 @@ function readOptions(argv: string[]): Options | undefined {
     : undefined;
   return {
     matrix,
-    engine: !values['http-only'] && (matrix || !values.storm),
+    engine: !values['http-only'] && !values.reads && (matrix || !values.storm),
     stores,
     strategies: list('--strategy', values.strategy ?? (matrix ? 'all' : 'batched'), strategies),
     workloads: list('--workload', values.workload ?? (matrix ? 'all' : 'W1'), workloadNames),
@@ -168,9 +174,10 @@ function readOptions(argv: string[]): Options | undefined {
     ),
     chartDir: values['chart-dir'] ?? (quick ? 'bench/out' : 'docs'),
     storm,
-    http: values.http || values['http-only'],
+    http: (values.http || values['http-only']) && !values.reads,
+    reads: values.reads,
     httpStore: oneOf('--http-store', values['http-store'], storeKinds),
-    httpConnections: integer('--connections', values.connections ?? '256', 1, connectionsMax),
+    httpConnections: integer('--connections', values.connections ?? (values.reads ? '64' : '256'), 1, connectionsMax),
     urls: { postgres: values['postgres-url'], mysql: values['mysql-url'] },
     seed: integer('--seed', values.seed, 0, 2 ** 32 - 1),
     json: values.json,

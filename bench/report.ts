@@ -4,6 +4,7 @@ import type { EngineCellResult, VerifySummary } from './engine-bench.js';
 import type { HttpBenchResult } from './http-bench.js';
 import type { RouteResult } from './http-load.js';
 import { percentOfCore } from './measure.js';
+import type { ReadCell } from './read-bench.js';
 import type { StormResult } from './storm.js';
 
 // Tables are Markdown with padded cells: readable in a terminal, pasteable into the docs.
@@ -163,6 +164,52 @@ export function httpReport(result: HttpBenchResult): string {
       `largest ${integer(engine.largestBatch)}, retries ${integer(engine.retries)}`,
     `verify: ${verified(result.verify)}`,
   ].join('\n');
+}
+
+const readColumns: readonly Column<ReadCell>[] = [
+  { title: 'read path', value: (c) => c.setup, text: true },
+  { title: 'reads/s', value: (c) => integer(c.reads.requestsPerSecond) },
+  { title: 'read p50 ms', value: (c) => decimal(c.reads.latencyMsP50) },
+  { title: 'read p99 ms', value: (c) => decimal(c.reads.latencyMsP99) },
+  { title: 'L1 hits', value: (c) => share(c.l1HitRatio) },
+  { title: 'L2 hits', value: (c) => share(c.l2HitRatio) },
+  { title: 'store reads/s', value: (c) => integer(c.storeReadsPerSecond) },
+  {
+    title: 'in flight peak',
+    value: (c) =>
+      c.storeReadsInFlightPeak === undefined ? '-' : `${c.storeReadsInFlightPeak}/${c.storeConcurrencyMax}`,
+  },
+  { title: 'reservations/s', value: (c) => integer(c.reservations.requestsPerSecond) },
+  { title: 'reservation p99 ms', value: (c) => decimal(c.reservations.latencyMsP99) },
+  { title: 'non-2xx', value: (c) => `${integer(c.reads.non2xx)} / ${integer(c.reservations.non2xx)}` },
+];
+
+const share = (ratio: number | undefined) => (ratio === undefined ? '-' : `${(ratio * 100).toFixed(1)}%`);
+
+/** The read bench's table, and the issue's targets computed from it. */
+export function readReport(cells: readonly ReadCell[]): string {
+  const find = (setup: ReadCell['setup']) => cells.find((c) => c.setup === setup);
+  const none = find('no cache');
+  const both = find('L1+L2');
+  const down = find('L1+L2, Redis down');
+  const lines = [formatTable(cells, readColumns), ''];
+  if (none !== undefined && both !== undefined) {
+    const speedup = both.reads.requestsPerSecond / Math.max(1, none.reads.requestsPerSecond);
+    const fewer = 1 - both.storeReadsPerSecond / Math.max(1, none.storeReadsPerSecond);
+    lines.push(
+      `L1+L2 over no cache: ${decimal(speedup, 2)}x reads/s (target >= 5), ${share(fewer)} fewer store reads (target >= 95%)`,
+    );
+    const reservations = both.reservations.requestsPerSecond / Math.max(1, none.reservations.requestsPerSecond);
+    lines.push(`reservations/s beside the reads, L1+L2 over no cache: ${decimal(reservations, 2)} (target >= 1)`);
+  }
+  if (down !== undefined && both !== undefined) {
+    const kept = down.reads.requestsPerSecond / Math.max(1, both.reads.requestsPerSecond);
+    lines.push(
+      `Redis down over L1+L2: ${share(kept)} of the reads/s (target >= 80%); store reads in flight at most ` +
+        `${down.storeReadsInFlightPeak ?? '-'} (limit ${down.storeConcurrencyMax})`,
+    );
+  }
+  return lines.join('\n');
 }
 
 export function writeJson(file: string, data: unknown): void {

@@ -30,6 +30,16 @@ function oneOf<T extends string>(...values: T[]) {
   };
 }
 
+function fraction(min: number, max: number) {
+  return (raw: string): number => {
+    const value = Number(raw);
+    if (!/^[0-9.]+$/.test(raw) || !Number.isFinite(value) || value < min || value > max) {
+      throw new Error(`expected a number from ${min} to ${max}, got "${raw}"`);
+    }
+    return value;
+  };
+}
+
 const text = (raw: string) => raw;
 
 export const settings = {
@@ -101,7 +111,7 @@ export const settings = {
     env: 'SKULD_REDIS_URL',
     flag: '--redis-url',
     default: 'redis://127.0.0.1:6379',
-    description: 'Redis for the redlock strategy',
+    description: 'Redis for the redlock strategy and the shared cache (SKULD_CACHE=redis)',
     parse: text,
   },
   redlockTtlMs: {
@@ -110,6 +120,95 @@ export const settings = {
     default: 2000,
     description: 'How long a Redis lock lasts if its holder stalls (the fencing token guards the rest)',
     parse: integer(10, 60_000),
+  },
+  cache: {
+    env: 'SKULD_CACHE',
+    flag: '--cache',
+    default: 'local' as 'off' | 'local' | 'redis',
+    description:
+      'Stock reads: `off`: from the store; `local`: through an in-process cache (L1); `redis`: through L1, then Redis at SKULD_REDIS_URL (L2), shared by every instance, which also carries invalidations between them',
+    parse: oneOf('off', 'local', 'redis'),
+  },
+  cacheL1TtlMs: {
+    env: 'SKULD_CACHE_L1_TTL_MS',
+    flag: '--cache-l1-ttl-ms',
+    default: 1000,
+    description: 'How long a stock read stays in the in-process cache (L1)',
+    parse: integer(1, 600_000),
+  },
+  cacheL2TtlMs: {
+    env: 'SKULD_CACHE_L2_TTL_MS',
+    flag: '--cache-l2-ttl-ms',
+    default: 5000,
+    description: 'How long a stock read stays in Redis (L2)',
+    parse: integer(1, 3_600_000),
+  },
+  cacheTtlJitterPercent: {
+    env: 'SKULD_CACHE_TTL_JITTER_PERCENT',
+    flag: '--cache-ttl-jitter-percent',
+    default: 10,
+    description: 'Each cached entry lives its TTL ± up to this share, so keys written together expire apart',
+    parse: integer(0, 50),
+  },
+  cacheEntriesMax: {
+    env: 'SKULD_CACHE_ENTRIES_MAX',
+    flag: '--cache-entries-max',
+    default: 100_000,
+    description: 'Most entries in the in-process cache; the least recently used go first',
+    parse: integer(16, 10_000_000),
+  },
+  cacheNegativeTtlMs: {
+    env: 'SKULD_CACHE_NEGATIVE_TTL_MS',
+    flag: '--cache-negative-ttl-ms',
+    default: 1000,
+    description: 'How long "no such item" is cached for a SKU the bloom filter let through',
+    parse: integer(1, 600_000),
+  },
+  cacheBloomFalsePositiveRate: {
+    env: 'SKULD_CACHE_BLOOM_FALSE_POSITIVE_RATE',
+    flag: '--cache-bloom-false-positive-rate',
+    default: 0.01,
+    description:
+      "Share of unknown SKUs the item bloom filter lets through to the cache and store; it sets the filter's size",
+    parse: fraction(0.000_001, 0.5),
+  },
+  cacheStoreConcurrencyMax: {
+    env: 'SKULD_CACHE_STORE_CONCURRENCY_MAX',
+    flag: '--cache-store-concurrency-max',
+    default: 4,
+    description:
+      'Most stock reads the cache sends to the store at once; beyond it a recent stale value is served, or the read waits',
+    parse: integer(1, 1000),
+  },
+  cacheStaleMaxMs: {
+    env: 'SKULD_CACHE_STALE_MAX_MS',
+    flag: '--cache-stale-max-ms',
+    default: 5000,
+    description:
+      'How long past its TTL an in-process value may still be served while the store limit is full (never to a read whose minPosition it does not meet)',
+    parse: integer(0, 600_000),
+  },
+  cacheRedisTimeoutMs: {
+    env: 'SKULD_CACHE_REDIS_TIMEOUT_MS',
+    flag: '--cache-redis-timeout-ms',
+    default: 100,
+    description: 'Longest wait for one Redis call of the cache; a slower call counts as a failure for the breaker',
+    parse: integer(1, 60_000),
+  },
+  cacheLockWaitMs: {
+    env: 'SKULD_CACHE_LOCK_WAIT_MS',
+    flag: '--cache-lock-wait-ms',
+    default: 200,
+    description:
+      "How long an instance waits for another instance's load of the same key (a Redis lock) before reading the store itself",
+    parse: integer(0, 60_000),
+  },
+  cacheBreakerOpenMs: {
+    env: 'SKULD_CACHE_BREAKER_OPEN_MS',
+    flag: '--cache-breaker-open-ms',
+    default: 1000,
+    description: 'How long the cache skips Redis after repeated failures before one call probes it again',
+    parse: integer(10, 600_000),
   },
   host: { env: 'SKULD_HOST', flag: '--host', default: '127.0.0.1', description: 'HTTP listen address', parse: text },
   port: {

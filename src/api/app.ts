@@ -17,6 +17,7 @@ import { countRoutes } from './routes/counts.js';
 import { healthRoutes } from './routes/health.js';
 import { itemRoutes } from './routes/items.js';
 import { ledgerRoutes } from './routes/ledger.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { receiptRoutes } from './routes/receipts.js';
 import { reservationRoutes } from './routes/reservations.js';
 import { returnRoutes } from './routes/returns.js';
@@ -36,6 +37,7 @@ export interface AppOptions {
 
 const routes: readonly FastifyPluginAsync<ApiContext>[] = [
   healthRoutes,
+  metricsRoutes,
   itemRoutes,
   receiptRoutes,
   reservationRoutes,

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { StockReads } from '../cache/stock-reads.js';
 import type { Config } from '../config.js';
 import { type Command, type CommandType, type CommandValue, quantityMax } from '../domain/index.js';
 import type { Answer, CommandExecutor } from '../engine/executor.js';
@@ -48,8 +49,18 @@ export type ApiSettings = Pick<
  */
 export interface ApiRuntime {
   readonly engine: CommandExecutor;
+  /** Stock reads, through the read cache when there is one. */
+  readonly stock: StockReads;
+  /** Prometheus text of the process's metrics. */
+  readonly metrics: MetricsSource;
   readonly store: StoreReads;
   readonly config: ApiSettings;
+}
+
+/** The process's metrics in the Prometheus text format (a prom-client registry). */
+export interface MetricsSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
 }
 
 /** What every route plugin receives. */

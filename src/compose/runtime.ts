@@ -1,4 +1,8 @@
+import { createHash } from 'node:crypto';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { createReadPath, type ReadPath } from '../cache/read-path.js';
+import type { StockReads } from '../cache/stock-reads.js';
 import type { Config } from '../config.js';
 import { storeConfig } from '../config.js';
 import { Engine, engineDefaults } from '../engine/engine.js';
@@ -70,9 +74,20 @@ export interface Runtime {
   readonly store: Store;
   /** The write path: the engine in this thread, or the engine thread (SKULD_ENGINE_THREAD). */
   readonly engine: CommandExecutor;
+  /** Stock reads: through the cache (SKULD_CACHE), which the engine above tells what each write changed. */
+  readonly stock: StockReads;
+  /** This process's Prometheus metrics, served at /metrics. */
+  readonly metrics: Registry;
   readonly sweeper: Sweeper;
   readonly log: Log;
   close(): Promise<void>;
+}
+
+/** Prefix of the cache's Redis keys: instances on one database share it, other databases never meet. */
+function cacheNamespace(config: Config): string {
+  const target = storeConfig(config);
+  const where = target.kind === 'sqlite' ? target.path : `${target.url}#${config.databaseSchema}`;
+  return `skuld:${createHash('sha256').update(`${target.kind}:${where}`).digest('hex').slice(0, 16)}:`;
 }
 
 /**
@@ -87,10 +102,10 @@ export async function createRuntime(
 ): Promise<Runtime> {
   const store = openStore(config, log);
   const read = clock?.read ?? Date.now;
-  let engine: CommandExecutor;
+  let writes: CommandExecutor;
   try {
     await store.migrate();
-    engine =
+    writes =
       config.engineThread === 'on'
         ? await EngineThread.start(config, clock?.buffer)
         : await buildEngine(config, store, read, log);
@@ -98,6 +113,22 @@ export async function createRuntime(
     await store.close();
     throw error;
   }
+  const metrics = new Registry();
+  let readPath: ReadPath;
+  try {
+    readPath = await createReadPath(config, {
+      store,
+      engine: writes,
+      registry: metrics,
+      log,
+      namespace: cacheNamespace(config),
+    });
+  } catch (error) {
+    await writes.close();
+    await store.close();
+    throw error;
+  }
+  const { engine, stock } = readPath;
   const sweeper = new Sweeper(engine, store, {
     intervalMs: config.sweepIntervalMs,
     sweepBatchMax: config.sweepBatchMax,
@@ -108,11 +139,14 @@ export async function createRuntime(
     config,
     store,
     engine,
+    stock,
+    metrics,
     sweeper,
     log,
     close: async () => {
       await sweeper.stop();
       await engine.close();
+      await readPath.close();
       await store.close();
     },
   };

@@ -7,6 +7,7 @@ const bodyLimitBytes = 2048;
 const routes = [
   ['/healthz', 'get'],
   ['/readyz', 'get'],
+  ['/metrics', 'get'],
   ['/v1/items', 'post'],
   ['/v1/items', 'get'],
   ['/v1/items/{sku}', 'get'],
@@ -41,7 +42,11 @@ describe.each(testDialects())('HTTP platform on %s', (dialect) => {
     expect([health.statusCode, health.json()]).toEqual([200, { status: 'ok' }]);
     const ready = await get(api.app, '/readyz');
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ready', position: await api.runtime.store.headPosition() });
+    expect(ready.json()).toEqual({
+      status: 'ready',
+      position: await api.runtime.store.headPosition(),
+      reads: { cache: 'local', redis: 'none', degraded: false },
+    });
   });
 
   it('serves the OpenAPI document with every route and its limits', async () => {

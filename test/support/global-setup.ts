@@ -7,8 +7,8 @@ export default async function setup(): Promise<void> {
   const dialects = testDialects();
   if (dialects.includes('postgres')) await reachPostgres();
   if (dialects.includes('mysql')) await reachMariadb();
-  // The redlock strategy runs on the row-locking stores.
-  if (dialects.some((dialect) => dialect !== 'sqlite')) await reachRedis();
+  // The read cache's tests need Redis whatever the dialects (and the redlock strategy's, on the row-locking stores).
+  await reachRedis();
 }
 
 export const redisUrl = process.env.SKULD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -22,7 +22,7 @@ async function reachRedis(): Promise<void> {
   } catch (error) {
     throw new Error(
       `Redis is unreachable at ${redisUrl} (${(error as Error).message}). ` +
-        'Start it or set SKULD_TEST_REDIS_URL; the redlock strategy tests need it.',
+        'Start it or set SKULD_TEST_REDIS_URL; the read cache and redlock strategy tests need it.',
     );
   } finally {
     redis.disconnect();

@@ -26,7 +26,8 @@ describe.each(testDialects())('the engine thread on %s', (dialect) => {
   async function start(clock?: ManualClock): Promise<Runtime> {
     db = await createTestDatabase(dialect);
     runtime = await createRuntime(
-      loadConfig({ ...db.env, SKULD_ENGINE_THREAD: 'on', SKULD_LOG_LEVEL: 'silent' }),
+      // Without the read cache, whose executor would wrap the thread's proxy: these tests reach the proxy itself.
+      loadConfig({ ...db.env, SKULD_ENGINE_THREAD: 'on', SKULD_LOG_LEVEL: 'silent', SKULD_CACHE: 'off' }),
       clock,
     );
     expect(runtime.engine).toBeInstanceOf(EngineThread);
@@ -117,7 +118,9 @@ describe('the engine thread heap', () => {
     const db = await createTestDatabase('sqlite');
     const limits = async (youngMb: string) => {
       const env = { ...db.env, SKULD_ENGINE_THREAD: 'on', SKULD_ENGINE_YOUNG_GENERATION_MB: youngMb };
-      const runtime = await createRuntime(loadConfig({ ...env, SKULD_LOG_LEVEL: 'silent', SKULD_SEED: 'off' }));
+      const runtime = await createRuntime(
+        loadConfig({ ...env, SKULD_LOG_LEVEL: 'silent', SKULD_SEED: 'off', SKULD_CACHE: 'off' }),
+      );
       try {
         return (runtime.engine as EngineThread).heapLimits?.maxYoungGenerationSizeMb;
       } finally {

@@ -15,6 +15,19 @@ import {
 import { skuParams, unknownItem } from './items.js';
 
 const levelsSchema = { type: 'array', items: { $ref: 'Level#' } };
+
+/** Read-your-writes: the `position` of a write's answer. */
+const minPosition = {
+  type: 'integer',
+  minimum: 0,
+  maximum: Number.MAX_SAFE_INTEGER,
+  description:
+    'Serve only data that reflects at least this ledger position (the `position` of a write answer), from whichever layer holds it, else from the store',
+};
+
+interface FreshnessQuery {
+  readonly minPosition?: number;
+}
 const total = { type: 'integer' };
 
 function totals(levels: readonly LevelView[]) {
@@ -28,7 +41,7 @@ function totals(levels: readonly LevelView[]) {
 }
 
 export async function stockRoutes(app: FastifyInstance, context: ApiContext): Promise<void> {
-  const { store } = context.runtime;
+  const { stock } = context.runtime;
   const tags = ['stock'];
 
   app.get(
@@ -38,6 +51,7 @@ export async function stockRoutes(app: FastifyInstance, context: ApiContext): Pr
         tags,
         summary: 'Levels of an item across locations, with totals',
         params: skuParams,
+        querystring: objectSchema({ minPosition }),
         response: {
           200: {
             type: 'object',
@@ -58,7 +72,8 @@ export async function stockRoutes(app: FastifyInstance, context: ApiContext): Pr
     },
     async (request, reply) => {
       const { sku } = request.params as { sku: string };
-      const [item, rows] = await Promise.all([store.getItem(sku), store.itemLevels(sku)]);
+      const query = request.query as FreshnessQuery;
+      const { item, levels: rows } = await stock.itemStock(sku, query.minPosition);
       if (item === undefined) return sendProblem(request, reply, unknownItem(sku));
       const levels = rows.map(viewLevel);
       return { sku, levels, totals: totals(levels) };
@@ -72,7 +87,7 @@ export async function stockRoutes(app: FastifyInstance, context: ApiContext): Pr
         tags,
         summary: 'Levels at a location, by SKU',
         params: objectSchema({ location: codeSchema }, ['location']),
-        querystring: codeAfterQuery,
+        querystring: { ...codeAfterQuery, properties: { ...(codeAfterQuery.properties as object), minPosition } },
         response: {
           200: {
             ...pageSchema('levels', 'Level', nextKeySchema),
@@ -85,8 +100,8 @@ export async function stockRoutes(app: FastifyInstance, context: ApiContext): Pr
     },
     async (request) => {
       const { location } = request.params as { location: string };
-      const { after, limit } = request.query as CodePage;
-      const rows: Level[] = await store.locationLevels(location, after, limit);
+      const { after, limit, minPosition } = request.query as CodePage & FreshnessQuery;
+      const rows: readonly Level[] = await stock.locationStock(location, after, limit, minPosition);
       return { location, levels: rows.map(viewLevel), next: nextKey(rows, limit, (level) => level.sku) };
     },
   );
