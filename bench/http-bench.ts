@@ -60,10 +60,11 @@ export async function runHttpBench(spec: HttpBenchSpec): Promise<HttpBenchResult
     await prepareW1(config);
     const runtime = await createRuntime(config);
     try {
-      const app = await buildApp({ runtime, logger: false });
+      const app = await buildApp({ runtime, logger: false, withoutAuthenticationForBenchmark: true });
       const ceilingApp = await buildApp({
         runtime: { ...runtime, engine: new AnswerAtOnce(config.reservationTtlMsDefault) },
         logger: false,
+        withoutAuthenticationForBenchmark: true,
       });
       try {
         const port = await listen(app);

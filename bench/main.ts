@@ -4,6 +4,7 @@ import { strategyApplies } from '../src/engine/strategies.js';
 import { mysqlCapabilities } from '../src/store/mysql/mysql-store.js';
 import { postgresCapabilities } from '../src/store/postgres/postgres-store.js';
 import { sqliteCapabilities } from '../src/store/sqlite/sqlite-store.js';
+import { authBenchCli } from './auth-bench.js';
 import { writeMatrixCharts } from './chart.js';
 import { assertLoopback, type ServerUrls, type StoreVersions, storeVersions } from './databases.js';
 import { cellEngineThread, type EngineCellResult, type EngineCellSpec, runEngineCell } from './engine-bench.js';
@@ -184,6 +185,7 @@ function serversUsed(options: Options): Partial<ServerUrls> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--auth')) return authBenchCli(argv);
   const options = parseOptions(argv);
   if (options === undefined) {
     console.log(usage);

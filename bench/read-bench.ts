@@ -69,7 +69,7 @@ async function runSetup(spec: ReadBenchSpec, setup: (typeof setups)[number]): Pr
     const config = loadConfig({ ...process.env, ...database.env, SKULD_SEED: 'off', ...setup.env });
     await prepareW1(config);
     const runtime = await createRuntime(config);
-    const app = await buildApp({ runtime, logger: false });
+    const app = await buildApp({ runtime, logger: false, withoutAuthenticationForBenchmark: true });
     try {
       await app.listen({ host: '127.0.0.1', port: 0 });
       const load: ReadLoadSpec = {

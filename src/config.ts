@@ -274,6 +274,142 @@ export const settings = {
     description: 'Most commands in one POST /v1/batch request',
     parse: integer(1, 10_000),
   },
+  authJwtSecret: {
+    env: 'SKULD_AUTH_JWT_SECRET',
+    flag: '--auth-jwt-secret',
+    default: '',
+    description:
+      'JWT bearer tokens signed with this shared secret (HS256, at least 32 characters) are accepted; empty: none',
+    parse: (raw: string) => {
+      if (raw.length < 32) throw new Error('a JWT secret needs at least 32 characters');
+      return raw;
+    },
+  },
+  authJwtPublicKeyFile: {
+    env: 'SKULD_AUTH_JWT_PUBLIC_KEY_FILE',
+    flag: '--auth-jwt-public-key-file',
+    default: '',
+    description: "JWT bearer tokens signed with this public key's private key (a PEM file, SPKI) are accepted",
+    parse: text,
+  },
+  authJwtJwksUrl: {
+    env: 'SKULD_AUTH_JWT_JWKS_URL',
+    flag: '--auth-jwt-jwks-url',
+    default: '',
+    description:
+      "JWT bearer tokens signed by a key of this JWKS (the identity provider's key set, fetched and cached) are accepted",
+    parse: text,
+  },
+  authJwtIssuer: {
+    env: 'SKULD_AUTH_JWT_ISSUER',
+    flag: '--auth-jwt-issuer',
+    default: '',
+    description: 'The `iss` every JWT must carry (required with a JWT key)',
+    parse: text,
+  },
+  authJwtAudience: {
+    env: 'SKULD_AUTH_JWT_AUDIENCE',
+    flag: '--auth-jwt-audience',
+    default: '',
+    description: 'The `aud` every JWT must carry (required with a JWT key)',
+    parse: text,
+  },
+  authJwtAlgorithms: {
+    env: 'SKULD_AUTH_JWT_ALGORITHMS',
+    flag: '--auth-jwt-algorithms',
+    default: '',
+    description:
+      'The only JWT algorithms accepted, comma-separated; empty: HS256 with a secret, RS256,ES256,EdDSA with a public key or JWKS (a secret never verifies an asymmetric algorithm, nor a public key HS*)',
+    parse: text,
+  },
+  authKeyCacheMs: {
+    env: 'SKULD_AUTH_KEY_CACHE_MS',
+    flag: '--auth-key-cache-ms',
+    default: 5000,
+    description:
+      'How long a server trusts an API key it has looked up; a key revoked by another process is refused within this time (at once by this one)',
+    parse: integer(0, 300_000),
+  },
+  authReadyz: {
+    env: 'SKULD_AUTH_READYZ',
+    flag: '--auth-readyz',
+    default: 'open' as 'open' | 'credential',
+    description: '`open`: /readyz needs no credential (for orchestrators); `credential`: it needs the `ops:read` scope',
+    parse: oneOf('open', 'credential'),
+  },
+  authMetrics: {
+    env: 'SKULD_AUTH_METRICS',
+    flag: '--auth-metrics',
+    default: 'credential' as 'open' | 'credential',
+    description: '`credential`: /metrics needs the `ops:read` scope; `open`: none',
+    parse: oneOf('open', 'credential'),
+  },
+  devOpenReads: {
+    env: 'SKULD_DEV_OPEN_READS',
+    flag: '--dev-open-reads',
+    default: 'off' as 'off' | 'loopback',
+    description:
+      'DEVELOPMENT ONLY. `loopback`: reads (GET) from this machine need no credential, and the server says so loudly; changes always need one',
+    parse: oneOf('off', 'loopback'),
+  },
+  rateLimitPerSecond: {
+    env: 'SKULD_RATE_LIMIT_PER_SECOND',
+    flag: '--rate-limit-per-second',
+    default: 2000,
+    description:
+      'Requests a principal may make per second, sustained (a token bucket; a batch costs one per command); beyond: 429 RATE_LIMITED',
+    parse: integer(1, 10_000_000),
+  },
+  rateLimitBurst: {
+    env: 'SKULD_RATE_LIMIT_BURST',
+    flag: '--rate-limit-burst',
+    default: 4000,
+    description: "The bucket's size: requests a principal may make at once after a quiet spell",
+    parse: integer(1, 10_000_000),
+  },
+  rateLimitRedisUrl: {
+    env: 'SKULD_RATE_LIMIT_REDIS_URL',
+    flag: '--rate-limit-redis-url',
+    default: '',
+    description:
+      'Redis that holds the buckets, so that every instance draws on one budget; empty, or Redis unreachable: each process keeps its own',
+    parse: text,
+  },
+  authFailuresPerMinute: {
+    env: 'SKULD_AUTH_FAILURES_PER_MINUTE',
+    flag: '--auth-failures-per-minute',
+    default: 60,
+    description:
+      'Failed authentications allowed per source address per minute; beyond, 429 RATE_LIMITED before any check',
+    parse: integer(1, 1_000_000),
+  },
+  corsOrigins: {
+    env: 'SKULD_CORS_ORIGINS',
+    flag: '--cors-origins',
+    default: '',
+    description:
+      'Origins (comma-separated, e.g. `https://ops.example.com`) whose browser pages may call the API; empty: CORS off',
+    parse: (raw: string) => {
+      for (const origin of raw.split(',')) {
+        if (!/^https?:\/\/[^/\s,]+$/.test(origin.trim())) throw new Error(`not an origin: "${origin}"`);
+      }
+      return raw;
+    },
+  },
+  tlsCertFile: {
+    env: 'SKULD_TLS_CERT_FILE',
+    flag: '--tls-cert-file',
+    default: '',
+    description: 'HTTPS: the certificate chain (PEM file); with SKULD_TLS_KEY_FILE. Empty: plain HTTP',
+    parse: text,
+  },
+  tlsKeyFile: {
+    env: 'SKULD_TLS_KEY_FILE',
+    flag: '--tls-key-file',
+    default: '',
+    description: "HTTPS: the certificate's private key (PEM file)",
+    parse: text,
+  },
   engineThread: {
     env: 'SKULD_ENGINE_THREAD',
     flag: '--engine-thread',
@@ -407,11 +543,36 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, argv: readon
   if (result.httpHeadersTimeoutMs > result.httpRequestTimeoutMs) {
     throw invalid('SKULD_HTTP_HEADERS_TIMEOUT_MS must not exceed SKULD_HTTP_REQUEST_TIMEOUT_MS');
   }
+  checkSecurity(result);
   storeConfig(result);
   return { config: result, sources: sources as ResolvedConfig['sources'] };
 }
 
 const invalid = (message: string) => new StartupError('CONFIG_INVALID', message);
+
+/** Settings that only make sense together. */
+function checkSecurity(config: Config): void {
+  const jwtKeys = [config.authJwtSecret, config.authJwtPublicKeyFile, config.authJwtJwksUrl].filter((v) => v !== '');
+  if (jwtKeys.length > 1) {
+    throw invalid('SKULD_AUTH_JWT_SECRET, _PUBLIC_KEY_FILE and _JWKS_URL: set at most one (one source of JWT keys)');
+  }
+  if (jwtKeys.length === 1 && (config.authJwtIssuer === '' || config.authJwtAudience === '')) {
+    throw invalid('SKULD_AUTH_JWT_ISSUER and SKULD_AUTH_JWT_AUDIENCE are required when JWTs are accepted');
+  }
+  const algorithms = config.authJwtAlgorithms === '' ? [] : config.authJwtAlgorithms.split(',').map((a) => a.trim());
+  const symmetric = algorithms.filter((a) => /^HS(256|384|512)$/.test(a));
+  if (algorithms.includes('none')) throw invalid('SKULD_AUTH_JWT_ALGORITHMS: `none` is never accepted');
+  if (config.authJwtSecret !== '' && symmetric.length !== algorithms.length) {
+    throw invalid('SKULD_AUTH_JWT_ALGORITHMS: a secret verifies only HS256, HS384 and HS512');
+  }
+  if (config.authJwtSecret === '' && symmetric.length > 0) {
+    throw invalid('SKULD_AUTH_JWT_ALGORITHMS: a public key or JWKS verifies only asymmetric algorithms');
+  }
+  if ((config.tlsCertFile === '') !== (config.tlsKeyFile === '')) {
+    throw invalid('SKULD_TLS_CERT_FILE and SKULD_TLS_KEY_FILE: set both, or neither');
+  }
+  if (config.rateLimitBurst < 1) throw invalid('SKULD_RATE_LIMIT_BURST must be at least 1');
+}
 
 function parseFlags(argv: readonly string[]): Map<string, string> {
   const known = new Set(Object.values(settings).map((s) => s.flag));

@@ -78,6 +78,12 @@ describe('the layers', () => {
     expect(findCycle(graph)).toEqual(['a/', 'b/', 'c.ts', 'a/']);
   });
 
+  it('keep access control transport-neutral: auth/ knows nothing of HTTP, threads or composition', () => {
+    const auth = unitGraph().get('auth/') ?? new Set();
+    for (const above of ['api/', 'thread/', 'compose/', 'cli/', 'engine/']) expect(auth.has(above)).toBe(false);
+    expect(auth.size).toBeGreaterThan(0);
+  });
+
   it('keep the engine below the API, the threads and the composition root', () => {
     const engine = unitGraph().get('engine/') ?? new Set();
     for (const above of ['api/', 'thread/', 'compose/', 'cli/']) expect(engine.has(above)).toBe(false);

@@ -3,8 +3,13 @@ import type { IncomingMessage } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type RouteOptions } from 'fastify';
+import { Authenticator } from '../auth/authenticator.js';
+import { JwtVerifier } from '../auth/jwt.js';
+import { createBuckets, LocalBuckets } from '../auth/rate-limit.js';
+import { type ApiAuth, guardAccess, securitySchemes } from './auth.js';
 import { clientErrorHandler, refuseConnect } from './client-errors.js';
 import { type ApiContext, type ApiRuntime, batchCommandSchema, commandSpecs } from './commands.js';
+import { allowOrigins, parseOrigins } from './cors.js';
 import { boundConnections, type HttpLimits, httpLimits, serverOptions } from './http-limits.js';
 import { packageVersion } from './package-version.js';
 import { errorHandler, notFoundHandler } from './problem.js';
@@ -33,6 +38,10 @@ export interface AppOptions {
   readonly logger?: boolean | object;
   /** Timeouts and the connection bound; each absent one is its default (http-limits.ts). */
   readonly limits?: Partial<HttpLimits>;
+  /** For the benchmark's baseline only: every request is served as if authenticated. Never set by serve. */
+  readonly withoutAuthenticationForBenchmark?: boolean;
+  /** HTTPS with this certificate chain and key (PEM); absent: plain HTTP. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | undefined;
 }
 
 const routes: readonly FastifyPluginAsync<ApiContext>[] = [
@@ -71,6 +80,31 @@ function refuseUnknownQueries(route: RouteOptions): void {
   if (schema?.hide !== true && schema?.querystring === undefined) route.schema = { ...schema, querystring: noQuery };
 }
 
+/** The authenticator and the rate limits of an app, from the runtime's key store and settings. */
+function apiAuth(runtime: ApiRuntime, log: ApiAuth['log']): ApiAuth {
+  const { config } = runtime;
+  const jwt = JwtVerifier.create({
+    secret: config.authJwtSecret,
+    publicKeyFile: config.authJwtPublicKeyFile,
+    jwksUrl: config.authJwtJwksUrl,
+    issuer: config.authJwtIssuer,
+    audience: config.authJwtAudience,
+    algorithms: config.authJwtAlgorithms,
+  });
+  const authenticator = new Authenticator({ keys: runtime.store.keys, jwt, keyCacheMs: config.authKeyCacheMs, log });
+  const limits = { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst };
+  const requests = createBuckets(config.rateLimitRedisUrl, 'skuld:rate:', limits, log);
+  const perMinute = config.authFailuresPerMinute;
+  const failures = new LocalBuckets({ perSecond: perMinute / 60, burst: perMinute });
+  const close = async () => {
+    if ('close' in requests) await requests.close();
+  };
+  const ready = async () => {
+    if ('ready' in requests) await requests.ready();
+  };
+  return { authenticator, requests, failures, log, ready, close };
+}
+
 /** Builds the HTTP API on a runtime. It never listens: the caller does (`app.listen`). */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { runtime } = options;
@@ -78,12 +112,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const pino = typeof options.logger === 'object' ? options.logger : {};
   const logger = options.logger === false ? false : { level: config.logLevel, ...pino };
   const limits = httpLimits(options.limits);
+  const server = serverOptions(limits);
+  // The HTTPS server takes the same timeouts as the HTTP one, beside its certificate.
+  const https = options.tls === undefined ? {} : { https: { ...server.http, ...options.tls } };
   const app = Fastify({
     logger,
     logController: new RequestLog({ requestIdLogLabel: 'requestId' }),
     bodyLimit: config.bodyLimitBytes,
     genReqId: requestId,
-    ...serverOptions(limits),
+    ...server,
+    ...https,
     clientErrorHandler,
     frameworkErrors: errorHandler,
     // Requests on a closing server are answered by the guard, as a problem.
@@ -91,14 +129,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   boundConnections(app, limits);
   refuseConnect(app);
+  allowOrigins(app, parseOrigins(config.corsOrigins));
   guardRequests(app);
+  const auth = apiAuth(runtime, app.log);
+  await auth.ready();
+  guardAccess(app, auth, config, options.withoutAuthenticationForBenchmark === true);
   const version = packageVersion();
   const catalog: RouteEntry[] = [];
   app.addHook('onRoute', (route) => {
     refuseUnknownQueries(route);
     catalog.push(...catalogEntries(route));
   });
-  const context: ApiContext = { runtime, validation: createValidation(), commands: commandSpecs(config) };
+  const context: ApiContext = { runtime, validation: createValidation(), commands: commandSpecs(config), auth };
 
   app.setValidatorCompiler(context.validation.compiler);
   app.setErrorHandler(errorHandler);
@@ -117,8 +159,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         description:
           'Stock levels, two-phase reservations and the ledger of every change. Every change is a command whose ' +
           "`id` is the client's idempotency key. Errors are RFC 9457 problems (`application/problem+json`) with " +
-          'a stable `code`.',
+          'a stable `code`. Every route but the health check, this documentation and the index needs a ' +
+          'credential: `Authorization: Bearer <API key or JWT>` (Authorize, above); each route names its scope.',
       },
+      components: { securitySchemes },
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, index) => String(json.$id ?? `def-${index}`) },
   });

@@ -3,7 +3,8 @@ import type { StockReads } from '../cache/stock-reads.js';
 import type { Config } from '../config.js';
 import { type Command, type CommandType, type CommandValue, quantityMax } from '../domain/index.js';
 import type { Answer, CommandExecutor } from '../engine/executor.js';
-import type { StoreReads } from '../store/port.js';
+import type { Store, StoreReads } from '../store/port.js';
+import { type ApiAuth, actorOf } from './auth.js';
 import { sendProblem } from './problem.js';
 import {
   codeSchema,
@@ -40,7 +41,26 @@ export type CommandSpecs = Readonly<Record<ClientCommandType, CommandSpec>>;
 /** The settings the API reads. */
 export type ApiSettings = Pick<
   Config,
-  'logLevel' | 'bodyLimitBytes' | 'httpBatchCommandsMax' | 'reservationTtlMsDefault' | 'reservationTtlMsMax'
+  | 'logLevel'
+  | 'bodyLimitBytes'
+  | 'httpBatchCommandsMax'
+  | 'reservationTtlMsDefault'
+  | 'reservationTtlMsMax'
+  | 'authJwtSecret'
+  | 'authJwtPublicKeyFile'
+  | 'authJwtJwksUrl'
+  | 'authJwtIssuer'
+  | 'authJwtAudience'
+  | 'authJwtAlgorithms'
+  | 'authKeyCacheMs'
+  | 'authReadyz'
+  | 'authMetrics'
+  | 'devOpenReads'
+  | 'rateLimitPerSecond'
+  | 'rateLimitBurst'
+  | 'rateLimitRedisUrl'
+  | 'authFailuresPerMinute'
+  | 'corsOrigins'
 >;
 
 /**
@@ -53,7 +73,8 @@ export interface ApiRuntime {
   readonly stock: StockReads;
   /** Prometheus text of the process's metrics. */
   readonly metrics: MetricsSource;
-  readonly store: StoreReads;
+  /** The reads, and the API keys that authenticate requests. */
+  readonly store: StoreReads & Pick<Store, 'keys'>;
   readonly config: ApiSettings;
 }
 
@@ -68,6 +89,8 @@ export interface ApiContext {
   readonly runtime: ApiRuntime;
   readonly validation: Validation;
   readonly commands: CommandSpecs;
+  /** Who may: the authenticator and the rate limits (a batch charges its commands itself). */
+  readonly auth: ApiAuth;
 }
 
 export const statusRule =
@@ -77,7 +100,6 @@ export const statusRule =
   'status and body alike (a stored failure as the same problem), with the header `Idempotent-Replayed: true`; ' +
   'the same id with another payload is 422 IDEMPOTENCY_CONFLICT.';
 
-const actor = { ...idSchema, description: 'Who issues the command; recorded on its events' };
 const stockChange = { id: commandIdSchema, sku: codeSchema, location: codeSchema };
 
 function spec(
@@ -86,7 +108,7 @@ function spec(
   status: CommandSpec['status'],
   result: CommandSpec['result'],
 ): CommandSpec {
-  return { body: objectSchema({ ...properties, actor }, ['id', ...required]), status, result };
+  return { body: objectSchema(properties, ['id', ...required]), status, result };
 }
 
 export function commandSpecs(
@@ -242,7 +264,8 @@ export function commandRoute(app: FastifyInstance, context: ApiContext, route: C
   const params = pathMember === undefined ? undefined : objectSchema({ id: idSchema }, ['id']);
   const schema = { tags: [route.tag], summary: route.summary, description: `${route.description}\n\n${statusRule}` };
   app.post(route.url, { schema: { ...schema, ...(params && { params }), body, response } }, async (request, reply) => {
-    const command = { ...(request.body as object), type } as Record<string, unknown>;
+    // The actor is the credential's principal: the body has no say in it.
+    const command = { ...(request.body as object), type, actor: actorOf(request) } as Record<string, unknown>;
     if (pathMember !== undefined) command[pathMember] = (request.params as { id: string }).id;
     return sendAnswer(request, reply, await engine.execute(command as unknown as Command), status);
   });

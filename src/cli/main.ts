@@ -3,8 +3,19 @@ import { type Config, describeConfig, resolveConfig } from '../config.js';
 import { StartupError } from '../startup-error.js';
 import { StoreError } from '../store/port.js';
 import { formatReport, type VerifyProgress, verify } from '../verify/verify.js';
+import { keysUsage, parseKeysArgs, runKeys } from './keys.js';
 import { seed } from './seed.js';
-import { checkAddressFree, listenError, printBanner, seedIfEmpty, untilStopped } from './serve.js';
+import {
+  checkAddressFree,
+  firstKeyIfNone,
+  listenError,
+  printBanner,
+  printFirstKey,
+  readTls,
+  seedIfEmpty,
+  untilStopped,
+  warnIfOpenReads,
+} from './serve.js';
 
 const usage = `Usage: skuld <command> [options]
 
@@ -14,6 +25,7 @@ Commands:
   verify    rebuild every level from the ledger, compare with the stored state; exit 1 on mismatch
   seed      add the demo items and stock (idempotent)
   config    print every setting in force: its variable, flag, value and where it came from
+  keys      API keys: create, list, revoke (skuld keys --help)
 
 Options: every setting has a flag, see \`skuld config\`. Flags override environment variables.`;
 
@@ -23,6 +35,7 @@ async function main(argv: readonly string[]): Promise<number> {
     console.log(usage);
     return command === undefined ? 2 : 0;
   }
+  if (command === 'keys') return keys(rest);
   const resolved = resolveConfig(process.env, rest);
   const { config } = resolved;
   switch (command) {
@@ -93,16 +106,20 @@ async function withRuntime(config: Config, work: (runtime: Runtime) => Promise<n
 
 async function serve(config: Config): Promise<number> {
   await checkAddressFree(config.host, config.port);
+  const tls = readTls(config);
   const { buildApp } = await import('../api/app.js');
   return withRuntime(config, async (runtime) => {
     await seedIfEmpty(config, runtime);
-    const app = await buildApp({ runtime, logger: { level: config.logLevel }, limits: httpLimitsOf(config) });
+    const firstKey = await firstKeyIfNone(runtime);
+    const app = await buildApp({ runtime, logger: { level: config.logLevel }, limits: httpLimitsOf(config), tls });
     try {
       const address = await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
         throw listenError(error, config.host, config.port);
       });
       runtime.sweeper.start();
+      if (firstKey !== undefined) printFirstKey(firstKey, address);
       printBanner(address, runtime);
+      warnIfOpenReads(config, runtime);
       await untilStopped();
     } finally {
       // Stop taking requests and answer what the engine holds; the store closes after.
@@ -110,6 +127,15 @@ async function serve(config: Config): Promise<number> {
     }
     return 0;
   });
+}
+
+async function keys(args: readonly string[]): Promise<number> {
+  if (args[0] === undefined || args[0] === '--help' || args[0] === 'help') {
+    console.log(keysUsage);
+    return args[0] === undefined ? 2 : 0;
+  }
+  const { action, rest } = parseKeysArgs(args);
+  return withRuntime(inThisThread(resolveConfig(process.env, rest).config), (runtime) => runKeys(runtime, action));
 }
 
 /** `CODE: message`, the code stable for scripts and the message for people. */

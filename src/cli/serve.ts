@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createKey } from '../auth/key-admin.js';
 import type { Runtime } from '../compose/runtime.js';
 import type { Config } from '../config.js';
 import { StartupError } from '../startup-error.js';
@@ -42,6 +44,19 @@ export async function checkAddressFree(host: string, port: number): Promise<void
   await new Promise<void>((resolve) => probe.close(() => resolve()));
 }
 
+/** The certificate and key for HTTPS, read before anything is opened; undefined for plain HTTP. */
+export function readTls(config: Config): { cert: Buffer; key: Buffer } | undefined {
+  if (config.tlsCertFile === '') return undefined;
+  const read = (file: string, setting: string) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new StartupError('CONFIG_INVALID', `${setting}: cannot read ${file}: ${(error as Error).message}`);
+    }
+  };
+  return { cert: read(config.tlsCertFile, 'SKULD_TLS_CERT_FILE'), key: read(config.tlsKeyFile, 'SKULD_TLS_KEY_FILE') };
+}
+
 /** Seeds demo data into an empty store, unless SKULD_SEED=off. */
 export async function seedIfEmpty(config: Config, runtime: Runtime): Promise<void> {
   if (config.seed !== 'auto' || (await runtime.store.headPosition()) !== 0) return;
@@ -55,6 +70,46 @@ export function printBanner(address: string, runtime: Runtime): void {
   console.log(`  API:      ${base}/v1`);
   console.log(`  API docs: ${base}/docs`);
   console.log(`  health:   ${base}/healthz, ${base}/readyz`);
+}
+
+/**
+ * On the first start (no key was ever created) an admin key, so that a new deployment is usable
+ * and still closed: nothing but the health check, the docs and the index answers without a key.
+ */
+export async function firstKeyIfNone(runtime: Runtime): Promise<string | undefined> {
+  const { keys } = runtime.store;
+  if ((await keys.countKeys()) > 0) return undefined;
+  const roles = ['admin' as const];
+  const created = await createKey(keys, {
+    name: 'admin',
+    roles,
+    createdBy: 'system',
+    now: Date.now(),
+    expiresAt: null,
+  });
+  return created.key;
+}
+
+/** The first key, on the terminal, once: it is never shown again and never logged. */
+export function printFirstKey(key: string, address: string): void {
+  const base = address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
+  console.log(`
+First start: an API key with the admin role was created. It is shown this once; keep it:
+
+  ${key}
+
+  curl -H 'authorization: Bearer ${key}' ${base}/v1/items
+  More keys (one per service, team or scanner fleet; roles scanner, orders, purchasing, auditor, admin):
+  npx skuld keys create --name <name> --role <role>`);
+}
+
+/** Reads open on loopback are for development: said loudly, on the terminal and in the log. */
+export function warnIfOpenReads(config: Config, runtime: Runtime): void {
+  if (config.devOpenReads === 'off') return;
+  const message =
+    'SKULD_DEV_OPEN_READS=loopback: reads from this machine need no credential. For development only; changes still need one';
+  console.warn(`WARNING: ${message}`);
+  runtime.log.warn({ devOpenReads: config.devOpenReads }, message);
 }
 
 export function untilStopped(): Promise<void> {

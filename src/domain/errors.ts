@@ -30,6 +30,9 @@ export const errorCodes = [
   'NOT_FOUND',
   'PAYLOAD_TOO_LARGE',
   'BATCH_TOO_LARGE',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'RATE_LIMITED',
   'INTERNAL',
 ] as const;
 
@@ -100,5 +103,8 @@ export const errorStatus: Readonly<Record<ErrorCode, { http: number; grpc: strin
   NOT_FOUND: { http: 404, grpc: 'NOT_FOUND', title: 'Not found' },
   PAYLOAD_TOO_LARGE: { http: 413, grpc: 'INVALID_ARGUMENT', title: 'The request body is too large' },
   BATCH_TOO_LARGE: { http: 413, grpc: 'INVALID_ARGUMENT', title: 'The batch has too many commands' },
+  UNAUTHENTICATED: { http: 401, grpc: 'UNAUTHENTICATED', title: 'No valid credential was presented' },
+  FORBIDDEN: { http: 403, grpc: 'PERMISSION_DENIED', title: 'The credential does not grant this operation' },
+  RATE_LIMITED: { http: 429, grpc: 'RESOURCE_EXHAUSTED', title: 'Too many requests; retry after the time given' },
   INTERNAL: { http: 500, grpc: 'INTERNAL', title: 'Internal error' },
 };

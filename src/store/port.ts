@@ -87,9 +87,57 @@ export interface StoreCapabilities {
   readonly concurrentWriters: boolean;
 }
 
+/** A stored API key: everything but the key itself, of which only a hash is kept. */
+export interface ApiKeyRecord {
+  /** Public: it names the key in lists and logs, and is part of the key. */
+  readonly id: string;
+  readonly name: string;
+  /** SHA-256 of the whole key, hex. */
+  readonly hash: string;
+  readonly roles: readonly string[];
+  readonly createdAt: number;
+  readonly createdBy: string;
+  readonly expiresAt: number | null;
+  readonly lastUsedAt: number | null;
+  readonly revokedAt: number | null;
+  readonly revokedBy: string | null;
+}
+
+/** A change to credentials, recorded in the same transaction as the change. */
+export interface AuditEvent {
+  readonly id: string;
+  readonly at: number;
+  readonly actor: string;
+  readonly action: 'key.created' | 'key.revoked';
+  /** The key's id. */
+  readonly subject: string;
+  readonly detail: string;
+}
+
+/** Most keys a list returns: keys are few (one per service, team or scanner fleet). */
+export const keysListMax = 10_000;
+
+/** Where API keys and the record of their changes live: a table of their own in every store. */
+export interface KeyStore {
+  /** Writes the key and its audit event in one transaction. */
+  createKey(record: ApiKeyRecord, audit: AuditEvent): Promise<void>;
+  getKey(id: string): Promise<ApiKeyRecord | undefined>;
+  /** Every key, revoked and expired ones too, oldest first (at most keysListMax). */
+  listKeys(): Promise<ApiKeyRecord[]>;
+  /** Keys ever created, revoked ones included. */
+  countKeys(): Promise<number>;
+  /** Revokes a live key and records it; false when there is no such key or it was revoked already. */
+  revokeKey(id: string, at: number, by: string, audit: AuditEvent): Promise<boolean>;
+  /** Records a use, unless one at or after `notBefore` is recorded already (uses are recorded coarsely). */
+  touchKey(id: string, at: number, notBefore: number): Promise<void>;
+  /** Audit events after a time, oldest first. */
+  auditEvents(afterAt: number, limit: number): Promise<AuditEvent[]>;
+}
+
 export interface Store {
   readonly dialect: Dialect;
   readonly capabilities: StoreCapabilities;
+  readonly keys: KeyStore;
   migrate(): Promise<void>;
   writeTransaction<T>(work: (session: WriteSession) => Promise<T>): Promise<T>;
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { createRuntime } from '../../src/compose/runtime.js';
 import { loadConfig } from '../../src/config.js';
-import { get, post, unique } from '../http/harness.js';
+import { actAsAdmin, get, post, unique } from '../http/harness.js';
 import { createTestDatabase, type TestDatabase, testDialects } from '../support/dialects.js';
 import { redisUrl } from '../support/global-setup.js';
 
@@ -18,6 +18,7 @@ async function startInstance(db: TestDatabase) {
   const env = { ...db.env, SKULD_LOG_LEVEL: 'silent', SKULD_CACHE: 'redis', SKULD_REDIS_URL: redisUrl };
   const runtime = await createRuntime(loadConfig({ ...env, SKULD_CACHE_L1_TTL_MS: String(l1TtlMs) }));
   const app = await buildApp({ runtime, logger: false });
+  await actAsAdmin(app, runtime);
   const close = async () => {
     await app.close();
     await runtime.close();

@@ -67,11 +67,15 @@ describe('the build', () => {
       });
       // Seeding wrote through the engine thread; the history read goes through the SQLite index.
       expect(output).toMatch(/seeded demo data/);
-      const history = await fetch(`${base}/v1/items/SKU-001/history`);
+      // The first start printed an admin key, once.
+      const key = /(skuld_[0-9a-f]{16}_[A-Za-z0-9_-]{43})/.exec(output)?.[1];
+      expect(key).toBeDefined();
+      const authorization = `Bearer ${key}`;
+      const history = await fetch(`${base}/v1/items/SKU-001/history`, { headers: { authorization } });
       expect(history.status).toBe(200);
       const reserve = await fetch(`${base}/v1/reservations`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization },
         body: JSON.stringify({ id: 'build-order-1', lines: [{ sku: 'SKU-001', location: 'WH-EAST', quantity: 1 }] }),
       });
       expect(reserve.status).toBe(201);

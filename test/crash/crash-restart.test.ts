@@ -36,10 +36,13 @@ function workload(count: number): Sent[][] {
   return units;
 }
 
+/** The admin key the first start printed. */
+let adminKey = '';
+
 async function post(base: string, sent: Sent): Promise<Response> {
   return fetch(base + sent.path, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
     body: JSON.stringify(sent.body),
   });
 }
@@ -56,6 +59,8 @@ describe.each(testDialects())('crash and restart: %s', (dialect) => {
   it('loses and duplicates nothing when the server is killed mid-load', async () => {
     db = await createTestDatabase(dialect);
     server = await startServer(db);
+    adminKey = server.key ?? '';
+    expect(adminKey).not.toBe('');
     for (const sku of skus) {
       expect((await post(server.base, { path: '/v1/items', body: { id: `reg-${sku}`, sku }, events: 0 })).status).toBe(
         201,

@@ -104,11 +104,11 @@ const cases: readonly Case[] = [
     code: 'INVALID_ID',
   },
   {
-    name: 'malformed actor',
+    name: 'an actor in the body (the actor is the credential)',
     url: '/v1/receipts',
-    body: (sku) => receipt(sku, { actor: '-me' }),
+    body: (sku) => receipt(sku, { actor: 'someone-else' }),
     status: 400,
-    code: 'INVALID_ID',
+    code: 'VALIDATION_FAILED',
   },
   { name: 'malformed SKU', url: '/v1/receipts', body: () => receipt('SKU 1'), status: 400, code: 'INVALID_CODE' },
   {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { t0 } from '../support/clock.js';
 import { testDialects } from '../support/dialects.js';
-import { type Api, get, line, post, startApi, stockedItem, unique } from './harness.js';
+import { type Api, bearer, get, keyFor, line, post, startApi, stockedItem, unique } from './harness.js';
 
 describe.each(testDialects())('HTTP commands on %s', (dialect) => {
   let api: Api;
@@ -46,7 +46,6 @@ describe.each(testDialects())('HTTP commands on %s', (dialect) => {
       quantity: 12,
       reference: 'PO-7',
       occurredAt: t0 - 5000,
-      actor: 'dock-3',
     });
     expect(receipt.statusCode).toBe(201);
     expect(receipt.headers.location).toBeUndefined();
@@ -59,7 +58,7 @@ describe.each(testDialects())('HTTP commands on %s', (dialect) => {
       type: 'StockReceived',
       sku,
       reference: 'PO-7',
-      actor: 'dock-3',
+      actor: 'key:test-admin',
       occurredAt: t0 - 5000,
     });
   });
@@ -194,10 +193,11 @@ describe.each(testDialects())('HTTP commands on %s', (dialect) => {
     expect(await api.runtime.store.headPosition()).toBe(head);
     expect((await get(api.app, `/v1/items/${sku}/stock`)).json().totals.reserved).toBe(3);
 
-    // The actor is not part of the payload: a retry from another actor is still a repeat.
+    // The actor is not part of the payload: a retry from another principal is still a repeat.
     const receipt = { id: unique('rcv'), sku, location: 'WH1', quantity: 1 };
-    const received = await post(api.app, '/v1/receipts', { ...receipt, actor: 'a' });
-    const repeated = await post(api.app, '/v1/receipts', { ...receipt, actor: 'b' });
+    const received = await post(api.app, '/v1/receipts', receipt);
+    const other = bearer(await keyFor(api, ['purchasing']));
+    const repeated = await api.app.inject({ method: 'POST', url: '/v1/receipts', payload: receipt, headers: other });
     expect([repeated.statusCode, repeated.headers['idempotent-replayed']]).toEqual([201, 'true']);
     expect(repeated.json()).toEqual(received.json());
   });

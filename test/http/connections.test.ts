@@ -5,7 +5,7 @@ import { buildApp } from '../../src/api/app.js';
 import { httpLimitsDefault } from '../../src/api/http-limits.js';
 import { settings } from '../../src/config.js';
 import { testDialects } from '../support/dialects.js';
-import { type Api, startApi } from './harness.js';
+import { type Api, bearer, startApi } from './harness.js';
 import { exchange, expectRawProblem, listen, RawConnection } from './raw-http.js';
 
 // What reaches the server below Fastify's routes, over real sockets: malformed and smuggling-shaped
@@ -67,7 +67,9 @@ describe.each(testDialects())('HTTP connections on %s', (dialect) => {
   });
 
   it(`answers requests that stop halfway through their body with 408 after ${limits.requestTimeoutMs} ms, and closes them`, async () => {
-    const request = post('Content-Type: application/json\r\nContent-Length: 100', '{"id":"half');
+    // With a credential: a request without one is refused before its body is read.
+    const credential = `Authorization: Bearer ${api.adminKey}\r\n`;
+    const request = post(`${credential}Content-Type: application/json\r\nContent-Length: 100`, '{"id":"half');
     const connections = await Promise.all([1, 2, 3].map(() => RawConnection.open(port)));
     for (const connection of connections) connection.write(request);
     for (const connection of connections) {
@@ -129,7 +131,7 @@ describe.each(testDialects())('HTTP connection bound and request log on %s', (di
   it('logs one line per request, when it completes, with its id, method, url, status and time', async () => {
     lines.length = 0;
     const ok = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'log-1' } });
-    const refused = await app.inject({ method: 'GET', url: '/v1/ledger?limit=0x10' });
+    const refused = await app.inject({ method: 'GET', url: '/v1/ledger?limit=0x10', headers: bearer(api.adminKey) });
     const requestLines = lines.filter((line) => 'requestId' in line);
     expect(requestLines).toEqual([
       expect.objectContaining({ requestId: 'log-1', method: 'GET', url: '/healthz', statusCode: ok.statusCode }),

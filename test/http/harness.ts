@@ -1,6 +1,8 @@
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
+import { createKey } from '../../src/auth/key-admin.js';
+import type { Role } from '../../src/auth/scopes.js';
 import { createRuntime, type Runtime } from '../../src/compose/runtime.js';
 import { loadConfig } from '../../src/config.js';
 import type { Dialect } from '../../src/store/port.js';
@@ -8,31 +10,83 @@ import { ManualClock } from '../support/clock.js';
 import { createTestDatabase } from '../support/dialects.js';
 
 // The API under test: a real runtime on a fresh database of the dialect, driven through
-// app.inject(), with a clock that moves only when a test says so.
+// app.inject(), with a clock that moves only when a test says so. Every route but a few needs a
+// credential, so app.inject() sends an admin key's unless the request names its own
+// `authorization`; `anonymous` sends none.
 
 export interface Api {
   readonly app: FastifyInstance;
   readonly runtime: Runtime;
   readonly clock: ManualClock;
+  /** The admin key app.inject() sends by default. */
+  readonly adminKey: string;
+  /** A request with no credential at all. */
+  anonymous(options: InjectOptions): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
+/** Creates a key with these roles on the API's store; returns the key. */
+export async function keyFor(api: Api, roles: readonly Role[], name = unique('key')): Promise<string> {
+  const created = await createKey(api.runtime.store.keys, {
+    name,
+    roles,
+    createdBy: 'test',
+    now: Date.now(),
+    expiresAt: null,
+  });
+  return created.key;
+}
+
+export function bearer(key: string): Record<string, string> {
+  return { authorization: `Bearer ${key}` };
+}
+
 /** `env` overrides settings (e.g. SKULD_HTTP_BATCH_COMMANDS_MAX) for this app. */
-export async function startApi(dialect: Dialect, env: Record<string, string> = {}): Promise<Api> {
+export async function startApi(
+  dialect: Dialect,
+  env: Record<string, string> = {},
+  logger: false | object = false,
+): Promise<Api> {
   const db = await createTestDatabase(dialect);
   const clock = new ManualClock();
   const runtime = await createRuntime(loadConfig({ ...db.env, SKULD_LOG_LEVEL: 'silent', ...env }), clock);
-  const app = await buildApp({ runtime, logger: false });
+  const app = await buildApp({ runtime, logger });
+  const inject = app.inject.bind(app);
+  const adminKey = await actAsAdmin(app, runtime);
   return {
     app,
     runtime,
     clock,
+    adminKey,
+    anonymous: (options) => inject(options),
     close: async () => {
       await app.close();
       await runtime.close();
       await db.drop();
     },
   };
+}
+
+/**
+ * Makes app.inject() send an admin key's credential unless a request names its own
+ * `authorization`; returns the key. For any app built on a runtime (startApi does it for its own).
+ */
+export async function actAsAdmin(app: FastifyInstance, runtime: Pick<Runtime, 'store'>): Promise<string> {
+  const admin = await createKey(runtime.store.keys, {
+    name: 'test-admin',
+    roles: ['admin'],
+    createdBy: 'test',
+    now: Date.now(),
+    expiresAt: null,
+  });
+  const inject = app.inject.bind(app);
+  const withAdmin = (given: InjectOptions | string) => {
+    const options = typeof given === 'string' ? { url: given } : given;
+    const headers = options.headers ?? {};
+    return inject({ ...options, headers: 'authorization' in headers ? headers : { ...headers, ...bearer(admin.key) } });
+  };
+  app.inject = withAdmin as typeof app.inject;
+  return admin.key;
 }
 
 let counter = 0;

@@ -72,7 +72,7 @@ describe.each(testDialects())('HTTP reads on %s', (dialect) => {
       reservedAfter: 0,
       quantity: 4,
       reservationId: null,
-      actor: 'system',
+      actor: 'key:test-admin',
     });
     expect(first.next).toBe(head + 1);
     const rest = (await get(api.app, `/v1/ledger?after=${first.next}`)).json();

@@ -12,6 +12,8 @@ export const skuldArgs = ['--import', 'tsx', 'src/cli/main.ts'] as const;
 
 export interface ServerProcess {
   readonly base: string;
+  /** The admin key a first start prints; undefined when the store had keys already. */
+  readonly key: string | undefined;
   readonly child: ChildProcess;
   /** Resolves when the process has exited. */
   readonly exited: Promise<number | null>;
@@ -29,7 +31,7 @@ export async function startServer(db: TestDatabase, env: Record<string, string> 
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /serving on (http:\/\/\S+)/.exec(output);
+      const match = /serving on (https?:\/\/\S+)/.exec(output);
       if (match?.[1] !== undefined) {
         clearTimeout(timer);
         resolve(match[1]);
@@ -39,7 +41,8 @@ export async function startServer(db: TestDatabase, env: Record<string, string> 
     child.stderr?.on('data', onData);
     void exited.then((code) => reject(new Error(`server exited with ${code} before listening:\n${output}`)));
   });
-  return { base, child, exited };
+  const key = /(skuld_[0-9a-f]{16}_[A-Za-z0-9_-]{43})/.exec(output)?.[1];
+  return { base, key, child, exited };
 }
 
 /** Runs `skuld <args>` with the environment added; returns its exit code and output. */

@@ -4,6 +4,7 @@ import { createRuntime, type Runtime } from '../../src/compose/runtime.js';
 import { loadConfig } from '../../src/config.js';
 import type { Command } from '../../src/domain/index.js';
 import { EngineThread } from '../../src/thread/engine-thread.js';
+import { actAsAdmin } from '../http/harness.js';
 import { ManualClock } from '../support/clock.js';
 import { createTestDatabase, type TestDatabase, testDialects } from '../support/dialects.js';
 import { executeAll, expectInvariants, stock } from '../support/engine-harness.js';
@@ -84,6 +85,7 @@ describe.each(testDialects())('the engine thread on %s', (dialect) => {
     expect(thread.stopped).toMatch(/engine thread/);
     // Readiness says so (the reason goes to the log, as for any unavailable store) while reads still work.
     const app = await buildApp({ runtime: runtime as Runtime, logger: false });
+    await actAsAdmin(app, runtime as Runtime);
     try {
       const ready = await app.inject({ method: 'GET', url: '/readyz' });
       expect(ready.statusCode).toBe(503);

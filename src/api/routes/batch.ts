@@ -1,13 +1,15 @@
 import type { FastifyInstance } from 'fastify';
+import { commandScopes } from '../../auth/scopes.js';
 import { type Command, type DomainError, domainError } from '../../domain/index.js';
 import type { Answer } from '../../engine/executor.js';
+import { actorOf, charge, forbidden } from '../auth.js';
 import { type ApiContext, batchCommandSchema, type ClientCommandType, resultBody } from '../commands.js';
-import { toProblem } from '../problem.js';
+import { sendProblem, toProblem } from '../problem.js';
 import { objectSchema, problemResponses } from '../schemas.js';
 import { validationError } from '../validation.js';
 
 export async function batchRoutes(app: FastifyInstance, context: ApiContext): Promise<void> {
-  const { runtime, validation, commands } = context;
+  const { runtime, validation, commands, auth } = context;
   const types = Object.keys(commands) as ClientCommandType[];
   const validators = new Map(
     types.map((type) => [type, validation.compileBody(batchCommandSchema(type, commands[type]))]),
@@ -23,10 +25,10 @@ export async function batchRoutes(app: FastifyInstance, context: ApiContext): Pr
     return validate(raw) ? undefined : validationError(validate.errors ?? [], 'body');
   }
 
-  /** An invalid command is answered without the engine; the rest go to it together. */
-  function run(raw: Record<string, unknown>): Promise<Answer> | Answer {
+  /** An invalid command is answered without the engine; the rest go to it together, as the principal's. */
+  function run(raw: Record<string, unknown>, actor: string): Promise<Answer> | Answer {
     const error = rejection(raw);
-    if (error === undefined) return runtime.engine.execute(raw as unknown as Command);
+    if (error === undefined) return runtime.engine.execute({ ...raw, actor } as unknown as Command);
     return { outcome: { ok: false, commandId: String(raw.id), error }, replayed: false };
   }
 
@@ -37,7 +39,8 @@ export async function batchRoutes(app: FastifyInstance, context: ApiContext): Pr
         tags: ['batch'],
         summary: 'Many commands in one request, each answered separately',
         description:
-          'Each command is an object with `type` and the body members of its route; CommitReservation and ' +
+          'Each command needs the scope of its type (a batch with one it does not grant is 403, whole) and costs ' +
+          'one request of the rate limit. Each command is an object with `type` and the body members of its route; CommitReservation and ' +
           'ReleaseReservation also carry `reservationId` (schemas: the `*Command` components). ExpireReservation ' +
           "is the system's own and never accepted. The commands go to the engine together, so they share its " +
           'batches, but each succeeds or fails alone: `results[i]` answers `commands[i]` with the success body ' +
@@ -63,9 +66,19 @@ export async function batchRoutes(app: FastifyInstance, context: ApiContext): Pr
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { commands: raws } = request.body as { commands: Record<string, unknown>[] };
-      const answers = await Promise.all(raws.map(run));
+      // Every command's scope before any runs: a batch holding one command the credential does not
+      // grant is refused whole (403) and changes nothing. Then it costs one token per command.
+      for (const raw of raws) {
+        const scope = commandScopes[raw.type as ClientCommandType];
+        const refusal = scope === undefined ? undefined : forbidden(request, scope);
+        if (refusal !== undefined) return sendProblem(request, reply, refusal);
+      }
+      const limited = await charge(request, reply, auth.requests, Math.max(1, raws.length));
+      if (limited !== undefined) return sendProblem(request, reply, limited);
+      const actor = actorOf(request);
+      const answers = await Promise.all(raws.map((raw) => run(raw, actor)));
       const results = answers.map(({ outcome }, index) =>
         outcome.ok
           ? resultBody(outcome.value, outcome.position)

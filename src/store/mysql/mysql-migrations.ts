@@ -144,4 +144,32 @@ export const mysqlMigrations: readonly Migration[] = [
     name: 'the former reservations table',
     sql: 'DROP TABLE IF EXISTS reservations;',
   },
+  {
+    version: 5,
+    name: 'API keys (a hash of each, never the key) and the audit of their changes',
+    // Idempotent, as every MySQL migration: DDL is not transactional.
+    sql: `
+      CREATE TABLE IF NOT EXISTS api_keys (
+        id VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin PRIMARY KEY,
+        name VARCHAR(64) NOT NULL,
+        hash CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        roles VARCHAR(200) NOT NULL,
+        created_at BIGINT NOT NULL,
+        created_by VARCHAR(200) NOT NULL,
+        expires_at BIGINT NULL,
+        last_used_at BIGINT NULL,
+        revoked_at BIGINT NULL,
+        revoked_by VARCHAR(200) NULL
+      ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+      CREATE TABLE IF NOT EXISTS audit_events (
+        id VARCHAR(40) CHARACTER SET ascii COLLATE ascii_bin PRIMARY KEY,
+        at BIGINT NOT NULL,
+        actor VARCHAR(200) NOT NULL,
+        action VARCHAR(40) NOT NULL,
+        subject VARCHAR(64) NOT NULL,
+        detail VARCHAR(400) NOT NULL,
+        INDEX audit_events_at (at)
+      ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+    `,
+  },
 ];

@@ -12,6 +12,7 @@ import {
 } from '../port.js';
 import { type LevelRow, levelFromRow } from '../rows.js';
 import { reservationColumns } from '../sql.js';
+import { type KeyParam, type KeyTransaction, SqlKeys } from '../sql-keys.js';
 import { type SqlParam, SqlReads } from '../sql-reads.js';
 import { closedError, guard, translate } from './mysql-errors.js';
 import { mysqlMigrations, mysqlMigrationTarget } from './mysql-migrations.js';
@@ -46,6 +47,10 @@ const unknownDatabaseErrno = 1049;
 export class MysqlStore extends SqlReads implements Store {
   readonly dialect: Dialect = 'mysql';
   readonly capabilities = mysqlCapabilities;
+  readonly keys = new SqlKeys({
+    rows: (sql, params) => this.rows(sql, params as SqlParam[]),
+    transaction: (work) => this.keyTransaction(work),
+  });
   private readonly pool: Pool;
   private readonly url: string;
   private readonly database: string;
@@ -103,15 +108,36 @@ export class MysqlStore extends SqlReads implements Store {
     }
   }
 
-  async writeTransaction<T>(work: (session: WriteSession) => Promise<T>): Promise<T> {
+  writeTransaction<T>(work: (session: WriteSession) => Promise<T>): Promise<T> {
+    return this.transaction(async (connection) => {
+      // transaction() asked the server before it began.
+      if (this.bulkLoad === undefined) throw new Error('bulk load support not known at the start of a batch');
+      const session = new MysqlSession(connection, this.bulkLoad, () => {
+        this.bulkLoad = false;
+      });
+      return work(session);
+    });
+  }
+
+  /** A key's change: a short transaction of its own on a pool connection. */
+  private keyTransaction<T>(work: (tx: KeyTransaction) => Promise<T>): Promise<T> {
+    return this.transaction((connection) =>
+      work({
+        rows: async <R>(sql: string, params: readonly KeyParam[]) =>
+          (await connection.query(sql, [...params]))[0] as R[],
+        run: async (sql, params) =>
+          ((await connection.query(sql, [...params]))[0] as unknown as { affectedRows: number }).affectedRows,
+      }),
+    );
+  }
+
+  /** Runs the work in a transaction on a pool connection: committed, or rolled back and translated. */
+  private async transaction<T>(work: (connection: PoolConnection) => Promise<T>): Promise<T> {
     const connection = await this.connection();
     try {
       this.bulkLoad ??= await localInfileAllowed(connection);
       await connection.query('START TRANSACTION');
-      const session = new MysqlSession(connection, this.bulkLoad, () => {
-        this.bulkLoad = false;
-      });
-      const result = await work(session);
+      const result = await work(connection);
       await connection.query('COMMIT');
       connection.release();
       return result;

@@ -119,4 +119,31 @@ export const postgresMigrations: readonly Migration[] = [
       CREATE INDEX commands_due ON commands (expires_at) WHERE status = 'pending';
     `,
   },
+  {
+    version: 5,
+    name: 'API keys (a hash of each, never the key) and the audit of their changes',
+    sql: `
+      CREATE TABLE api_keys (
+        id text PRIMARY KEY,
+        name text NOT NULL,
+        hash text NOT NULL,
+        roles text NOT NULL,
+        created_at bigint NOT NULL,
+        created_by text NOT NULL,
+        expires_at bigint,
+        last_used_at bigint,
+        revoked_at bigint,
+        revoked_by text
+      );
+      CREATE TABLE audit_events (
+        id text PRIMARY KEY,
+        at bigint NOT NULL,
+        actor text NOT NULL,
+        action text NOT NULL,
+        subject text NOT NULL,
+        detail text NOT NULL
+      );
+      CREATE INDEX audit_events_at ON audit_events (at);
+    `,
+  },
 ];

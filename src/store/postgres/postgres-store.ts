@@ -3,6 +3,7 @@ import postgres from 'postgres';
 import { runMigrations } from '../migrate.js';
 import { type Dialect, type Store, type StoreCapabilities, StoreError, type WriteSession } from '../port.js';
 import { reservationColumns } from '../sql.js';
+import { type KeyParam, SqlKeys } from '../sql-keys.js';
 import { type SqlParam, SqlReads } from '../sql-reads.js';
 import { guard } from './postgres-errors.js';
 import { postgresMigrations, postgresMigrationTarget } from './postgres-migrations.js';
@@ -47,6 +48,20 @@ function connectNoDelay(options: { host: string[]; port: number[] }): Promise<ne
 export class PostgresStore extends SqlReads implements Store {
   readonly dialect: Dialect = 'postgres';
   readonly capabilities = postgresCapabilities;
+  readonly keys = new SqlKeys({
+    rows: (sql, params) => this.rows(sql, params as SqlParam[]),
+    transaction: (work) =>
+      guard(
+        () =>
+          this.sql.begin((tx) =>
+            work({
+              rows: (sql, params) => (tx as unknown as Sql).unsafe(numbered(sql), params as KeyParam[] as SqlParam[]),
+              run: async (sql, params) =>
+                (await (tx as unknown as Sql).unsafe(numbered(sql), params as KeyParam[] as SqlParam[])).count,
+            }),
+          ) as Promise<never>,
+      ),
+  });
   private readonly sql: Sql;
   private readonly schema: string | undefined;
   private readonly url: string;

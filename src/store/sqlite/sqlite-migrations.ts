@@ -156,4 +156,31 @@ export const sqliteMigrations: readonly Migration[] = [
     // Its index lives in a file of its own, kept by a thread of the store's (sqlite-history.ts).
     sql: 'DROP INDEX ledger_by_item;',
   },
+  {
+    version: 5,
+    name: 'API keys (a hash of each, never the key) and the audit of their changes',
+    sql: `
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        expires_at INTEGER,
+        last_used_at INTEGER,
+        revoked_at INTEGER,
+        revoked_by TEXT
+      );
+      CREATE TABLE audit_events (
+        id TEXT PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        detail TEXT NOT NULL
+      );
+      CREATE INDEX audit_events_at ON audit_events (at);
+    `,
+  },
 ];

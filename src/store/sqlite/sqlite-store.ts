@@ -7,6 +7,7 @@ import { runMigrations } from '../migrate.js';
 import { type Dialect, type Store, type StoreCapabilities, StoreError, type WriteSession } from '../port.js';
 import { eventFromRow, type LedgerRow } from '../rows.js';
 import { reservationColumns } from '../sql.js';
+import { type KeyParam, type KeyTransaction, SqlKeys } from '../sql-keys.js';
 import { type SqlParam, SqlReads } from '../sql-reads.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
 import { translate } from './sqlite-errors.js';
@@ -74,6 +75,10 @@ function open(options: SqliteStoreOptions): Db {
 export class SqliteStore extends SqlReads implements Store {
   readonly dialect: Dialect = 'sqlite';
   readonly capabilities = sqliteCapabilities;
+  readonly keys = new SqlKeys({
+    rows: (sql, params) => this.rows(sql, params as SqlParam[]),
+    transaction: (work) => this.keyTransaction(work),
+  });
   private readonly writer: Db;
   private readonly reader: Db;
   private session: SqliteSession | undefined;
@@ -171,6 +176,31 @@ export class SqliteStore extends SqlReads implements Store {
       if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
       throw translate(error);
     }
+  }
+
+  /**
+   * A key's change, on the writer connection and in its turn with the write path's batches. It
+   * starts none of the store's threads: a store that only manages keys does not write the ledger.
+   */
+  private keyTransaction<T>(work: (tx: KeyTransaction) => Promise<T>): Promise<T> {
+    const tx: KeyTransaction = {
+      rows: async <R>(sql: string, params: readonly KeyParam[]) => this.writer.prepare(sql).all(...params) as R[],
+      run: async (sql, params) => this.writer.prepare(sql).run(...params).changes,
+    };
+    const run = this.tail.then(async () => {
+      if (this.closed) throw new StoreError('unavailable', 'the store is closed');
+      try {
+        this.writer.exec('BEGIN IMMEDIATE');
+        const result = await work(tx);
+        this.writer.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+        throw translate(error);
+      }
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
   }
 
   protected async rows<T>(sql: string, params: readonly SqlParam[]): Promise<T[]> {

@@ -1,0 +1,151 @@
+import { Redis } from 'ioredis';
+import type { Log } from '../log.js';
+
+// Token buckets: a bucket per key (a principal, or a source address for failed authentication)
+// holds up to `burst` tokens and refills at `perSecond`. A request takes one token, a batch one per
+// command. With Redis the buckets are shared by every instance (one Lua script: read, refill,
+// take, on Redis's clock); without it, or while Redis does not answer, each process keeps its own,
+// so a limit never falls away and Redis being down never refuses anyone by itself.
+
+export interface BucketSettings {
+  readonly perSecond: number;
+  readonly burst: number;
+}
+
+/** Buckets a process keeps; beyond, the least recently used is forgotten (it refills to full anyway). */
+const localBucketsMax = 100_000;
+/** How long a Redis call may take before the process's own bucket answers instead. */
+const redisTimeoutMs = 50;
+/** How long a connection to Redis may take to open; a start waits at most this for it. */
+const redisConnectTimeoutMs = 1000;
+
+/** Milliseconds until `cost` tokens are there: 0 when they were, and were taken. */
+export type Wait = number;
+
+export class LocalBuckets {
+  private readonly buckets = new Map<string, { tokens: number; atMs: number }>();
+  private readonly settings: BucketSettings;
+  private readonly now: () => number;
+
+  constructor(settings: BucketSettings, now: () => number = Date.now) {
+    this.settings = settings;
+    this.now = now;
+  }
+
+  take(key: string, cost: number): Wait {
+    const now = this.now();
+    const tokens = this.tokens(key, now);
+    const wait = this.waitFor(tokens, cost);
+    this.buckets.delete(key);
+    if (this.buckets.size >= localBucketsMax) this.buckets.delete(this.buckets.keys().next().value as string);
+    this.buckets.set(key, { tokens: wait === 0 ? tokens - Math.min(cost, this.settings.burst) : tokens, atMs: now });
+    return wait;
+  }
+
+  /** How long until `cost` tokens are there, taking none. */
+  peek(key: string, cost: number): Wait {
+    return this.waitFor(this.tokens(key, this.now()), cost);
+  }
+
+  private tokens(key: string, now: number): number {
+    const { perSecond, burst } = this.settings;
+    const bucket = this.buckets.get(key);
+    return bucket === undefined ? burst : Math.min(burst, bucket.tokens + ((now - bucket.atMs) * perSecond) / 1000);
+  }
+
+  private waitFor(tokens: number, cost: number): Wait {
+    const wanted = Math.min(cost, this.settings.burst);
+    return tokens >= wanted ? 0 : Math.ceil(((wanted - tokens) * 1000) / this.settings.perSecond);
+  }
+}
+
+const takeScript = `
+local perMs = tonumber(ARGV[1]) / 1000
+local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local b = redis.call('HMGET', KEYS[1], 't', 'a')
+local tokens = tonumber(b[1]) or burst
+local at = tonumber(b[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * perMs)
+local wait = 0
+if tokens >= cost then tokens = tokens - cost else wait = math.ceil((cost - tokens) / perMs) end
+redis.call('HSET', KEYS[1], 't', tostring(tokens), 'a', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / perMs) + 1000)
+return wait
+`;
+
+type ScriptedRedis = Redis & {
+  skuldTake(key: string, perSecond: number, burst: number, cost: number): Promise<number>;
+};
+
+/** Buckets in Redis, shared by every instance; the process's own while Redis does not answer. */
+export class SharedBuckets {
+  private readonly redis: ScriptedRedis;
+  private readonly local: LocalBuckets;
+  private readonly settings: BucketSettings;
+  private readonly prefix: string;
+  private readonly log: Log;
+  private fallingBack = false;
+
+  constructor(url: string, prefix: string, settings: BucketSettings, log: Log) {
+    this.settings = settings;
+    this.prefix = prefix;
+    this.log = log;
+    this.local = new LocalBuckets(settings);
+    // No offline queue and no retries: a command Redis cannot take now fails now, and the
+    // process's own bucket answers (an offline queue would hold requests until Redis is back).
+    this.redis = new Redis(url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: redisTimeoutMs,
+      connectTimeout: redisConnectTimeoutMs,
+      lazyConnect: false,
+    }) as ScriptedRedis;
+    this.redis.on('error', () => undefined);
+    this.redis.defineCommand('skuldTake', { numberOfKeys: 1, lua: takeScript });
+  }
+
+  /** Resolves once Redis answers, or after the connect timeout: a start never waits longer for it. */
+  ready(): Promise<void> {
+    if (this.redis.status === 'ready') return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, redisConnectTimeoutMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.redis.once('ready', done);
+    });
+  }
+
+  async take(key: string, cost: number): Promise<Wait> {
+    const { perSecond, burst } = this.settings;
+    try {
+      const wait = await this.redis.skuldTake(this.prefix + key, perSecond, burst, Math.min(cost, burst));
+      if (this.fallingBack) this.log.warn({}, 'rate limits: Redis answers again; the buckets are shared');
+      this.fallingBack = false;
+      return wait;
+    } catch (error) {
+      if (!this.fallingBack) {
+        const cause = error instanceof Error ? error.message : String(error);
+        this.log.warn({ cause }, 'rate limits: Redis does not answer; each process keeps its own buckets');
+      }
+      this.fallingBack = true;
+      return this.local.take(key, cost);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
+}
+
+export interface Buckets {
+  take(key: string, cost: number): Wait | Promise<Wait>;
+}
+
+export function createBuckets(redisUrl: string, prefix: string, settings: BucketSettings, log: Log) {
+  return redisUrl === '' ? new LocalBuckets(settings) : new SharedBuckets(redisUrl, prefix, settings, log);
+}
