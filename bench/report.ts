@@ -186,7 +186,7 @@ const readColumns: readonly Column<ReadCell>[] = [
 
 const share = (ratio: number | undefined) => (ratio === undefined ? '-' : `${(ratio * 100).toFixed(1)}%`);
 
-/** The read bench's table, and the issue's targets computed from it. */
+/** The read bench's table, and the targets computed from it. */
 export function readReport(cells: readonly ReadCell[]): string {
   const find = (setup: ReadCell['setup']) => cells.find((c) => c.setup === setup);
   const none = find('no cache');

@@ -38,6 +38,17 @@ end
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`;
 
+/** The entry if it is valid and fresh enough; else the load lock, taken or held by another. One round trip. */
+const getOrLockScript = `
+local raw = redis.call('GET', KEYS[1])
+if raw then
+  local position = tonumber(string.match(raw, '^(%d+)'))
+  local guard = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if position >= guard and position >= tonumber(ARGV[1]) then return {1, raw} end
+end
+if redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3], 'NX') then return {2, ''} end
+return {0, ''}`;
+
 const unlockScript = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
@@ -57,6 +68,11 @@ export interface RemoteEntry {
   readonly position: number;
   readonly json: string;
 }
+
+export type RemoteLookup =
+  | { readonly kind: 'hit'; readonly entry: RemoteEntry }
+  | { readonly kind: 'locked'; readonly token: string }
+  | { readonly kind: 'busy' };
 
 /** What another instance's committed batch changed. */
 export interface InvalidationMessage {
@@ -147,10 +163,9 @@ export class RedisTier {
     if (found === undefined) return undefined;
     const [raw, guarded] = found;
     if (raw === null || raw === undefined) return undefined;
-    const split = raw.indexOf('\n');
-    const position = Number(raw.slice(0, split));
-    if (guarded !== null && guarded !== undefined && position < Number(guarded)) return undefined;
-    return { position, json: raw.slice(split + 1) };
+    const entry = parseEntry(raw);
+    if (guarded !== null && guarded !== undefined && entry.position < Number(guarded)) return undefined;
+    return entry;
   }
 
   /** Stores the entry unless Redis holds a newer one or a newer write's guard; true when stored. */
@@ -186,14 +201,30 @@ export class RedisTier {
     return done === 1;
   }
 
-  /** Takes the key's load lock; the token to release it with, or undefined when another instance holds it (or Redis is skipped). */
-  async lock(key: string): Promise<string | undefined | 'skipped'> {
+  /**
+   * The entry when Redis holds a valid one at `minPosition` or later; otherwise the key's load
+   * lock: taken (with the token that releases it) or held by another instance. Undefined when
+   * Redis is skipped or failed.
+   */
+  async getOrLock(key: string, guard: string, minPosition: number): Promise<RemoteLookup | undefined> {
     const token = randomUUID();
-    const taken = await this.call(() =>
-      this.client.set(this.lockKey(key), token, 'PX', this.options.lockWaitMs * 2 + 50, 'NX'),
+    const found = await this.call(
+      () =>
+        this.client.eval(
+          getOrLockScript,
+          3,
+          this.entryKey(key),
+          this.guardKey(guard),
+          this.lockKey(key),
+          minPosition,
+          token,
+          this.options.lockWaitMs * 2 + 50,
+        ) as Promise<[number, string]>,
     );
-    if (taken === undefined) return 'skipped';
-    return taken === 'OK' ? token : undefined;
+    if (found === undefined) return undefined;
+    const [kind, raw] = found;
+    if (kind === 1) return { kind: 'hit', entry: parseEntry(raw) };
+    return kind === 2 ? { kind: 'locked', token } : { kind: 'busy' };
   }
 
   async unlock(key: string, token: string): Promise<void> {
@@ -261,6 +292,11 @@ export class RedisTier {
   private lockKey(key: string): string {
     return `${this.options.namespace}l:${key}`;
   }
+}
+
+function parseEntry(raw: string): RemoteEntry {
+  const split = raw.indexOf('\n');
+  return { position: Number(raw.slice(0, split)), json: raw.slice(split + 1) };
 }
 
 function redactedUrl(url: string): string {

@@ -226,15 +226,14 @@ export class TieredStockReads implements StockReads, CommitListener {
   private async fill<T>(miss: Miss<T>): Promise<T> {
     const redis = this.redis;
     if (redis === undefined) return this.fromStore(miss);
-    const remote = await redis.get(miss.key, miss.guard);
-    if (remote !== undefined && remote.position >= miss.min) {
+    const found = await redis.getOrLock(miss.key, miss.guard, miss.min);
+    if (found?.kind === 'hit') {
       this.metrics.l2Hits.inc();
-      return this.keepRemote(miss, remote);
+      return this.keepRemote(miss, found.entry);
     }
     this.metrics.l2Misses.inc();
-    const token = await redis.lock(miss.key);
-    if (token === 'skipped') return this.fromStore(miss);
-    if (token === undefined) {
+    if (found === undefined) return this.fromStore(miss);
+    if (found.kind === 'busy') {
       // Another instance loads it: wait for its value, or time out to the store (under the limit).
       const awaited = await redis.awaitEntry(miss.key, miss.guard, miss.min);
       if (awaited === undefined) return this.fromStore(miss);
@@ -242,12 +241,10 @@ export class TieredStockReads implements StockReads, CommitListener {
       return this.keepRemote(miss, awaited);
     }
     try {
-      // Another instance may have stored it between the read above and the lock.
-      const stored = await redis.get(miss.key, miss.guard);
-      if (stored !== undefined && stored.position >= miss.min) return this.keepRemote(miss, stored);
       return await this.fromStore(miss);
     } finally {
-      await redis.unlock(miss.key, token);
+      // Not awaited: the value is in Redis already (fromStore awaited its offer), and a failure is counted there.
+      void redis.unlock(miss.key, found.token);
     }
   }
 
