@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import type { Authenticator, Principal } from '../auth/authenticator.js';
+import type { Authentication, Authenticator, Principal } from '../auth/authenticator.js';
 import type { Buckets, LocalBuckets } from '../auth/rate-limit.js';
 import { type Access, describeAccess, operationOfRoute, type Scope, scopes } from '../auth/scopes.js';
 import { type DomainError, domainError } from '../domain/index.js';
@@ -16,9 +16,6 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who sent the request; undefined on an open route. */
     principal: Principal | undefined;
-  }
-  interface FastifyContextConfig {
-    access?: Access;
   }
 }
 
@@ -66,19 +63,19 @@ const devPrincipal: Principal = { actor: 'dev:loopback', scopes: new Set(readSco
  * Gives a route its access from the table, and its OpenAPI security and scope. A route the table
  * does not declare fails the start: no route is ever served unguarded by omission.
  */
-export function declareAccess(route: RouteOptions): void {
+export function declareAccess(route: RouteOptions): Access | undefined {
   const schema = route.schema as { hide?: boolean; description?: string; security?: unknown } | undefined;
-  if (schema?.hide === true) return;
+  if (schema?.hide === true) return undefined;
   const methods = [route.method].flat();
   const operation = operationOfRoute(methods[0] as string, route.url);
   if (operation === undefined) {
     throw new Error(`${methods.join(',')} ${route.url} is not in the table of operations (src/auth/scopes.ts)`);
   }
-  route.config = { ...route.config, access: operation.access };
   const open = operation.access.kind === 'open';
   const line = `Access: ${describeAccess(operation.access)}.`;
   const description = schema?.description === undefined ? line : `${schema.description}\n\n${line}`;
   route.schema = { ...schema, description, security: open ? [] : bearer };
+  return operation.access;
 }
 
 /** The actor of a request's commands: the principal. Only guarded routes carry commands. */
@@ -94,16 +91,20 @@ export function forbidden(request: FastifyRequest, scope: Scope): DomainError | 
   return domainError('FORBIDDEN', `this credential does not grant ${scope}`, { requiredScope: scope });
 }
 
-/** Takes `cost` from the principal's bucket; the 429 when it is empty. */
-export async function charge(
+/** Takes `cost` from the principal's bucket; the 429 when it is empty (at once with buckets of this process). */
+export function charge(
   request: FastifyRequest,
   reply: FastifyReply,
   requests: Buckets,
   cost: number,
-): Promise<DomainError | undefined> {
+): Maybe<DomainError | undefined> {
   const principal = request.principal;
   if (principal === undefined) return undefined;
-  const waitMs = await requests.take(principal.actor, cost);
+  const wait = requests.take(principal.actor, cost);
+  return typeof wait === 'number' ? rateLimited(reply, wait) : wait.then((waitMs) => rateLimited(reply, waitMs));
+}
+
+function rateLimited(reply: FastifyReply, waitMs: number): DomainError | undefined {
   if (waitMs === 0) return undefined;
   const retryAfterS = Math.max(1, Math.ceil(waitMs / 1000));
   reply.header('retry-after', String(retryAfterS));
@@ -111,6 +112,9 @@ export async function charge(
     retryAfterS,
   });
 }
+
+/** A value, or a promise of it when it had to wait for the store or Redis. */
+type Maybe<T> = T | Promise<T>;
 
 function needsNoCredential(access: Access, settings: AuthSettings): boolean {
   if (access.kind === 'open') return true;
@@ -134,29 +138,41 @@ const unauthenticated: Principal = { actor: 'bench', scopes: new Set(scopes) };
 export function guardAccess(app: FastifyInstance, auth: ApiAuth, settings: AuthSettings, off = false): void {
   app.decorateRequest('principal', undefined);
   app.addHook('onClose', () => auth.close());
-  app.addHook('onRoute', declareAccess);
-  if (off) {
-    app.addHook('onRequest', async (request) => {
-      request.principal = unauthenticated;
-    });
-    return;
-  }
-  app.addHook('onRequest', async (request, reply) => {
-    const access = request.routeOptions.config.access;
-    // No route (a 404), a documentation page, an open route.
-    if (access === undefined || needsNoCredential(access, settings)) return;
-    const error = await authenticate(request, reply, access, auth, settings);
-    if (error !== undefined) return sendProblem(request, reply, error);
+  app.addHook('onRoute', (route) => {
+    const access = declareAccess(route);
+    // Documentation pages and open routes have no guard at all; each other route its own, which
+    // knows the route's access without looking it up per request.
+    if (access === undefined || (!off && needsNoCredential(access, settings))) return;
+    const guard = off ? unguarded : guardOf(access, auth, settings);
+    route.onRequest = [...[route.onRequest ?? []].flat(), guard] as NonNullable<RouteOptions['onRequest']>;
   });
 }
 
-async function authenticate(
+function unguarded(request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
+  request.principal = unauthenticated;
+  done();
+}
+
+/** The onRequest hook of a guarded route: answers at once unless a key or Redis must be asked. */
+function guardOf(access: Access, auth: ApiAuth, settings: AuthSettings) {
+  return (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+    const answer = (error: DomainError | undefined) => {
+      if (error === undefined) done();
+      else sendProblem(request, reply, error);
+    };
+    const result = authenticate(request, reply, access, auth, settings);
+    if (result instanceof Promise) result.then(answer, (error: unknown) => reply.send(error));
+    else answer(result);
+  };
+}
+
+function authenticate(
   request: FastifyRequest,
   reply: FastifyReply,
   access: Access,
   auth: ApiAuth,
   settings: AuthSettings,
-): Promise<DomainError | undefined> {
+): Maybe<DomainError | undefined> {
   const header = request.headers.authorization;
   if (header === undefined) {
     const dev = settings.devOpenReads === 'loopback' && request.method === 'GET' && loopback.has(request.ip);
@@ -170,31 +186,36 @@ async function authenticate(
   const blocked = auth.failures.peek(request.ip, 1);
   if (blocked > 0) return tooManyFailures(reply, blocked);
   const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
-  const result =
-    token === ''
-      ? { ok: false as const, reason: 'the Authorization header is not Bearer <token>' }
-      : await auth.authenticator.authenticate(token);
-  if (!result.ok) {
-    const waitMs = auth.failures.take(request.ip, 1);
-    if (waitMs > 0) {
-      auth.log.warn(
-        { address: request.ip },
-        'authentication failures over the limit; refusing this address for a while',
-      );
-      return tooManyFailures(reply, waitMs);
-    }
-    return refusal401(reply, result.reason);
-  }
+  if (token === '') return refused(request, reply, auth, 'the Authorization header is not Bearer <token>');
+  const result = auth.authenticator.authenticate(token);
+  if (result instanceof Promise) return result.then((done) => authorize(request, reply, access, auth, done));
+  return authorize(request, reply, access, auth, result);
+}
+
+/** After authentication: the principal's scope, then its rate limit. */
+function authorize(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  access: Access,
+  auth: ApiAuth,
+  result: Authentication,
+): Maybe<DomainError | undefined> {
+  if (!result.ok) return refused(request, reply, auth, result.reason);
   request.principal = result.principal;
-  if (access.kind === 'scope') {
-    const refusal = forbidden(request, access.scope);
-    if (refusal !== undefined) return refusal;
-  } else if (access.kind === 'probe') {
-    const refusal = forbidden(request, 'ops:read');
+  if (access.kind === 'scope' || access.kind === 'probe') {
+    const refusal = forbidden(request, access.kind === 'scope' ? access.scope : 'ops:read');
     if (refusal !== undefined) return refusal;
   }
   // A batch is charged per command, by its route.
   return access.kind === 'each-command' ? undefined : charge(request, reply, auth.requests, 1);
+}
+
+/** A failed authentication: 401, or 429 once the address has failed too often. */
+function refused(request: FastifyRequest, reply: FastifyReply, auth: ApiAuth, reason: string): DomainError {
+  const waitMs = auth.failures.take(request.ip, 1);
+  if (waitMs === 0) return refusal401(reply, reason);
+  auth.log.warn({ address: request.ip }, 'authentication failures over the limit; refusing this address for a while');
+  return tooManyFailures(reply, waitMs);
 }
 
 function tooManyFailures(reply: FastifyReply, waitMs: number): DomainError {

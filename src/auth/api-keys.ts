@@ -58,10 +58,9 @@ export function keyIdOf(key: string): string | undefined {
   return keyPattern.exec(key)?.[1];
 }
 
-/** Whether the key hashes to the record's hash, compared in constant time. */
-export function keyMatches(key: string, record: Pick<ApiKeyRecord, 'hash'>): boolean {
-  const presented = Buffer.from(hashKey(key), 'hex');
-  const stored = Buffer.from(record.hash, 'hex');
+/** Whether the key hashes to the stored hash (the raw bytes of a record's hex), compared in constant time. */
+export function keyMatches(key: string, stored: Buffer): boolean {
+  const presented = createHash('sha256').update(key).digest();
   return presented.length === stored.length && timingSafeEqual(presented, stored);
 }
 

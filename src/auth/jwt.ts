@@ -19,7 +19,8 @@ export interface JwtSettings {
 }
 
 export interface TokenPrincipal {
-  readonly subject: string;
+  /** `jwt:<sub>`. */
+  readonly actor: string;
   readonly scopes: ReadonlySet<Scope>;
 }
 
@@ -71,11 +72,19 @@ export class JwtVerifier {
     this.now = now;
   }
 
+  /** The principal of a token verified before and not expired since, or undefined. */
+  cached(token: string): TokenPrincipal | undefined {
+    const cached = this.cache.get(token);
+    if (cached === undefined) return undefined;
+    if (cached.expiresAtMs > this.now()) return cached.principal;
+    this.cache.delete(token);
+    return undefined;
+  }
+
   async verify(token: string): Promise<TokenResult> {
     const now = this.now();
-    const cached = this.cache.get(token);
-    if (cached !== undefined && cached.expiresAtMs > now) return { ok: true, principal: cached.principal };
-    if (cached !== undefined) this.cache.delete(token);
+    const cached = this.cached(token);
+    if (cached !== undefined) return { ok: true, principal: cached };
     let payload: JWTPayload;
     try {
       const options = { ...this.options, currentDate: new Date(now) };
@@ -113,5 +122,5 @@ function principalOf(payload: JWTPayload): TokenPrincipal | string {
   const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
   const named = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
   const scopes = new Set<Scope>([...scopesOfRoles(roles.filter(isRole)), ...named.filter(isScope)]);
-  return { subject, scopes };
+  return { actor: `jwt:${subject}`, scopes };
 }
