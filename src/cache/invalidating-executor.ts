@@ -21,11 +21,15 @@ export class InvalidatingExecutor implements CommandExecutor {
     private readonly listener: CommitListener,
   ) {}
 
-  async execute(command: Command): Promise<Answer> {
-    const answer = await this.inner.execute(command);
+  execute(command: Command): Promise<Answer> {
+    return this.inner.execute(command).then(this.heard);
+  }
+
+  /** Runs for every write answer: one reaction, no async frame of its own. */
+  private readonly heard = (answer: Answer): Answer => {
     if (answer.outcome.ok && !answer.replayed) this.listener.committed(answer);
     return answer;
-  }
+  };
 
   get stats(): EngineStats {
     return this.inner.stats;

@@ -68,9 +68,11 @@ export class LocalCache {
     return true;
   }
 
-  /** A write at `position` changed what `guard` covers: older entries under it are gone. */
-  invalidate(guard: string, position: number): void {
-    const now = this.options.now();
+  /**
+   * A write at `position` changed what `guard` covers: older entries under it are gone. `now` is
+   * the clock read once for all the keys of one write (this runs for every write answer).
+   */
+  invalidate(guard: string, position: number, now: number = this.options.now()): void {
     if (position <= this.guardPosition(guard, now)) return;
     this.guards.delete(guard);
     this.guards.set(guard, { position, until: now + this.options.guardTtlMs });

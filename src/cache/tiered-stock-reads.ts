@@ -309,12 +309,11 @@ export class TieredStockReads implements StockReads, CommitListener {
 
   private apply(position: number, guards: Iterable<string>, registered: readonly string[]): void {
     for (const sku of registered) this.registered(sku);
-    const reached = new Set<string>();
-    for (const guard of guards) {
-      this.local.invalidate(guard, position);
-      reached.add(guard);
-    }
+    const now = this.options.now();
+    for (const guard of guards) this.local.invalidate(guard, position, now);
     // A load in flight may have read before this write: later reads must not join it.
+    if (this.flights.size === 0) return;
+    const reached = new Set(guards);
     for (const [key, flight] of this.flights) if (reached.has(flight.guard)) this.flights.delete(key);
   }
 

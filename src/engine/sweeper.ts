@@ -11,6 +11,14 @@ export interface SweeperOptions {
   readonly log: Log;
 }
 
+/** Refusals of an expiry that are normal: not yet due on the engine's clock, or resolved meanwhile. */
+const expectedRefusals: ReadonlySet<string> = new Set([
+  'RESERVATION_NOT_EXPIRED',
+  'RESERVATION_ALREADY_COMMITTED',
+  'RESERVATION_ALREADY_RELEASED',
+  'RESERVATION_EXPIRED',
+]);
+
 export interface SweeperStats {
   sweeps: number;
   expired: number;
@@ -78,15 +86,8 @@ export class Sweeper {
     this.stats.expired += expired;
     const failed = answers.filter((answer) => !answer.outcome.ok);
     if (failed.length > 0) {
-      // Not yet due on the engine's clock, or resolved meanwhile, is normal; anything else is not.
       const codes = countBy(failed.map((answer) => (answer.outcome.ok ? '' : answer.outcome.error.code)));
-      const normal = [
-        'RESERVATION_NOT_EXPIRED',
-        'RESERVATION_ALREADY_COMMITTED',
-        'RESERVATION_ALREADY_RELEASED',
-        'RESERVATION_EXPIRED',
-      ];
-      if (Object.keys(codes).some((code) => !normal.includes(code))) {
+      if (Object.keys(codes).some((code) => !expectedRefusals.has(code))) {
         this.options.log.warn({ due: due.length, expired, refused: codes }, 'the expiry sweep had refusals');
       }
     }
