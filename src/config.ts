@@ -114,6 +114,21 @@ export const settings = {
     description: 'Redis for the redlock strategy and the shared cache (SKULD_CACHE=redis)',
     parse: text,
   },
+  amqpUrl: {
+    env: 'SKULD_AMQP_URL',
+    flag: '--amqp-url',
+    default: '',
+    description:
+      'RabbitMQ (`amqp://user:password@host:port/vhost`) for the event relay and the returns queue; empty: neither uses RabbitMQ',
+    parse: text,
+  },
+  natsUrl: {
+    env: 'SKULD_NATS_URL',
+    flag: '--nats-url',
+    default: '',
+    description: 'NATS with JetStream (`nats://host:port`) for the event relay; empty: the relay does not use NATS',
+    parse: text,
+  },
   redlockTtlMs: {
     env: 'SKULD_REDLOCK_TTL_MS',
     flag: '--redlock-ttl-ms',
