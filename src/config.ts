@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { Cron } from 'croner';
 import { StartupError } from './startup-error.js';
 
 // Configuration is read here and nowhere else: environment variables, overridden by the CLI's
@@ -496,6 +497,60 @@ export const settings = {
     default: 'auto' as 'auto' | 'off',
     description: '`auto`: seed demo items and stock when the store is empty; `off`: never',
     parse: oneOf('auto', 'off'),
+  },
+  returnsQueue: {
+    env: 'SKULD_RETURNS_QUEUE',
+    flag: '--returns-queue',
+    default: 'skuld.returns',
+    description:
+      'RabbitMQ quorum queue that `skuld serve` takes returns from (with SKULD_AMQP_URL); beside it `<queue>.retry.<delay>ms` (backoff) and `<queue>.dead` (dead letters, `skuld dlq`)',
+    parse: (raw: string) => {
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,47}$/.test(raw)) throw new Error(`not a plain queue name: "${raw}"`);
+      return raw;
+    },
+  },
+  returnsAttemptsMax: {
+    env: 'SKULD_RETURNS_ATTEMPTS_MAX',
+    flag: '--returns-attempts-max',
+    default: 5,
+    description:
+      'Attempts at a return message that keeps failing (an unknown item, the store out of reach) before it goes to the dead-letter queue',
+    parse: integer(1, 100),
+  },
+  returnsRetryDelaysMs: {
+    env: 'SKULD_RETURNS_RETRY_DELAYS_MS',
+    flag: '--returns-retry-delays-ms',
+    default: [1000, 10_000, 60_000] as readonly number[],
+    description:
+      'Waits before the 2nd, 3rd… attempt at a failed return message (comma-separated, ms; each a retry queue); later attempts wait the last',
+    parse: (raw: string): readonly number[] => {
+      const delays = raw.split(',').map((part) => integer(1, 86_400_000)(part.trim()));
+      if (delays.length > 10) throw new Error('at most 10 delays');
+      return delays;
+    },
+  },
+  returnsConcurrency: {
+    env: 'SKULD_RETURNS_CONCURRENCY',
+    flag: '--returns-concurrency',
+    default: 16,
+    description: 'Return messages handled at once (twice as many are prefetched)',
+    parse: integer(1, 1000),
+  },
+  reconcileSchedule: {
+    env: 'SKULD_RECONCILE_SCHEDULE',
+    flag: '--reconcile-schedule',
+    default: '',
+    description:
+      'When `skuld serve` runs the reconciliation (verify, recorded as a report): an interval in ms (at least 1000) or a cron expression (`0 3 * * *`, server time); one instance of a cluster runs it. Empty: never',
+    parse: (raw: string) => {
+      if (/^[0-9]+$/.test(raw)) return String(integer(1000, 31 * 86_400_000)(raw));
+      try {
+        new Cron(raw, { paused: true }).stop();
+      } catch (error) {
+        throw new Error(`neither an interval in ms nor a cron expression: ${(error as Error).message}`);
+      }
+      return raw;
+    },
   },
 } satisfies Record<string, Setting<unknown>>;
 

@@ -10,6 +10,8 @@ export const startupErrorCodes = [
   'PORT_IN_USE',
   /** The redlock strategy's Redis does not answer. */
   'REDIS_UNREACHABLE',
+  /** RabbitMQ does not answer a command that needs it (skuld dlq). */
+  'RABBITMQ_UNREACHABLE',
 ] as const;
 
 export type StartupErrorCode = (typeof startupErrorCodes)[number];

@@ -3,6 +3,7 @@ import { type Config, describeConfig, resolveConfig } from '../config.js';
 import { StartupError } from '../startup-error.js';
 import { StoreError } from '../store/port.js';
 import { formatReport, type VerifyProgress, verify } from '../verify/verify.js';
+import { dlqConfig, dlqUsage, parseDlqArgs, runDlq } from './dlq.js';
 import { keysUsage, parseKeysArgs, runKeys } from './keys.js';
 import { seed } from './seed.js';
 import {
@@ -26,6 +27,7 @@ Commands:
   seed      add the demo items and stock (idempotent)
   config    print every setting in force: its variable, flag, value and where it came from
   keys      API keys: create, list, revoke (skuld keys --help)
+  dlq       the returns' dead letters on RabbitMQ: list, show, replay (skuld dlq --help)
 
 Options: every setting has a flag, see \`skuld config\`. Flags override environment variables.`;
 
@@ -36,6 +38,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === 'keys') return keys(rest);
+  if (command === 'dlq') return dlq(rest);
   const resolved = resolveConfig(process.env, rest);
   const { config } = resolved;
   switch (command) {
@@ -117,6 +120,7 @@ async function serve(config: Config): Promise<number> {
         throw listenError(error, config.host, config.port);
       });
       runtime.sweeper.start();
+      runtime.events.start();
       if (firstKey !== undefined) printFirstKey(firstKey, address);
       printBanner(address, runtime);
       warnIfOpenReads(config, runtime);
@@ -136,6 +140,15 @@ async function keys(args: readonly string[]): Promise<number> {
   }
   const { action, rest } = parseKeysArgs(args);
   return withRuntime(inThisThread(resolveConfig(process.env, rest).config), (runtime) => runKeys(runtime, action));
+}
+
+async function dlq(args: readonly string[]): Promise<number> {
+  if (args[0] === undefined || args[0] === '--help' || args[0] === 'help') {
+    console.log(dlqUsage);
+    return args[0] === undefined ? 2 : 0;
+  }
+  const { action, rest } = parseDlqArgs(args);
+  return runDlq(dlqConfig(rest), action);
 }
 
 /** `CODE: message`, the code stable for scripts and the message for people. */

@@ -16,6 +16,7 @@ import { PostgresStore, postgresCapabilities } from '../store/postgres/postgres-
 import { SqliteStore, sqliteCapabilities } from '../store/sqlite/sqlite-store.js';
 import { EngineThread } from '../thread/engine-thread.js';
 import type { SharedClock } from '../thread/shared-clock.js';
+import { createEventJobs, type EventJobs } from './events.js';
 
 // Composition: the one place that turns configuration into adapters and wires them (the engine
 // thread's entry, engine-worker.ts beside this file, composes its half with the functions below).
@@ -79,6 +80,8 @@ export interface Runtime {
   /** This process's Prometheus metrics, served at /metrics. */
   readonly metrics: Registry;
   readonly sweeper: Sweeper;
+  /** The returns consumer (not yet started; `skuld serve` starts it). */
+  readonly events: EventJobs;
   readonly log: Log;
   close(): Promise<void>;
 }
@@ -135,6 +138,7 @@ export async function createRuntime(
     clock: read,
     log,
   });
+  const events = createEventJobs(config, { store, engine, log });
   return {
     config,
     store,
@@ -142,9 +146,12 @@ export async function createRuntime(
     stock,
     metrics,
     sweeper,
+    events,
     log,
     close: async () => {
       await sweeper.stop();
+      // The consumer's messages in hand are answered by the engine before it closes.
+      await events.close();
       await engine.close();
       await readPath.close();
       await store.close();
