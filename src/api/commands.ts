@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { StockReads } from '../cache/stock-reads.js';
 import type { Config } from '../config.js';
-import { type Command, type CommandType, type CommandValue, quantityMax } from '../domain/index.js';
+import { type Command, type CommandType, type CommandValue, onHandMax, quantityMax } from '../domain/index.js';
 import type { Answer, CommandExecutor } from '../engine/executor.js';
 import type { Store, StoreReads } from '../store/port.js';
 import { type ApiAuth, actorOf } from './auth.js';
@@ -126,7 +126,18 @@ export function commandSpecs(
   };
   return {
     RegisterItem: spec(
-      { id: commandIdSchema, sku: codeSchema, name: textSchema, allowBackorder: { type: 'boolean' } },
+      {
+        id: commandIdSchema,
+        sku: codeSchema,
+        name: textSchema,
+        allowBackorder: { type: 'boolean' },
+        lowStockThreshold: {
+          type: 'integer',
+          minimum: 0,
+          maximum: onHandMax,
+          description: 'Available stock below this is low (GET /v1/low-stock); default: the configured default',
+        },
+      },
       ['sku'],
       201,
       'ItemResult',
@@ -142,6 +153,10 @@ export function commandSpecs(
         id: { ...commandIdSchema, description: 'The reservation id (and idempotency key)' },
         lines: linesSchema,
         ttlMs,
+        reference: {
+          ...textSchema,
+          description: 'The order it holds stock for: GET /v1/reservations?reference= finds it',
+        },
       },
       ['lines'],
       201,

@@ -111,6 +111,10 @@ const itemProperties = {
   sku: { type: 'string' },
   name: { type: 'string' },
   allowBackorder: { type: 'boolean' },
+  lowStockThreshold: {
+    ...nullableInteger,
+    description: 'Available stock below this is low; null: the configured default',
+  },
   createdAt: integer,
 };
 
@@ -155,11 +159,16 @@ export const sharedSchemas: readonly Schema[] = [
     'A two-phase hold: pending, then committed, released or expired',
     reservationProperties,
   ),
-  responseSchema('LedgerEvent', 'An immutable record of one change to one level', {
-    position: integer,
+  responseSchema('LedgerEvent', 'An immutable record of one change to one level, or of an item registered', {
+    id: { type: 'string', description: 'Stable id: `<sku>@<location>#<streamVersion>`' },
+    position: { ...integer, description: 'Global, gap-free, in commit order' },
     type: { type: 'string', enum: eventTypes },
     sku: { type: 'string' },
-    location: { type: 'string' },
+    location: { type: 'string', description: "The level's location; '' on ItemRegistered (the item's own stream)" },
+    streamVersion: {
+      ...integer,
+      description: "Number of the event in its stream (the level's version after it), from 1",
+    },
     onHandDelta: integer,
     reservedDelta: integer,
     onHandAfter: integer,
@@ -172,8 +181,14 @@ export const sharedSchemas: readonly Schema[] = [
     reason: nullableString,
     reference: nullableString,
     actor: { type: 'string' },
-    occurredAt: integer,
-    recordedAt: integer,
+    occurredAt: { ...integer, description: 'When it happened (may be back-dated)' },
+    recordedAt: { ...integer, description: 'When the engine recorded it' },
+    attributes: {
+      type: ['object', 'null'],
+      description: 'On ItemRegistered: the item as registered; null otherwise',
+      required: ['name', 'allowBackorder', 'lowStockThreshold'],
+      properties: { name: { type: 'string' }, allowBackorder: { type: 'boolean' }, lowStockThreshold: nullableInteger },
+    },
   }),
   responseSchema('ItemResult', 'The registered item', { ...itemProperties, position }),
   responseSchema('ReservationResult', 'The reservation after the command', { ...reservationProperties, position }),

@@ -17,6 +17,7 @@ import type {
   StockLine,
   TransferStock,
 } from './types.js';
+import { itemStreamLocation } from './types.js';
 import { validateCommand } from './validate.js';
 
 /** What decide reads: the engine serves it from rows locked for the batch. */
@@ -95,6 +96,7 @@ function draft(command: Command, context: DecideContext, spec: EventSpec): Event
     type: spec.type,
     sku: spec.level.sku,
     location: spec.level.location,
+    streamVersion: spec.level.version + 1,
     onHandDelta: spec.onHandDelta,
     reservedDelta: spec.reservedDelta,
     onHandAfter: spec.level.onHand + spec.onHandDelta,
@@ -109,6 +111,7 @@ function draft(command: Command, context: DecideContext, spec: EventSpec): Event
     actor: command.actor ?? 'system',
     occurredAt: spec.occurredAt ?? context.now,
     recordedAt: context.now,
+    attributes: null,
   };
 }
 
@@ -132,9 +135,35 @@ function decideRegister(command: RegisterItem, view: StockView, context: DecideC
     sku: command.sku,
     name: command.name ?? '',
     allowBackorder: command.allowBackorder ?? false,
+    lowStockThreshold: command.lowStockThreshold ?? null,
     createdAt: context.now,
   };
-  return { ok: true, events: [], item };
+  return { ok: true, events: [registered(command, item)], item };
+}
+
+/** The first event of an item's own stream: what it was registered as, so items rebuild too. */
+function registered(command: RegisterItem, item: Item): EventDraft {
+  return {
+    type: 'ItemRegistered',
+    sku: item.sku,
+    location: itemStreamLocation,
+    streamVersion: 1,
+    onHandDelta: 0,
+    reservedDelta: 0,
+    onHandAfter: 0,
+    reservedAfter: 0,
+    quantity: 0,
+    commandId: command.id,
+    reservationId: null,
+    expiresAt: null,
+    peerLocation: null,
+    reason: null,
+    reference: null,
+    actor: command.actor ?? 'system',
+    occurredAt: item.createdAt,
+    recordedAt: item.createdAt,
+    attributes: { name: item.name, allowBackorder: item.allowBackorder, lowStockThreshold: item.lowStockThreshold },
+  };
 }
 
 function limitExceeded(level: Level, onHand: number): DomainError {
@@ -203,6 +232,7 @@ function decideReserve(command: ReserveStock, view: StockView, context: DecideCo
         quantity: line.quantity,
         reservationId: command.id,
         expiresAt,
+        reference: command.reference,
       }),
     );
   }

@@ -6,7 +6,16 @@ export interface Item {
   readonly name: string;
   /** Opt-in: a level of this item may reserve beyond what is on hand. */
   readonly allowBackorder: boolean;
+  /** Available stock below this is low (the read side lists it); null: the configured default. */
+  readonly lowStockThreshold: number | null;
   readonly createdAt: number;
+}
+
+/** What an ItemRegistered event records of the item, so items rebuild from the ledger too. */
+export interface ItemAttributes {
+  readonly name: string;
+  readonly allowBackorder: boolean;
+  readonly lowStockThreshold: number | null;
 }
 
 /** One (item, location) pair. `available` is derived, never stored. */
@@ -46,6 +55,7 @@ export interface Reservation {
 }
 
 export const eventTypes = [
+  'ItemRegistered',
   'StockReceived',
   'StockReserved',
   'ReservationCommitted',
@@ -59,13 +69,21 @@ export const eventTypes = [
 
 export type EventType = (typeof eventTypes)[number];
 
-/** An immutable record of one change to one level. */
+/**
+ * An immutable record of one change to one stream: a level (item, location), or for
+ * ItemRegistered the item itself (location '').
+ */
 export interface LedgerEvent {
   /** Global, gap-free, in commit order. */
   readonly position: number;
   readonly type: EventType;
   readonly sku: string;
   readonly location: string;
+  /**
+   * The event's number in its stream, from 1: a level's version after the event (every event
+   * on a level steps its version by one). ItemRegistered is 1 of the item's stream.
+   */
+  readonly streamVersion: number;
   readonly onHandDelta: number;
   readonly reservedDelta: number;
   readonly onHandAfter: number;
@@ -85,6 +103,20 @@ export interface LedgerEvent {
   readonly occurredAt: number;
   /** When the engine recorded it. */
   readonly recordedAt: number;
+  /** On ItemRegistered: the item as registered; null on every other event. */
+  readonly attributes: ItemAttributes | null;
+}
+
+/** The location of an item's own stream (ItemRegistered): no level has it, codes are never empty. */
+export const itemStreamLocation = '';
+
+/**
+ * An event's stable id: its stream and its number in that stream. It names the same event in
+ * every copy of the ledger (a rebuild, a restore, a relayed message), like the position does in
+ * this one; '@' and '#' are outside the code charset, so it is unambiguous.
+ */
+export function eventId(event: Pick<LedgerEvent, 'sku' | 'location' | 'streamVersion'>): string {
+  return `${event.sku}@${event.location}#${event.streamVersion}`;
 }
 
 export type EventDraft = Omit<LedgerEvent, 'position'>;
@@ -99,6 +131,7 @@ export function atPosition(e: EventDraft, position: number): LedgerEvent {
     type: e.type,
     sku: e.sku,
     location: e.location,
+    streamVersion: e.streamVersion,
     onHandDelta: e.onHandDelta,
     reservedDelta: e.reservedDelta,
     onHandAfter: e.onHandAfter,
@@ -113,6 +146,7 @@ export function atPosition(e: EventDraft, position: number): LedgerEvent {
     actor: e.actor,
     occurredAt: e.occurredAt,
     recordedAt: e.recordedAt,
+    attributes: e.attributes,
   };
 }
 
@@ -128,6 +162,7 @@ export interface RegisterItem extends CommandBase {
   readonly sku: string;
   readonly name?: string | undefined;
   readonly allowBackorder?: boolean | undefined;
+  readonly lowStockThreshold?: number | undefined;
 }
 
 export interface ReceiveStock extends CommandBase {
@@ -144,6 +179,8 @@ export interface ReserveStock extends CommandBase {
   readonly type: 'ReserveStock';
   readonly lines: readonly StockLine[];
   readonly ttlMs?: number | undefined;
+  /** The order it holds stock for, recorded on its events (the read side finds reservations by it). */
+  readonly reference?: string | undefined;
 }
 
 export interface CommitReservation extends CommandBase {

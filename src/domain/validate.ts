@@ -4,6 +4,7 @@ import {
   isValidId,
   isValidQuantity,
   isValidText,
+  onHandMax,
   quantityMax,
   reservationLinesMax,
   systemIdPrefix,
@@ -37,6 +38,7 @@ export function validateCommand(command: Command): DomainError | null {
       return firstError([
         checkCode('sku', command.sku),
         command.name === undefined ? null : checkText('name', command.name),
+        checkThreshold(command.lowStockThreshold),
       ]);
     case 'ReceiveStock':
     case 'ReturnStock':
@@ -48,7 +50,10 @@ export function validateCommand(command: Command): DomainError | null {
         checkOccurredAt(command.occurredAt),
       ]);
     case 'ReserveStock':
-      return checkLines('lines', command.lines);
+      return firstError([
+        checkLines('lines', command.lines),
+        command.reference === undefined ? null : checkText('reference', command.reference),
+      ]);
     case 'CommitReservation':
       return firstError([
         checkReservationId(command.reservationId),
@@ -142,6 +147,11 @@ function checkOptionalText(command: {
     return invalid('INVALID_TEXT', 'reference', command.reference);
   }
   return null;
+}
+
+function checkThreshold(value: number | undefined): DomainError | null {
+  if (value === undefined || (Number.isSafeInteger(value) && value >= 0 && value <= onHandMax)) return null;
+  return invalid('VALIDATION_FAILED', 'lowStockThreshold', value);
 }
 
 function checkOccurredAt(value: number | undefined): DomainError | null {

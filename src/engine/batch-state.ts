@@ -88,6 +88,8 @@ export class BatchState implements StockView {
   }
 
   apply(event: EventDraft): void {
+    // An item's own stream has no level; the item itself is added by addItem.
+    if (event.type === 'ItemRegistered') return;
     const key = levelKey(event.sku, event.location);
     this.levels.set(key, evolveLevel(this.levelAt(key, event.sku, event.location), event));
     this.dirtyLevels.add(key);

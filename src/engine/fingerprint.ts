@@ -13,6 +13,7 @@ export const payloadKeys = [
   'from',
   'lines',
   'location',
+  'lowStockThreshold',
   'name',
   'occurredAt',
   'quantity',

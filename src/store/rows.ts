@@ -3,6 +3,7 @@ import type {
   CommandType,
   EventType,
   Item,
+  ItemAttributes,
   LedgerEvent,
   Level,
   Reservation,
@@ -20,6 +21,7 @@ export interface ItemRow {
   name: string;
   allow_backorder: boolean | number;
   created_at: number;
+  low_stock_threshold: number | string | null;
 }
 
 export interface LevelRow {
@@ -66,6 +68,9 @@ export interface LedgerRow {
   actor: string;
   occurred_at: number;
   recorded_at: number;
+  stream_version: number;
+  /** JSON of the ItemAttributes, on ItemRegistered only. */
+  attributes: string | null;
 }
 
 const parsed = <T>(value: string | T): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
@@ -75,12 +80,19 @@ export function itemFromRow(row: ItemRow): Item {
     sku: row.sku,
     name: row.name,
     allowBackorder: Boolean(row.allow_backorder),
+    lowStockThreshold: row.low_stock_threshold === null ? null : Number(row.low_stock_threshold),
     createdAt: Number(row.created_at),
   };
 }
 
 export function itemToRow(item: Item): ItemRow {
-  return { sku: item.sku, name: item.name, allow_backorder: item.allowBackorder, created_at: item.createdAt };
+  return {
+    sku: item.sku,
+    name: item.name,
+    allow_backorder: item.allowBackorder,
+    created_at: item.createdAt,
+    low_stock_threshold: item.lowStockThreshold,
+  };
 }
 
 export function levelFromRow(row: LevelRow): Level {
@@ -151,6 +163,7 @@ export function eventFromRow(row: LedgerRow): LedgerEvent {
     type: row.type as EventType,
     sku: row.sku,
     location: row.location,
+    streamVersion: Number(row.stream_version),
     onHandDelta: Number(row.on_hand_delta),
     reservedDelta: Number(row.reserved_delta),
     onHandAfter: Number(row.on_hand_after),
@@ -165,6 +178,7 @@ export function eventFromRow(row: LedgerRow): LedgerEvent {
     actor: row.actor,
     occurredAt: Number(row.occurred_at),
     recordedAt: Number(row.recorded_at),
+    attributes: row.attributes === null ? null : (JSON.parse(row.attributes) as ItemAttributes),
   };
 }
 
@@ -188,6 +202,8 @@ export function eventToRow(event: LedgerEvent): LedgerRow {
     actor: event.actor,
     occurred_at: event.occurredAt,
     recorded_at: event.recordedAt,
+    stream_version: event.streamVersion,
+    attributes: event.attributes === null ? null : JSON.stringify(event.attributes),
   };
 }
 

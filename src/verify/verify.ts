@@ -1,4 +1,4 @@
-import { type LedgerEvent, levelKey } from '../domain/index.js';
+import { itemStreamLocation, type LedgerEvent, levelKey } from '../domain/index.js';
 import type { LevelRef, Store } from '../store/port.js';
 
 // `verify` rebuilds every level from the ledger alone and compares it with what is stored:
@@ -13,7 +13,9 @@ export type MismatchKind =
   | 'negative-on-hand'
   | 'reserved-out-of-range'
   | 'ledger-without-level'
-  | 'ledger-gap';
+  | 'ledger-gap'
+  | 'stream-version'
+  | 'version-vs-ledger';
 
 export interface Mismatch {
   readonly kind: MismatchKind;
@@ -57,6 +59,8 @@ export interface LedgerTotals {
   events: number;
   /** Events whose balances-after disagree with the previous balances plus their deltas. */
   chainBreaks: number;
+  /** Events whose stream version is not the previous one's plus one. */
+  versionBreaks: number;
   onHandAfter: number;
   reservedAfter: number;
 }
@@ -82,7 +86,11 @@ export async function ledgerTotals(
   return totals;
 }
 
-function foldEvent(totals: Map<string, LedgerTotals>, event: LedgerEvent): void {
+/**
+ * Adds one event to its stream's totals. An item's own stream (ItemRegistered) is folded like a
+ * level's, with zero deltas, and set apart by the caller: no level row answers to it.
+ */
+export function foldEvent(totals: Map<string, LedgerTotals>, event: LedgerEvent): void {
   const key = levelKey(event.sku, event.location);
   let total = totals.get(key);
   if (total === undefined) {
@@ -93,11 +101,13 @@ function foldEvent(totals: Map<string, LedgerTotals>, event: LedgerEvent): void 
       reserved: 0,
       events: 0,
       chainBreaks: 0,
+      versionBreaks: 0,
       onHandAfter: 0,
       reservedAfter: 0,
     };
     totals.set(key, total);
   }
+  if (event.streamVersion !== total.events + 1) total.versionBreaks += 1;
   total.onHand += event.onHandDelta;
   total.reserved += event.reservedDelta;
   total.events += 1;
@@ -125,7 +135,15 @@ export async function verify(
     if (mismatches.length < mismatchesListedMax) mismatches.push(m);
   };
   let events = 0;
-  for (const total of totals.values()) events += total.events;
+  for (const [key, total] of totals) {
+    events += total.events;
+    if (total.location !== itemStreamLocation) continue;
+    // An item's stream holds its registration, once: version 1, and no level answers to it.
+    totals.delete(key);
+    if (total.events !== 1 || total.versionBreaks !== 0) {
+      report({ kind: 'stream-version', sku: total.sku, location: '', expected: 1, actual: total.events });
+    }
+  }
   if (events !== head) report({ kind: 'ledger-gap', sku: '', location: '', expected: head, actual: events });
 
   const backorder = new Map<string, boolean>();
@@ -146,6 +164,8 @@ export async function verify(
       check('reserved-vs-ledger', total?.reserved ?? 0, level.reserved);
       check('reserved-vs-pending', pending.get(key) ?? 0, level.reserved);
       check('balance-chain', 0, total?.chainBreaks ?? 0);
+      check('stream-version', 0, total?.versionBreaks ?? 0);
+      check('version-vs-ledger', total?.events ?? 0, level.version);
       if (level.onHand < 0) report({ kind: 'negative-on-hand', ...at, expected: 0, actual: level.onHand });
       if (
         level.reserved < 0 ||

@@ -8,6 +8,7 @@ describe('atPosition', () => {
       type: 'StockTransferred',
       sku: 'SKU-1',
       location: 'WH1',
+      streamVersion: 12,
       onHandDelta: -3,
       reservedDelta: 4,
       onHandAfter: 5,
@@ -22,6 +23,7 @@ describe('atPosition', () => {
       actor: 'clerk',
       occurredAt: 9,
       recordedAt: 10,
+      attributes: { name: 'n', allowBackorder: true, lowStockThreshold: 13 },
     };
     const event = atPosition(draft, 11);
     expect(event).toStrictEqual({ ...draft, position: 11 });

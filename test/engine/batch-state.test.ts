@@ -36,6 +36,8 @@ const received = (location: string, quantity: number, after: number): EventDraft
   actor: 'tester',
   occurredAt: 1,
   recordedAt: 1,
+  streamVersion: 1,
+  attributes: null,
 });
 
 describe('the batch state', () => {

@@ -124,7 +124,12 @@ describe.each(testDialects())('idempotency on %s', (dialect) => {
     expectAccepted(other as NonNullable<typeof other>);
     expectRejected(conflicting as NonNullable<typeof conflicting>, 'IDEMPOTENCY_CONFLICT');
     await expectLevel(10, 3);
-    expect(await ledgerTypes()).toEqual(['StockReceived:rcv-1', 'StockReserved:ord-1', 'StockReserved:ord-2']);
+    expect(await ledgerTypes()).toEqual([
+      'ItemRegistered:reg-1',
+      'StockReceived:rcv-1',
+      'StockReserved:ord-1',
+      'StockReserved:ord-2',
+    ]);
     await expectConsistent(store);
   });
 

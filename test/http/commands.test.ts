@@ -21,11 +21,15 @@ describe.each(testDialects())('HTTP commands on %s', (dialect) => {
     expect(created.statusCode).toBe(201);
     expect(created.headers.location).toBe(`/v1/items/${sku}`);
     expect(created.headers['idempotent-replayed']).toBeUndefined();
-    expect(created.json()).toEqual({ sku, name: 'Blue mug', allowBackorder: true, createdAt: t0, position: 0 });
+    const registered = { sku, name: 'Blue mug', allowBackorder: true, lowStockThreshold: null, createdAt: t0 };
+    const position = await api.runtime.store.headPosition();
+    expect(created.json()).toEqual({ ...registered, position });
 
     const read = await get(api.app, `/v1/items/${sku}`);
     expect(read.statusCode).toBe(200);
-    expect(read.json()).toEqual({ sku, name: 'Blue mug', allowBackorder: true, createdAt: t0 });
+    expect(read.json()).toEqual(registered);
+    const [event] = (await get(api.app, `/v1/ledger?after=${position - 1}`)).json().events;
+    expect(event).toMatchObject({ type: 'ItemRegistered', sku, position, attributes: { name: 'Blue mug' } });
 
     const others = [unique('SKU'), unique('SKU')];
     for (const other of others) await post(api.app, '/v1/items', { id: unique('reg'), sku: other });
@@ -100,6 +104,7 @@ describe.each(testDialects())('HTTP commands on %s', (dialect) => {
     ]);
     const history = (await get(api.app, `/v1/items/${sku}/history`)).json().events;
     expect(history.map((event: { type: string }) => event.type)).toEqual([
+      'ItemRegistered',
       'StockReceived',
       'StockReturned',
       'StockAdjusted',

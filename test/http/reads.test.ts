@@ -59,13 +59,27 @@ describe.each(testDialects())('HTTP reads on %s', (dialect) => {
   it('tails the ledger by position: next is the last position, or after when the page is empty', async () => {
     const head = await api.runtime.store.headPosition();
     const sku = await stockedItem(api.app, { WH1: 4, WH2: 6 });
-    const first = (await get(api.app, `/v1/ledger?after=${head}&limit=1`)).json();
-    expect(first.events).toHaveLength(1);
+    const first = (await get(api.app, `/v1/ledger?after=${head}&limit=2`)).json();
+    expect(first.events).toHaveLength(2);
+    // The item's registration is the first event of its own stream.
     expect(first.events[0]).toMatchObject({
+      id: `${sku}@#1`,
       position: head + 1,
+      type: 'ItemRegistered',
+      sku,
+      location: '',
+      streamVersion: 1,
+      onHandDelta: 0,
+      actor: 'key:test-admin',
+      attributes: { name: '', allowBackorder: false, lowStockThreshold: null },
+    });
+    expect(first.events[1]).toMatchObject({
+      id: `${sku}@WH1#1`,
+      position: head + 2,
       type: 'StockReceived',
       sku,
       location: 'WH1',
+      streamVersion: 1,
       onHandDelta: 4,
       onHandAfter: 4,
       reservedDelta: 0,
@@ -73,19 +87,20 @@ describe.each(testDialects())('HTTP reads on %s', (dialect) => {
       quantity: 4,
       reservationId: null,
       actor: 'key:test-admin',
+      attributes: null,
     });
-    expect(first.next).toBe(head + 1);
+    expect(first.next).toBe(head + 2);
     const rest = (await get(api.app, `/v1/ledger?after=${first.next}`)).json();
-    expect(rest.events.map((event: { position: number }) => event.position)).toEqual([head + 2]);
-    expect(rest.next).toBe(head + 2);
-    expect((await get(api.app, `/v1/ledger?after=${head + 2}`)).json()).toEqual({ events: [], next: head + 2 });
+    expect(rest.events.map((event: { position: number }) => event.position)).toEqual([head + 3]);
+    expect(rest.next).toBe(head + 3);
+    expect((await get(api.app, `/v1/ledger?after=${head + 3}`)).json()).toEqual({ events: [], next: head + 3 });
   });
 
   it("pages an item's history by position", async () => {
     const sku = await stockedItem(api.app, { WH1: 1, WH2: 2, WH3: 3 });
     await stockedItem(api.app, { WH1: 9 });
-    const first = (await get(api.app, `/v1/items/${sku}/history?limit=2`)).json();
-    expect(first.events.map((event: { location: string }) => event.location)).toEqual(['WH1', 'WH2']);
+    const first = (await get(api.app, `/v1/items/${sku}/history?limit=3`)).json();
+    expect(first.events.map((event: { location: string }) => event.location)).toEqual(['', 'WH1', 'WH2']);
     const rest = (await get(api.app, `/v1/items/${sku}/history?after=${first.next}`)).json();
     expect(rest.events.map((event: { location: string; sku: string }) => [event.sku, event.location])).toEqual([
       [sku, 'WH3'],

@@ -77,7 +77,17 @@ const plan: fc.Arbitrary<Plan> = fc.oneof(
   {
     weight: 1,
     arbitrary: command(
-      fc.record({ type: fc.constant('RegisterItem'), id: arb.id, sku: arb.sku, allowBackorder: fc.boolean() }),
+      fc.record(
+        {
+          type: fc.constant('RegisterItem'),
+          id: arb.id,
+          sku: arb.sku,
+          name: arb.text,
+          allowBackorder: fc.boolean(),
+          lowStockThreshold: fc.nat({ max: 50 }),
+        },
+        { requiredKeys: ['type', 'id', 'sku'] },
+      ),
     ),
   },
   {
@@ -105,6 +115,7 @@ const plan: fc.Arbitrary<Plan> = fc.oneof(
         actor: arb.actor,
         lines,
         ttlMs: arb.ttlMs,
+        reference: arb.text,
       }),
     ),
   },

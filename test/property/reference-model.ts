@@ -1,4 +1,4 @@
-import type { Command, EventType, LedgerEvent, StockLine } from '../../src/domain/index.js';
+import type { Command, EventType, ItemAttributes, LedgerEvent, StockLine } from '../../src/domain/index.js';
 
 // A plain, in-memory statement of the inventory rules, written apart from src/domain: maps and
 // ifs, no shared code. The property test runs the same commands through it and through the real
@@ -31,6 +31,8 @@ export const modelEventFields = [
   'actor',
   'occurredAt',
   'recordedAt',
+  'streamVersion',
+  'attributes',
 ] as const;
 
 export type ModelEvent = Pick<LedgerEvent, (typeof modelEventFields)[number]>;
@@ -79,6 +81,7 @@ export class ReferenceModel {
   readonly ledger: ModelEvent[] = [];
   private readonly settings: ModelSettings;
   private readonly stock = new Map<string, { onHand: number; reserved: number }>();
+  private readonly streamVersions = new Map<string, number>();
   private readonly answers = new Map<string, { payload: string; outcome: ModelOutcome }>();
 
   constructor(settings: ModelSettings) {
@@ -132,6 +135,13 @@ export class ReferenceModel {
       case 'RegisterItem':
         if (this.items.has(command.sku)) return 'ITEM_ALREADY_EXISTS';
         this.items.set(command.sku, command.allowBackorder === true);
+        this.emit(command, 'ItemRegistered', { sku: command.sku, location: '' }, 0, 0, 0, null, {
+          attributes: {
+            name: command.name ?? '',
+            allowBackorder: command.allowBackorder === true,
+            lowStockThreshold: command.lowStockThreshold ?? null,
+          },
+        });
         return null;
       case 'ReceiveStock':
       case 'ReturnStock':
@@ -176,7 +186,7 @@ export class ReferenceModel {
     }
     const lines = command.lines.map((line) => ({ sku: line.sku, location: line.location, quantity: line.quantity }));
     this.reservations.set(command.id, { status: 'pending', expiresAt: this.now + ttlMs, lines });
-    const extra = { expiresAt: this.now + ttlMs };
+    const extra = { expiresAt: this.now + ttlMs, reference: command.reference };
     for (const line of lines)
       this.emit(command, 'StockReserved', line, 0, line.quantity, line.quantity, command.id, extra);
     return null;
@@ -286,7 +296,11 @@ export class ReferenceModel {
   ): void {
     const before = this.level(at.sku, at.location);
     const after = { onHand: before.onHand + onHandDelta, reserved: before.reserved + reservedDelta };
-    this.stock.set(`${at.sku}|${at.location}`, after);
+    const key = `${at.sku}|${at.location}`;
+    // Each stream (a level, or an item's own) numbers its events from 1.
+    const streamVersion = (this.streamVersions.get(key) ?? 0) + 1;
+    this.streamVersions.set(key, streamVersion);
+    if (type !== 'ItemRegistered') this.stock.set(key, after);
     this.ledger.push({
       type,
       sku: at.sku,
@@ -306,6 +320,8 @@ export class ReferenceModel {
       // A command may say when the change happened; the engine records it at its clock's now.
       occurredAt: extra.occurredAt ?? this.now,
       recordedAt: this.now,
+      streamVersion,
+      attributes: extra.attributes ?? null,
     });
   }
 }
@@ -317,6 +333,7 @@ interface EventExtra {
   readonly reason?: string | undefined;
   readonly reference?: string | undefined;
   readonly occurredAt?: number | undefined;
+  readonly attributes?: ItemAttributes;
 }
 
 function byCodeUnits(a: string, b: string): number {
@@ -375,7 +392,7 @@ function fieldError(command: Command): string | null {
       }
       return isTime(command.occurredAt) ? null : 'VALIDATION_FAILED';
     case 'ReserveStock':
-      return linesError(command.lines);
+      return linesError(command.lines) ?? (isText(command.reference) ? null : 'INVALID_TEXT');
     case 'CommitReservation':
       if (!isId(command.reservationId)) return 'INVALID_ID';
       return command.lines === undefined ? null : linesError(command.lines);

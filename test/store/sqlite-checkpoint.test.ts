@@ -17,7 +17,7 @@ async function receiveMany(store: SqliteStore, count: number, from = 0): Promise
       const skus = Array.from({ length: 50 }, (_, i) => `SKU-${batch}-${i}`);
       const first = await session.claimPositions(skus.length);
       await session.write({
-        items: skus.map((sku) => ({ sku, name: sku, allowBackorder: false, createdAt: 1 })),
+        items: skus.map((sku) => ({ sku, name: sku, allowBackorder: false, lowStockThreshold: null, createdAt: 1 })),
         levels: skus.map((sku) => ({
           sku,
           location: 'WH1',
@@ -48,6 +48,8 @@ async function receiveMany(store: SqliteStore, count: number, from = 0): Promise
           actor: 'test',
           occurredAt: 1,
           recordedAt: 1,
+          streamVersion: 1,
+          attributes: null,
         })),
         commands: [],
       });

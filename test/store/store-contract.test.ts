@@ -7,7 +7,13 @@ import { prng } from '../support/engine-harness.js';
 
 // One contract, every dialect: what the engine relies on from a store.
 
-const item = (sku: string): Item => ({ sku, name: `item ${sku}`, allowBackorder: false, createdAt: 1_000 });
+const item = (sku: string): Item => ({
+  sku,
+  name: `item ${sku}`,
+  allowBackorder: false,
+  lowStockThreshold: null,
+  createdAt: 1_000,
+});
 const level = (sku: string, location: string, onHand: number, reserved = 0, version = 1): Level => ({
   sku,
   location,
@@ -42,6 +48,8 @@ function event(position: number, sku: string, location: string, onHandDelta: num
     actor: 'tester',
     occurredAt: 500 + position,
     recordedAt: 1_000 + position,
+    streamVersion: position,
+    attributes: null,
   };
 }
 

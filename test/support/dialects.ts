@@ -11,6 +11,10 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 // Every store suite loops over these dialects. SKULD_TEST_DIALECTS narrows the list
 // (e.g. "sqlite"); by default every dialect runs, against the real servers.
+//
+// A runtime on a test database keeps its read models in a SQLite file in the database's own
+// temporary folder, and runs no projector unless a suite turns it on (SKULD_PROJECTOR=on): the
+// read side's suites do, the others need no thread for it.
 
 export const postgresUrl = process.env.SKULD_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const mysqlUrl = process.env.SKULD_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
@@ -33,15 +37,38 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/**
+ * The statements that lift the ledger's append-only guard, as an owner of the tables could:
+ * what a test runs before it tampers with the ledger itself.
+ */
+export const dropLedgerGuard: Record<Dialect, readonly string[]> = {
+  sqlite: ['DROP TRIGGER ledger_append_only_update', 'DROP TRIGGER ledger_append_only_delete'],
+  postgres: ['DROP TRIGGER ledger_append_only ON ledger'],
+  mysql: ['DROP TRIGGER ledger_append_only_update', 'DROP TRIGGER ledger_append_only_delete'],
+};
+
 let counter = 0;
 
 /** A fresh, empty database: a temporary SQLite file, a new PostgreSQL schema or MySQL database. */
 export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase> {
   const name = `t${process.pid}_${Date.now().toString(36)}_${counter++}`;
   if (dialect === 'sqlite') return sqliteDatabase();
-  if (dialect === 'mysql') return mysqlDatabase(name);
+  const readDir = mkdtempSync(join(tmpdir(), 'skuld-read-'));
+  const read = { SKULD_READ_DATABASE_URL: `sqlite:${join(readDir, 'read.db')}`, SKULD_PROJECTOR: 'off' };
+  const database = dialect === 'mysql' ? await mysqlDatabase(name) : postgresDatabase(name);
   return {
-    dialect,
+    ...database,
+    env: { ...database.env, ...read },
+    drop: async () => {
+      await database.drop();
+      rmSync(readDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function postgresDatabase(name: string): TestDatabase {
+  return {
+    dialect: 'postgres',
     open: () => PostgresStore.open({ url: postgresUrl, schema: name, connectionsMax: 4 }),
     env: { SKULD_DATABASE_URL: postgresUrl, SKULD_DATABASE_SCHEMA: name },
     exec: async (statement) => {
@@ -63,7 +90,7 @@ function sqliteDatabase(): TestDatabase {
   return {
     dialect: 'sqlite',
     open: () => SqliteStore.open({ path }),
-    env: { SKULD_DATABASE_URL: `sqlite:${path}` },
+    env: { SKULD_DATABASE_URL: `sqlite:${path}`, SKULD_PROJECTOR: 'off' },
     exec: async (statement) => {
       const db = new Database(path);
       db.exec(statement);

@@ -55,6 +55,7 @@ export class FoldedState implements StockView {
   }
 
   apply(event: EventDraft): void {
+    if (event.type === 'ItemRegistered') return;
     this.levels.set(levelKey(event.sku, event.location), evolveLevel(this.level(event.sku, event.location), event));
     if (event.reservationId === null) return;
     const next = evolveReservation(this.reservations.get(event.reservationId), event);
@@ -118,7 +119,13 @@ function expectEvents(decision: Decision, expected: readonly Partial<EventDraft>
 // Facts. Their balances-after are left at zero: folding reads only the deltas.
 
 export function item(sku: string, options: { allowBackorder?: boolean; name?: string } = {}): Item {
-  return { sku, name: options.name ?? '', allowBackorder: options.allowBackorder ?? false, createdAt: t0 - 60_000 };
+  return {
+    sku,
+    name: options.name ?? '',
+    allowBackorder: options.allowBackorder ?? false,
+    lowStockThreshold: null,
+    createdAt: t0 - 60_000,
+  };
 }
 
 export function event(
@@ -146,6 +153,8 @@ export function event(
     actor: 'system',
     occurredAt: at,
     recordedAt: at,
+    streamVersion: 1,
+    attributes: null,
     ...fields,
   };
 }

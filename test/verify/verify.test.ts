@@ -2,14 +2,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
 import type { Store } from '../../src/store/port.js';
 import { type MismatchKind, type VerifyProgress, verify, verifyPageSize } from '../../src/verify/verify.js';
-import { openTestStore, type TestDatabase, testDialects } from '../support/dialects.js';
+import { dropLedgerGuard, openTestStore, type TestDatabase, testDialects } from '../support/dialects.js';
 import { stock } from '../support/engine-harness.js';
 import { runSkuld, verifyCli } from '../support/server-process.js';
 
 // verify must see every kind of drift between the stored state and the ledger. Each case
 // tampers with the tables behind the store's back and expects the matching mismatch.
 
-const tamperings: readonly { name: string; sql: string; kind: MismatchKind }[] = [
+// Tamperings of the ledger itself first lift its append-only guard (the database refuses them
+// otherwise: test/store/append-only.test.ts).
+const tamperings: readonly { name: string; sql: string; kind: MismatchKind; ledger?: true }[] = [
   {
     name: 'on hand edited',
     sql: "UPDATE levels SET on_hand = on_hand + 5 WHERE sku = 'V-1'",
@@ -20,7 +22,12 @@ const tamperings: readonly { name: string; sql: string; kind: MismatchKind }[] =
     sql: "UPDATE levels SET reserved = reserved + 1 WHERE sku = 'V-1'",
     kind: 'reserved-vs-ledger',
   },
-  { name: 'a ledger event deleted', sql: "DELETE FROM ledger WHERE command_id = 'rcv-V-2-WH1'", kind: 'ledger-gap' },
+  {
+    name: 'a ledger event deleted',
+    sql: "DELETE FROM ledger WHERE command_id = 'rcv-V-2-WH1'",
+    kind: 'ledger-gap',
+    ledger: true,
+  },
   {
     name: 'a reservation resolved without its events',
     sql: "UPDATE commands SET status = 'released' WHERE id = 'held'",
@@ -30,6 +37,24 @@ const tamperings: readonly { name: string; sql: string; kind: MismatchKind }[] =
     name: 'a balance-after rewritten',
     sql: "UPDATE ledger SET on_hand_after = on_hand_after + 1 WHERE command_id = 'rcv-V-1-WH1'",
     kind: 'balance-chain',
+    ledger: true,
+  },
+  {
+    name: 'an event renumbered in its stream',
+    sql: "UPDATE ledger SET stream_version = 7 WHERE command_id = 'held'",
+    kind: 'stream-version',
+    ledger: true,
+  },
+  {
+    name: "an item's registration renumbered",
+    sql: "UPDATE ledger SET stream_version = 2 WHERE type = 'ItemRegistered' AND sku = 'V-2'",
+    kind: 'stream-version',
+    ledger: true,
+  },
+  {
+    name: 'a level version edited',
+    sql: "UPDATE levels SET version = version + 1 WHERE sku = 'V-2'",
+    kind: 'version-vs-ledger',
   },
   {
     name: 'more reserved than on hand',
@@ -58,8 +83,9 @@ describe.each(testDialects())('verify on %s', (dialect) => {
     expect((await verify(store)).ok).toBe(true);
   }
 
-  it.each(tamperings)('reports $name as $kind', async ({ sql, kind }) => {
+  it.each(tamperings)('reports $name as $kind', async ({ sql, kind, ledger }) => {
     await seeded();
+    if (ledger) for (const statement of dropLedgerGuard[dialect]) await db.exec(statement);
     await db.exec(sql);
     const report = await verify(store);
     expect(report.ok).toBe(false);
@@ -89,7 +115,7 @@ describe.each(testDialects())('verify on %s', (dialect) => {
     const clean = await runSkuld(['verify'], db.env);
     expect(clean.code).toBe(0);
     // Its progress goes to stderr, a line a page when stderr is not a terminal.
-    expect(clean.stderr).toContain(`verify: ledger 3 of 3\nverify: reservations 1\nverify: levels 2\n`);
+    expect(clean.stderr).toContain(`verify: ledger 5 of 5\nverify: reservations 1\nverify: levels 2\n`);
     await db.exec(tamperings[0]?.sql as string);
     const { code, report } = await verifyCli(db);
     expect(code).toBe(1);

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { LedgerEvent } from '../../domain/index.js';
+import { eventId, type LedgerEvent } from '../../domain/index.js';
 import type { ApiContext } from '../commands.js';
 import { sendProblem } from '../problem.js';
 import { type PositionPage, pageSchema, positionAfterQuery, problemResponses } from '../schemas.js';
@@ -15,7 +15,7 @@ const eventsPage = {
 
 /** The ledger is tailed by position: `next` stays put on an empty page, so a reader polls from it. */
 function eventPage(events: readonly LedgerEvent[], after: number) {
-  return { events, next: events.at(-1)?.position ?? after };
+  return { events: events.map((event) => ({ id: eventId(event), ...event })), next: events.at(-1)?.position ?? after };
 }
 
 export async function ledgerRoutes(app: FastifyInstance, context: ApiContext): Promise<void> {

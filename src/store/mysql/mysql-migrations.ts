@@ -172,4 +172,29 @@ export const mysqlMigrations: readonly Migration[] = [
       ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
     `,
   },
+  {
+    version: 6,
+    name: 'the ledger is the event store: stream versions, item registrations, append-only',
+    // Every event is numbered in its stream (a level's version after it); events written before
+    // are numbered here, in position order, as the engine numbered their levels' versions. Then
+    // the database itself refuses to change or remove an event (TRUNCATE fires no trigger here:
+    // only the privilege keeps it away, see docs/architecture.md). Idempotent: DDL is not
+    // transactional, so an interrupted run is completed by the next.
+    sql: `
+      ALTER TABLE ledger
+        ADD COLUMN IF NOT EXISTS stream_version BIGINT NOT NULL DEFAULT 0,
+        ADD COLUMN IF NOT EXISTS attributes TEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL;
+      ALTER TABLE items ADD COLUMN IF NOT EXISTS low_stock_threshold BIGINT NULL;
+      DROP TRIGGER IF EXISTS ledger_append_only_update;
+      DROP TRIGGER IF EXISTS ledger_append_only_delete;
+      UPDATE ledger l
+      JOIN (SELECT position, ROW_NUMBER() OVER (PARTITION BY sku, location ORDER BY position) AS n FROM ledger) AS numbered
+        ON numbered.position = l.position
+      SET l.stream_version = numbered.n;
+      CREATE TRIGGER ledger_append_only_update BEFORE UPDATE ON ledger FOR EACH ROW
+        SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'the ledger is append-only: an event cannot be updated';
+      CREATE TRIGGER ledger_append_only_delete BEFORE DELETE ON ledger FOR EACH ROW
+        SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'the ledger is append-only: an event cannot be deleted';
+    `,
+  },
 ];

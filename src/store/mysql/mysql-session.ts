@@ -119,7 +119,11 @@ export class MysqlSession implements WriteSession {
     const loading = (rows: number) => this.bulkLoad && rows >= loadRowsMin;
     const groups: (() => Statement[] | Load)[] = [
       () => [
-        ...insertStatements('items (sku, name, allow_backorder, created_at)', sortedBy(set.items, 'sku'), itemTuple),
+        ...insertStatements(
+          'items (sku, name, allow_backorder, created_at, low_stock_threshold)',
+          sortedBy(set.items, 'sku'),
+          itemTuple,
+        ),
         ...levelWrites(set.levels, set.levelGuard),
         ...reservationUpdateStatements(sortedBy(set.updatedReservations, 'id')),
       ],

@@ -222,7 +222,7 @@ export const tuple = (values: readonly SqlValue[]): string => `(${values.map(lit
  */
 export const jsonLiteral = (value: unknown) => raw(`'${JSON.stringify(value).replace(/[\\']/g, '\\$&')}'`);
 
-export const itemTuple = (i: Item) => tuple([i.sku, i.name, i.allowBackorder, i.createdAt]);
+export const itemTuple = (i: Item) => tuple([i.sku, i.name, i.allowBackorder, i.createdAt, i.lowStockThreshold]);
 
 export const commandTuple = ({ record: c, reservation: r }: CommandWrite) =>
   tuple([

@@ -146,4 +146,27 @@ export const postgresMigrations: readonly Migration[] = [
       CREATE INDEX audit_events_at ON audit_events (at);
     `,
   },
+  {
+    version: 6,
+    name: 'the ledger is the event store: stream versions, item registrations, append-only',
+    // Every event is numbered in its stream (a level's version after it); events written before
+    // are numbered here, in position order, as the engine numbered their levels' versions. Then
+    // the database itself refuses to change, remove or truncate an event, whoever asks.
+    sql: `
+      ALTER TABLE ledger ADD COLUMN stream_version bigint NOT NULL DEFAULT 0, ADD COLUMN attributes text;
+      UPDATE ledger l SET stream_version = numbered.n
+      FROM (SELECT position, row_number() OVER (PARTITION BY sku, location ORDER BY position) AS n FROM ledger) AS numbered
+      WHERE numbered.position = l.position;
+      ALTER TABLE items ADD COLUMN low_stock_threshold bigint;
+      CREATE OR REPLACE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'the ledger is append-only: % refused', TG_OP USING ERRCODE = 'restrict_violation';
+      END;
+      $$;
+      CREATE TRIGGER ledger_append_only BEFORE UPDATE OR DELETE ON ledger
+        FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
+      CREATE TRIGGER ledger_append_only_truncate BEFORE TRUNCATE ON ledger
+        FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only();
+    `,
+  },
 ];

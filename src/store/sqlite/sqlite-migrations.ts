@@ -183,4 +183,23 @@ export const sqliteMigrations: readonly Migration[] = [
       CREATE INDEX audit_events_at ON audit_events (at);
     `,
   },
+  {
+    version: 6,
+    name: 'the ledger is the event store: stream versions, item registrations, append-only',
+    // Every event is numbered in its stream (a level's version after it); events written before
+    // are numbered here, in position order, as the engine numbered their levels' versions. Then
+    // the database itself refuses to change or remove an event, whoever asks.
+    sql: `
+      ALTER TABLE ledger ADD COLUMN stream_version INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE ledger ADD COLUMN attributes TEXT;
+      UPDATE ledger SET stream_version = numbered.n
+      FROM (SELECT position, ROW_NUMBER() OVER (PARTITION BY sku, location ORDER BY position) AS n FROM ledger) AS numbered
+      WHERE numbered.position = ledger.position;
+      ALTER TABLE items ADD COLUMN low_stock_threshold INTEGER;
+      CREATE TRIGGER ledger_append_only_update BEFORE UPDATE ON ledger
+      BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: an event cannot be updated'); END;
+      CREATE TRIGGER ledger_append_only_delete BEFORE DELETE ON ledger
+      BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: an event cannot be deleted'); END;
+    `,
+  },
 ];

@@ -71,7 +71,9 @@ export class SqliteSession implements WriteSession {
 
   async write(set: WriteSet): Promise<void> {
     const s = this.statements;
-    for (const item of set.items) s.insertItem.run(item.sku, item.name, item.allowBackorder ? 1 : 0, item.createdAt);
+    for (const item of set.items) {
+      s.insertItem.run(item.sku, item.name, item.allowBackorder ? 1 : 0, item.createdAt, item.lowStockThreshold);
+    }
     const guard = set.levelGuard;
     for (const l of set.levels) {
       if (l.previousVersion === null) {
@@ -122,6 +124,8 @@ export class SqliteSession implements WriteSession {
         e.actor,
         e.occurredAt,
         e.recordedAt,
+        e.streamVersion,
+        e.attributes === null ? null : JSON.stringify(e.attributes),
       );
     }
     for (const { record: c, reservation: r } of commandWrites(set)) {

@@ -28,7 +28,9 @@ export function prepareWriteStatements(db: Database.Database) {
     level: prepare('SELECT * FROM levels WHERE sku = ? AND location = ?'),
     command: prepare('SELECT * FROM commands WHERE id = ?'),
     claim: prepare('UPDATE ledger_head SET position = position + ? WHERE id = 1 RETURNING position'),
-    insertItem: prepare('INSERT INTO items (sku, name, allow_backorder, created_at) VALUES (?, ?, ?, ?)'),
+    insertItem: prepare(
+      'INSERT INTO items (sku, name, allow_backorder, created_at, low_stock_threshold) VALUES (?, ?, ?, ?, ?)',
+    ),
     insertLevel: prepare(
       'INSERT INTO levels (sku, location, on_hand, reserved, version, fence) VALUES (?, ?, ?, ?, ?, ?)',
     ),
@@ -41,7 +43,7 @@ export function prepareWriteStatements(db: Database.Database) {
     updateReservation: prepare(
       'UPDATE commands SET status = ?, lines = ?, resolved_at = ? WHERE id = ? AND status IS NOT NULL',
     ),
-    insertEvent: prepare(`INSERT INTO ledger (${ledgerColumns}) VALUES (${Array(18).fill('?').join(', ')})`),
+    insertEvent: prepare(`INSERT INTO ledger (${ledgerColumns}) VALUES (${Array(20).fill('?').join(', ')})`),
     insertCommand: prepare(`INSERT INTO commands (${commandColumns}) VALUES (${Array(10).fill('?').join(', ')})`),
   };
 }
