@@ -68,7 +68,7 @@ export function parseKeysArgs(args: readonly string[]): { action: KeysAction; re
 }
 
 /** Who runs the command line: recorded on the keys it creates and revokes. */
-function cliActor(): string {
+export function cliActor(): string {
   const user = userInfo()
     .username.replace(/[^A-Za-z0-9._-]/g, '_')
     .slice(0, 40);

@@ -3,6 +3,14 @@ import { type Config, describeConfig, resolveConfig } from '../config.js';
 import { StartupError } from '../startup-error.js';
 import { StoreError } from '../store/port.js';
 import { formatReport, type VerifyProgress, verify } from '../verify/verify.js';
+import {
+  type CountsAction,
+  countsUsage,
+  parseCountsArgs,
+  parseReconciliationArgs,
+  reconciliationUsage,
+  runCounts,
+} from './counts.js';
 import { dlqConfig, dlqUsage, parseDlqArgs, runDlq } from './dlq.js';
 import { keysUsage, parseKeysArgs, runKeys } from './keys.js';
 import { seed } from './seed.js';
@@ -28,6 +36,8 @@ Commands:
   config    print every setting in force: its variable, flag, value and where it came from
   keys      API keys: create, list, revoke (skuld keys --help)
   dlq       the returns' dead letters on RabbitMQ: list, show, replay (skuld dlq --help)
+  counts    import a physical count sheet (CSV) as counts with reasons (skuld counts --help)
+  reconciliation  the reports of count sheets and verify runs; run verify now (skuld reconciliation --help)
 
 Options: every setting has a flag, see \`skuld config\`. Flags override environment variables.`;
 
@@ -39,6 +49,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (command === 'keys') return keys(rest);
   if (command === 'dlq') return dlq(rest);
+  if (command === 'counts') return counts(rest, countsUsage, parseCountsArgs);
+  if (command === 'reconciliation') return counts(rest, reconciliationUsage, parseReconciliationArgs);
   const resolved = resolveConfig(process.env, rest);
   const { config } = resolved;
   switch (command) {
@@ -149,6 +161,19 @@ async function dlq(args: readonly string[]): Promise<number> {
   }
   const { action, rest } = parseDlqArgs(args);
   return runDlq(dlqConfig(rest), action);
+}
+
+async function counts(
+  args: readonly string[],
+  usage: string,
+  parse: (args: readonly string[]) => { action: CountsAction; rest: string[] },
+): Promise<number> {
+  if (args[0] === undefined || args[0] === '--help' || args[0] === 'help') {
+    console.log(usage);
+    return args[0] === undefined ? 2 : 0;
+  }
+  const { action, rest } = parse(args);
+  return withRuntime(inThisThread(resolveConfig(process.env, rest).config), (runtime) => runCounts(runtime, action));
 }
 
 /** `CODE: message`, the code stable for scripts and the message for people. */

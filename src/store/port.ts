@@ -134,10 +134,40 @@ export interface KeyStore {
   auditEvents(afterAt: number, limit: number): Promise<AuditEvent[]>;
 }
 
+/** What a reconciliation report is about: a count sheet's import, or a verify run. */
+export type ReportKind = 'count-sheet' | 'verify';
+
+/** A report as listed: what it is, when and by whom, and how many findings it has. */
+export interface ReportSummary {
+  /** Starts with its creation time, so that ids sort as reports were made. */
+  readonly id: string;
+  readonly kind: ReportKind;
+  readonly createdAt: number;
+  readonly actor: string;
+  /** Discrepancies and refused lines of a sheet; mismatches of a verify run. */
+  readonly findings: number;
+  /** One line for people. */
+  readonly summary: string;
+}
+
+export interface ReconciliationReport extends ReportSummary {
+  /** The whole report (JSON), as its kind defines it. */
+  readonly body: unknown;
+}
+
+/** Where reconciliation reports live: a table of their own in every store. */
+export interface ReportStore {
+  saveReport(report: ReconciliationReport): Promise<void>;
+  getReport(id: string): Promise<ReconciliationReport | undefined>;
+  /** Newest first, those with an id before `beforeId` when one is given. */
+  listReports(beforeId: string | undefined, limit: number): Promise<ReportSummary[]>;
+}
+
 export interface Store {
   readonly dialect: Dialect;
   readonly capabilities: StoreCapabilities;
   readonly keys: KeyStore;
+  readonly reports: ReportStore;
   migrate(): Promise<void>;
   writeTransaction<T>(work: (session: WriteSession) => Promise<T>): Promise<T>;
 

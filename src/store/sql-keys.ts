@@ -69,7 +69,8 @@ function auditParams(audit: AuditEvent): KeyParam[] {
 }
 
 export class SqlKeys implements KeyStore {
-  private readonly db: KeyDatabase;
+  /** The dialect's queries and short transactions; the reports table (sql-reports.ts) shares it. */
+  readonly db: KeyDatabase;
 
   constructor(db: KeyDatabase) {
     this.db = db;

@@ -197,4 +197,20 @@ export const mysqlMigrations: readonly Migration[] = [
         SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'the ledger is append-only: an event cannot be deleted';
     `,
   },
+  {
+    version: 7,
+    name: 'reconciliation reports: count-sheet imports and verify runs',
+    // Idempotent, as every MySQL migration: DDL is not transactional.
+    sql: `
+      CREATE TABLE IF NOT EXISTS reconciliation_reports (
+        id VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin PRIMARY KEY,
+        kind VARCHAR(20) NOT NULL,
+        created_at BIGINT NOT NULL,
+        actor VARCHAR(200) NOT NULL,
+        findings BIGINT NOT NULL,
+        summary VARCHAR(400) NOT NULL,
+        body LONGTEXT NOT NULL
+      ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+    `,
+  },
 ];

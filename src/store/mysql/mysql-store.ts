@@ -14,6 +14,7 @@ import { type LevelRow, levelFromRow } from '../rows.js';
 import { reservationColumns } from '../sql.js';
 import { type KeyParam, type KeyTransaction, SqlKeys } from '../sql-keys.js';
 import { type SqlParam, SqlReads } from '../sql-reads.js';
+import { SqlReports } from '../sql-reports.js';
 import { closedError, guard, translate } from './mysql-errors.js';
 import { mysqlMigrations, mysqlMigrationTarget } from './mysql-migrations.js';
 import { MysqlSession } from './mysql-session.js';
@@ -51,6 +52,7 @@ export class MysqlStore extends SqlReads implements Store {
     rows: (sql, params) => this.rows(sql, params as SqlParam[]),
     transaction: (work) => this.keyTransaction(work),
   });
+  readonly reports = new SqlReports(this.keys.db);
   private readonly pool: Pool;
   private readonly url: string;
   private readonly database: string;

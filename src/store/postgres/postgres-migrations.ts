@@ -169,4 +169,20 @@ export const postgresMigrations: readonly Migration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only();
     `,
   },
+  {
+    version: 7,
+    name: 'reconciliation reports: count-sheet imports and verify runs',
+    // Ids are compared by byte, as every id here: they begin with a zero-padded time.
+    sql: `
+      CREATE TABLE reconciliation_reports (
+        id text COLLATE "C" PRIMARY KEY,
+        kind text NOT NULL,
+        created_at bigint NOT NULL,
+        actor text NOT NULL,
+        findings bigint NOT NULL,
+        summary text NOT NULL,
+        body text NOT NULL
+      );
+    `,
+  },
 ];

@@ -5,6 +5,7 @@ import { type Dialect, type Store, type StoreCapabilities, StoreError, type Writ
 import { reservationColumns } from '../sql.js';
 import { type KeyParam, SqlKeys } from '../sql-keys.js';
 import { type SqlParam, SqlReads } from '../sql-reads.js';
+import { SqlReports } from '../sql-reports.js';
 import { guard } from './postgres-errors.js';
 import { postgresMigrations, postgresMigrationTarget } from './postgres-migrations.js';
 import { PostgresSession } from './postgres-session.js';
@@ -62,6 +63,7 @@ export class PostgresStore extends SqlReads implements Store {
           ) as Promise<never>,
       ),
   });
+  readonly reports = new SqlReports(this.keys.db);
   private readonly sql: Sql;
   private readonly schema: string | undefined;
   private readonly url: string;

@@ -202,4 +202,19 @@ export const sqliteMigrations: readonly Migration[] = [
       BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: an event cannot be deleted'); END;
     `,
   },
+  {
+    version: 7,
+    name: 'reconciliation reports: count-sheet imports and verify runs',
+    sql: `
+      CREATE TABLE reconciliation_reports (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        findings INTEGER NOT NULL,
+        summary TEXT NOT NULL,
+        body TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -9,6 +9,7 @@ import { eventFromRow, type LedgerRow } from '../rows.js';
 import { reservationColumns } from '../sql.js';
 import { type KeyParam, type KeyTransaction, SqlKeys } from '../sql-keys.js';
 import { type SqlParam, SqlReads } from '../sql-reads.js';
+import { SqlReports } from '../sql-reports.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
 import { translate } from './sqlite-errors.js';
 import { forgetStaleHistory, historyPathOf, prepareHistory, startHistoryIndexer } from './sqlite-history.js';
@@ -79,6 +80,7 @@ export class SqliteStore extends SqlReads implements Store {
     rows: (sql, params) => this.rows(sql, params as SqlParam[]),
     transaction: (work) => this.keyTransaction(work),
   });
+  readonly reports = new SqlReports(this.keys.db);
   private readonly writer: Db;
   private readonly reader: Db;
   private session: SqliteSession | undefined;
