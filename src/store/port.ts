@@ -163,10 +163,40 @@ export interface ReportStore {
   listReports(beforeId: string | undefined, limit: number): Promise<ReportSummary[]>;
 }
 
+/**
+ * A lease on a job that runs in one instance at a time across all of them, with the job's
+ * checkpoint (a ledger position).
+ */
+export interface Lease {
+  readonly name: string;
+  readonly holder: string;
+  /** Epoch ms; 0 once released. */
+  readonly expiresAt: number;
+  readonly position: number;
+}
+
+/** Where leases live: a table of their own in every store. */
+export interface LeaseStore {
+  /**
+   * Takes the lease if it is free or expired at `now`, or renews it if `holder` has it, until
+   * `until`. True when `holder` holds it afterwards.
+   */
+  acquire(name: string, holder: string, now: number, until: number): Promise<boolean>;
+  /** Gives the lease up, so that another instance takes it at once; the checkpoint stays. */
+  release(name: string, holder: string): Promise<void>;
+  get(name: string): Promise<Lease | undefined>;
+  /**
+   * Moves the checkpoint to `position`, only while `holder` holds an unexpired lease and never
+   * backwards: false when it does not, and the caller has lost the lease.
+   */
+  advance(name: string, holder: string, now: number, position: number): Promise<boolean>;
+}
+
 export interface Store {
   readonly dialect: Dialect;
   readonly capabilities: StoreCapabilities;
   readonly keys: KeyStore;
+  readonly leases: LeaseStore;
   readonly reports: ReportStore;
   migrate(): Promise<void>;
   writeTransaction<T>(work: (session: WriteSession) => Promise<T>): Promise<T>;

@@ -213,4 +213,16 @@ export const mysqlMigrations: readonly Migration[] = [
       ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
     `,
   },
+  {
+    version: 8,
+    name: 'leases: one holder at a time for a job across instances, and its checkpoint',
+    sql: `
+      CREATE TABLE IF NOT EXISTS leases (
+        name VARCHAR(100) CHARACTER SET ascii COLLATE ascii_bin PRIMARY KEY,
+        holder VARCHAR(200) NOT NULL,
+        expires_at BIGINT NOT NULL,
+        position BIGINT NOT NULL
+      ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+    `,
+  },
 ];

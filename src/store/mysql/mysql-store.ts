@@ -13,6 +13,7 @@ import {
 import { type LevelRow, levelFromRow } from '../rows.js';
 import { reservationColumns } from '../sql.js';
 import { type KeyParam, type KeyTransaction, SqlKeys } from '../sql-keys.js';
+import { SqlLeases } from '../sql-leases.js';
 import { type SqlParam, SqlReads } from '../sql-reads.js';
 import { SqlReports } from '../sql-reports.js';
 import { closedError, guard, translate } from './mysql-errors.js';
@@ -52,6 +53,7 @@ export class MysqlStore extends SqlReads implements Store {
     rows: (sql, params) => this.rows(sql, params as SqlParam[]),
     transaction: (work) => this.keyTransaction(work),
   });
+  readonly leases = new SqlLeases(this.keys.db);
   readonly reports = new SqlReports(this.keys.db);
   private readonly pool: Pool;
   private readonly url: string;

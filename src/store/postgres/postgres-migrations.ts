@@ -185,4 +185,16 @@ export const postgresMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    name: 'leases: one holder at a time for a job across instances, and its checkpoint',
+    sql: `
+      CREATE TABLE leases (
+        name text COLLATE "C" PRIMARY KEY,
+        holder text NOT NULL,
+        expires_at bigint NOT NULL,
+        position bigint NOT NULL
+      );
+    `,
+  },
 ];

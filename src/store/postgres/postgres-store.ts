@@ -4,6 +4,7 @@ import { runMigrations } from '../migrate.js';
 import { type Dialect, type Store, type StoreCapabilities, StoreError, type WriteSession } from '../port.js';
 import { reservationColumns } from '../sql.js';
 import { type KeyParam, SqlKeys } from '../sql-keys.js';
+import { SqlLeases } from '../sql-leases.js';
 import { type SqlParam, SqlReads } from '../sql-reads.js';
 import { SqlReports } from '../sql-reports.js';
 import { guard } from './postgres-errors.js';
@@ -63,6 +64,7 @@ export class PostgresStore extends SqlReads implements Store {
           ) as Promise<never>,
       ),
   });
+  readonly leases = new SqlLeases(this.keys.db);
   readonly reports = new SqlReports(this.keys.db);
   private readonly sql: Sql;
   private readonly schema: string | undefined;

@@ -217,4 +217,16 @@ export const sqliteMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    name: 'leases: one holder at a time for a job across instances, and its checkpoint',
+    sql: `
+      CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        position INTEGER NOT NULL
+      );
+    `,
+  },
 ];

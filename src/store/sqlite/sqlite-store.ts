@@ -8,6 +8,7 @@ import { type Dialect, type Store, type StoreCapabilities, StoreError, type Writ
 import { eventFromRow, type LedgerRow } from '../rows.js';
 import { reservationColumns } from '../sql.js';
 import { type KeyParam, type KeyTransaction, SqlKeys } from '../sql-keys.js';
+import { SqlLeases } from '../sql-leases.js';
 import { type SqlParam, SqlReads } from '../sql-reads.js';
 import { SqlReports } from '../sql-reports.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
@@ -80,6 +81,7 @@ export class SqliteStore extends SqlReads implements Store {
     rows: (sql, params) => this.rows(sql, params as SqlParam[]),
     transaction: (work) => this.keyTransaction(work),
   });
+  readonly leases = new SqlLeases(this.keys.db);
   readonly reports = new SqlReports(this.keys.db);
   private readonly writer: Db;
   private readonly reader: Db;
