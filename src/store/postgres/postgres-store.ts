@@ -7,6 +7,7 @@ import { type KeyParam, SqlKeys } from '../sql-keys.js';
 import { SqlLeases } from '../sql-leases.js';
 import { type SqlParam, SqlReads } from '../sql-reads.js';
 import { SqlReports } from '../sql-reports.js';
+import { createDatabaseIfMissing } from './postgres-database.js';
 import { guard } from './postgres-errors.js';
 import { postgresMigrations, postgresMigrationTarget } from './postgres-migrations.js';
 import { PostgresSession } from './postgres-session.js';
@@ -21,10 +22,6 @@ export interface PostgresStoreOptions {
   /** Pool size: one connection serves a batch, the rest serve reads. */
   readonly connectionsMax?: number;
 }
-
-const undefinedDatabaseCode = '3D000';
-/** duplicate_database, or the catalog's unique index when both creations ran at once. */
-const createdMeanwhileCodes = new Set(['42P04', '23505']);
 
 /**
  * Connects with TCP_NODELAY. The driver leaves Nagle's algorithm on, and a batch's pipelined
@@ -95,31 +92,9 @@ export class PostgresStore extends SqlReads implements Store {
 
   async migrate(): Promise<void> {
     await guard(async () => {
-      await this.createDatabaseIfMissing();
+      await createDatabaseIfMissing(this.sql, this.url);
       await runMigrations(postgresMigrationTarget(this.sql, this.schema), postgresMigrations);
     });
-  }
-
-  /**
-   * A missing database fails every connection (3D000), and PostgreSQL has no CREATE DATABASE IF
-   * NOT EXISTS: the database is created from the server's maintenance database, `postgres`, as
-   * the MySQL store creates its own. Two processes may start at once: the second finds it made.
-   */
-  private async createDatabaseIfMissing(): Promise<void> {
-    try {
-      await this.sql`SELECT 1`;
-      return;
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== undefinedDatabaseCode) throw error;
-    }
-    const server = postgres(this.url, { database: 'postgres', max: 1, onnotice: () => undefined });
-    try {
-      await server`CREATE DATABASE ${server(this.sql.options.database)}`;
-    } catch (error) {
-      if (!createdMeanwhileCodes.has((error as { code?: string }).code ?? '')) throw error;
-    } finally {
-      await server.end();
-    }
   }
 
   writeTransaction<T>(work: (session: WriteSession) => Promise<T>): Promise<T> {
