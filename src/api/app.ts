@@ -24,6 +24,7 @@ import { itemRoutes } from './routes/items.js';
 import { ledgerRoutes } from './routes/ledger.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { receiptRoutes } from './routes/receipts.js';
+import { reconciliationRoutes } from './routes/reconciliation.js';
 import { reservationRoutes } from './routes/reservations.js';
 import { returnRoutes } from './routes/returns.js';
 import { stockRoutes } from './routes/stock.js';
@@ -57,6 +58,7 @@ const routes: readonly FastifyPluginAsync<ApiContext>[] = [
   stockRoutes,
   ledgerRoutes,
   batchRoutes,
+  reconciliationRoutes,
 ];
 
 /** A request id a client may choose: short and log-safe; anything else gets a fresh one. */

@@ -73,8 +73,8 @@ export interface ApiRuntime {
   readonly stock: StockReads;
   /** Prometheus text of the process's metrics. */
   readonly metrics: MetricsSource;
-  /** The reads, and the API keys that authenticate requests. */
-  readonly store: StoreReads & Pick<Store, 'keys'>;
+  /** The reads, the API keys that authenticate requests, and the reconciliation reports. */
+  readonly store: StoreReads & Pick<Store, 'keys' | 'reports'>;
   readonly config: ApiSettings;
 }
 

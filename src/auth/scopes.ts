@@ -116,6 +116,10 @@ export const operations = {
   Ledger: { access: scope('ledger:read'), http: 'GET /v1/ledger' },
   ItemHistory: { access: scope('ledger:read'), http: 'GET /v1/items/:sku/history' },
   Batch: { access: { kind: 'each-command' }, http: 'POST /v1/batch' },
+  ImportCountSheet: command('CountStock', 'POST /v1/counts/sheets'),
+  // A report is read from the ledger's events (counts) and verify's comparison of it: the ledger's readers may read it.
+  ListReconciliationReports: { access: scope('ledger:read'), http: 'GET /v1/reconciliation/reports' },
+  GetReconciliationReport: { access: scope('ledger:read'), http: 'GET /v1/reconciliation/reports/:id' },
 } as const satisfies Record<string, Operation>;
 
 export type OperationName = keyof typeof operations;
