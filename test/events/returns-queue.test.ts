@@ -5,7 +5,8 @@ import { DeadLetters } from '../../src/events/returns/dead-letters.js';
 import { ReturnsConsumer } from '../../src/events/returns/returns-consumer.js';
 import { queueDeclarations, type ReturnsTopology, returnsTopology } from '../../src/events/returns/returns-topology.js';
 import { silentLog } from '../../src/log.js';
-import { connectRabbitmq, eventually } from '../support/rabbitmq.js';
+import { eventually } from '../support/eventually.js';
+import { connectRabbitmq } from '../support/rabbitmq.js';
 import { expectAccepted, expectConsistent, openTestEngine } from '../support/test-engine.js';
 
 // Returns over a real RabbitMQ into a real store: a message delivered twice changes stock once;

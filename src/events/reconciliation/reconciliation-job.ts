@@ -6,7 +6,9 @@ import { saveReport, verifySummary } from './reports.js';
 
 // The scheduled reconciliation: verify rebuilds every level from the ledger and compares, and
 // its report is recorded. One instance of a cluster runs it at a time: each tick asks the lease
-// first, and croner's `protect` skips a tick while the last run is still going in this process.
+// first (held to just before the next tick, renewed by its holder at every tick), and croner's
+// `protect` skips a tick while the last run is still going in this process. A run that outlasts
+// the period may meet another instance's next run: verify only reads, so the cost is load.
 
 /** Runs verify now and records its report. */
 export async function recordVerifyRun(
@@ -25,14 +27,27 @@ export async function recordVerifyRun(
   });
 }
 
+/** The cluster-wide lease on the job, as held by this instance. */
+export interface JobLease {
+  /** Takes or renews the lease until `until`; true when this instance holds it. */
+  acquire(now: number, until: number): Promise<boolean>;
+  release(): Promise<void>;
+}
+
 export interface ReconciliationJobOptions {
   /** An interval in ms (digits only) or a cron expression. */
   readonly schedule: string;
-  /** True when this instance holds the cluster's reconciliation lease (asked before each run). */
-  readonly lease: () => Promise<boolean>;
+  readonly lease: JobLease;
   readonly run: () => Promise<void>;
   readonly log: Log;
+  readonly clock?: () => number;
 }
+
+/**
+ * A lease runs out this long before the next tick, so that when its holder has died the
+ * instances asking at that tick find it free; the holder renews it at every tick it is alive.
+ */
+export const leaseMarginMs = 1000;
 
 export interface ReconciliationJobStats {
   runs: number;
@@ -78,18 +93,30 @@ export class ReconciliationJob {
       : new Cron(schedule, common, tick);
   }
 
-  /** Stops the schedule and waits for a run in progress. */
+  /** Stops the schedule, waits for a run in progress and gives the lease up for another instance. */
   async stop(): Promise<void> {
-    this.cron?.stop();
+    if (this.cron === undefined) return;
+    this.cron.stop();
     this.cron = undefined;
     await this.running;
+    await this.options.lease.release().catch((error: unknown) => {
+      this.options.log.error({ err: error }, 'the reconciliation lease could not be released; it expires by itself');
+    });
+  }
+
+  /** Until when a lease taken now lasts: to just before the next tick. */
+  private leaseUntil(now: number): number {
+    const { schedule } = this.options;
+    const next = /^[0-9]+$/.test(schedule) ? now + Number(schedule) : (this.cron?.nextRun()?.getTime() ?? now);
+    return Math.max(now + leaseMarginMs, next - leaseMarginMs);
   }
 
   /** One scheduled run: only with the lease; a failure is counted and logged, never thrown. */
   async tick(): Promise<TickResult> {
     const { log } = this.options;
     try {
-      if (!(await this.options.lease())) {
+      const now = (this.options.clock ?? Date.now)();
+      if (!(await this.options.lease.acquire(now, this.leaseUntil(now)))) {
         this.stats.notLeader += 1;
         return 'not-leader';
       }
