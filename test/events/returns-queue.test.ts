@@ -97,8 +97,11 @@ describe('the returns consumer', () => {
   });
 
   it('retries a failing message with backoff, dead-letters it after the last attempt, and a replay applies it once', async () => {
+    const sentAt = Date.now();
     await send('rma-2', { sku: 'SKU-B', location: 'WH1', quantity: 4 });
     await eventually('the message is dead-lettered', () => consumer.stats.deadLettered === 1);
+    // It waited in each retry queue in turn (50 ms, then 100 ms) before its next attempt.
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(150);
 
     expect(consumer.stats).toMatchObject({ applied: 0, retried: attemptsMax - 1, deadLettered: 1 });
     const listed = await letters.list();
@@ -145,5 +148,40 @@ describe('the returns consumer', () => {
     );
     expect(dead.find((letter) => letter.messageId === 'bad-member')?.reason).toContain('actor');
     expect(await onHand('SKU-A')).toBe(10);
+  });
+  it('retries while the store is out of reach, then dead-letters; a replay once it is back applies the return', async () => {
+    // A second store on the same database, closed: every read of it fails as the store being out of reach.
+    const unreachable = env.db.open();
+    await unreachable.close();
+    await consumer.close();
+    consumer = new ReturnsConsumer(rabbit, env.engine, unreachable, {
+      topology,
+      attemptsMax,
+      concurrency: 4,
+      log: silentLog,
+    });
+    await consumer.start();
+    await send('rma-3', { sku: 'SKU-A', location: 'WH1', quantity: 2 });
+    await eventually('the message is dead-lettered', () => consumer.stats.deadLettered === 1);
+    expect(consumer.stats).toMatchObject({ applied: 0, retried: attemptsMax - 1 });
+    expect((await letters.list()).letters[0]).toMatchObject({
+      messageId: 'rma-3',
+      attempts: attemptsMax,
+      code: 'UNAVAILABLE',
+    });
+    expect(await onHand('SKU-A')).toBe(10);
+
+    await consumer.close();
+    consumer = new ReturnsConsumer(rabbit, env.engine, env.store, {
+      topology,
+      attemptsMax,
+      concurrency: 4,
+      log: silentLog,
+    });
+    await consumer.start();
+    expect(await letters.replay('rma-3')).toBe(1);
+    await eventually('the replayed message is applied', () => consumer.stats.applied === 1);
+    expect(await onHand('SKU-A')).toBe(12);
+    await expectConsistent(env.store);
   });
 });
