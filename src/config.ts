@@ -491,6 +491,60 @@ export const settings = {
     description: 'Most reservations expired per sweep',
     parse: integer(1, 100_000),
   },
+  readDatabaseUrl: {
+    env: 'SKULD_READ_DATABASE_URL',
+    flag: '--read-database-url',
+    default: '',
+    description:
+      'Read models (CQRS): `sqlite:<file>` or `postgres://user@host:port/db` (a database of their own, created if missing). Empty: `sqlite:<store file>-read` beside a SQLite store, else `sqlite:./data/skuld-read.db`',
+    parse: text,
+  },
+  projector: {
+    env: 'SKULD_PROJECTOR',
+    flag: '--projector',
+    default: 'on' as 'on' | 'off',
+    description:
+      '`on`: this process keeps the read models from the ledger (a projector on a thread of its own); `off`: it only reads them',
+    parse: oneOf('on', 'off'),
+  },
+  projectorPageEventsMax: {
+    env: 'SKULD_PROJECTOR_PAGE_EVENTS_MAX',
+    flag: '--projector-page-events-max',
+    default: 5000,
+    description: 'Most ledger events the projector applies in one transaction of the read database',
+    parse: integer(1, 100_000),
+  },
+  projectorIdleMs: {
+    env: 'SKULD_PROJECTOR_IDLE_MS',
+    flag: '--projector-idle-ms',
+    default: 20,
+    description: 'How long the projector pauses once it has caught up with the ledger',
+    parse: integer(1, 60_000),
+  },
+  readWaitMsMax: {
+    env: 'SKULD_READ_WAIT_MS_MAX',
+    flag: '--read-wait-ms-max',
+    default: 2000,
+    description:
+      'Longest a read-model query waits for its `minPosition` (or `position`) to be projected; beyond, 503 READ_MODEL_BEHIND',
+    parse: integer(0, 60_000),
+  },
+  readSnapshotIntervalEvents: {
+    env: 'SKULD_READ_SNAPSHOT_INTERVAL_EVENTS',
+    flag: '--read-snapshot-interval-events',
+    default: 64,
+    description:
+      "A level's point-in-time snapshot is taken every this many of its events: a stock read at a past time replays at most about as many",
+    parse: integer(1, 100_000),
+  },
+  lowStockThresholdDefault: {
+    env: 'SKULD_LOW_STOCK_THRESHOLD_DEFAULT',
+    flag: '--low-stock-threshold-default',
+    default: 0,
+    description:
+      'Low-stock threshold of an item registered without one: available stock below it is low (GET /v1/low-stock). 0: none',
+    parse: integer(0, 1_000_000_000),
+  },
   seed: {
     env: 'SKULD_SEED',
     flag: '--seed',
@@ -615,6 +669,7 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, argv: readon
   }
   checkSecurity(result);
   storeConfig(result);
+  readDatabaseConfig(result);
   return { config: result, sources: sources as ResolvedConfig['sources'] };
 }
 
@@ -683,6 +738,31 @@ export function storeConfig(config: Config): StoreConfig {
     return { kind: 'mysql', url, database, connectionsMax: config.databaseConnectionsMax };
   }
   throw invalid(`SKULD_DATABASE_URL: unsupported store "${url}" (use sqlite:<file>, postgres://… or mysql://…)`);
+}
+
+export type ReadDatabaseConfig =
+  | { readonly kind: 'sqlite'; readonly path: string }
+  | { readonly kind: 'postgres'; readonly url: string };
+
+/** Where the read models live: as configured, or a SQLite file beside a SQLite store (else in ./data). */
+export function readDatabaseConfig(config: Config): ReadDatabaseConfig {
+  const url = config.readDatabaseUrl;
+  if (url === '') {
+    const store = storeConfig(config);
+    return { kind: 'sqlite', path: store.kind === 'sqlite' ? `${store.path}-read` : resolve('data/skuld-read.db') };
+  }
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    if (path === '' || path === ':memory:') throw invalid('SKULD_READ_DATABASE_URL: sqlite: needs a file path');
+    return { kind: 'sqlite', path: resolve(path) };
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    if (databaseOf(url) === '') throw invalid('SKULD_READ_DATABASE_URL: postgres:// needs a database of its own');
+    if (url === config.databaseUrl)
+      throw invalid('SKULD_READ_DATABASE_URL: the read models need a database of their own');
+    return { kind: 'postgres', url };
+  }
+  throw invalid(`SKULD_READ_DATABASE_URL: unsupported read database "${url}" (use sqlite:<file> or postgres://…)`);
 }
 
 /** The database named by a URL's path. */

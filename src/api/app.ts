@@ -22,12 +22,17 @@ import { countRoutes } from './routes/counts.js';
 import { healthRoutes } from './routes/health.js';
 import { itemRoutes } from './routes/items.js';
 import { ledgerRoutes } from './routes/ledger.js';
+import { lowStockRoutes } from './routes/low-stock.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { movementRoutes } from './routes/movements.js';
+import { projectionRoutes } from './routes/projections.js';
 import { receiptRoutes } from './routes/receipts.js';
 import { reconciliationRoutes } from './routes/reconciliation.js';
+import { reportRoutes } from './routes/reports.js';
 import { reservationRoutes } from './routes/reservations.js';
 import { returnRoutes } from './routes/returns.js';
 import { stockRoutes } from './routes/stock.js';
+import { stockSummaryRoutes } from './routes/stock-summary.js';
 import { transferRoutes } from './routes/transfers.js';
 import { objectSchema, sharedSchemas } from './schemas.js';
 import { createValidation } from './validation.js';
@@ -59,6 +64,11 @@ const routes: readonly FastifyPluginAsync<ApiContext>[] = [
   ledgerRoutes,
   batchRoutes,
   reconciliationRoutes,
+  movementRoutes,
+  stockSummaryRoutes,
+  lowStockRoutes,
+  reportRoutes,
+  projectionRoutes,
 ];
 
 /** A request id a client may choose: short and log-safe; anything else gets a fresh one. */

@@ -3,6 +3,7 @@ import type { StockReads } from '../cache/stock-reads.js';
 import type { Config } from '../config.js';
 import { type Command, type CommandType, type CommandValue, onHandMax, quantityMax } from '../domain/index.js';
 import type { Answer, CommandExecutor } from '../engine/executor.js';
+import type { ReadSide } from '../events/read-side/read-side.js';
 import type { Store, StoreReads } from '../store/port.js';
 import { type ApiAuth, actorOf } from './auth.js';
 import { sendProblem } from './problem.js';
@@ -75,6 +76,8 @@ export interface ApiRuntime {
   readonly metrics: MetricsSource;
   /** The reads, the API keys that authenticate requests, and the reconciliation reports. */
   readonly store: StoreReads & Pick<Store, 'keys' | 'reports'>;
+  /** The read models (CQRS): their queries, positions and lag. */
+  readonly readSide: ReadSide;
   readonly config: ApiSettings;
 }
 

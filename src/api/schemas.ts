@@ -127,7 +127,7 @@ const levelProperties = {
   version: integer,
 };
 
-const reservationProperties = {
+export const reservationProperties = {
   id: { type: 'string' },
   status: { type: 'string', enum: ['pending', 'committed', 'released', 'expired'] },
   lines: {

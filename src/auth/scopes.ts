@@ -120,6 +120,13 @@ export const operations = {
   // A report is read from the ledger's events (counts) and verify's comparison of it: the ledger's readers may read it.
   ListReconciliationReports: { access: scope('ledger:read'), http: 'GET /v1/reconciliation/reports' },
   GetReconciliationReport: { access: scope('ledger:read'), http: 'GET /v1/reconciliation/reports/:id' },
+  ListReservations: { access: scope('reservations:read'), http: 'GET /v1/reservations' },
+  ItemMovements: { access: scope('ledger:read'), http: 'GET /v1/items/:sku/movements' },
+  StockSummary: { access: scope('stock:read'), http: 'GET /v1/stock/summary' },
+  LowStock: { access: scope('stock:read'), http: 'GET /v1/low-stock' },
+  LowStockCrossings: { access: scope('stock:read'), http: 'GET /v1/low-stock/crossings' },
+  DailyMovements: { access: scope('stock:read'), http: 'GET /v1/reports/daily-movements' },
+  Projections: { access: scope('ops:read'), http: 'GET /v1/projections' },
 } as const satisfies Record<string, Operation>;
 
 export type OperationName = keyof typeof operations;

@@ -13,6 +13,7 @@ import {
 } from './counts.js';
 import { dlqConfig, dlqUsage, parseDlqArgs, runDlq } from './dlq.js';
 import { keysUsage, parseKeysArgs, runKeys } from './keys.js';
+import { parseProjectionsArgs, projectionsUsage, runProjections } from './projections.js';
 import { seed } from './seed.js';
 import {
   checkAddressFree,
@@ -35,6 +36,7 @@ Commands:
   seed      add the demo items and stock (idempotent)
   config    print every setting in force: its variable, flag, value and where it came from
   keys      API keys: create, list, revoke (skuld keys --help)
+  projections  the read models: rebuild, catch-up, status (skuld projections --help)
   dlq       the returns' dead letters on RabbitMQ: list, show, replay (skuld dlq --help)
   counts    import a physical count sheet (CSV) as counts with reasons (skuld counts --help)
   reconciliation  the reports of count sheets and verify runs; run verify now (skuld reconciliation --help)
@@ -48,6 +50,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === 'keys') return keys(rest);
+  if (command === 'projections') return projections(rest);
   if (command === 'dlq') return dlq(rest);
   if (command === 'counts') return counts(rest, countsUsage, parseCountsArgs);
   if (command === 'reconciliation') return counts(rest, reconciliationUsage, parseReconciliationArgs);
@@ -107,7 +110,7 @@ function httpLimitsOf(config: Config) {
 
 /** Commands that write little or nothing need no thread of their own for the write path. */
 function inThisThread(config: Config): Config {
-  return { ...config, engineThread: 'off' };
+  return { ...config, engineThread: 'off', projector: 'off' };
 }
 
 async function withRuntime(config: Config, work: (runtime: Runtime) => Promise<number>): Promise<number> {
@@ -174,6 +177,15 @@ async function counts(
   }
   const { action, rest } = parse(args);
   return withRuntime(inThisThread(resolveConfig(process.env, rest).config), (runtime) => runCounts(runtime, action));
+}
+
+async function projections(args: readonly string[]): Promise<number> {
+  if (args[0] === undefined || args[0] === '--help' || args[0] === 'help') {
+    console.log(projectionsUsage);
+    return args[0] === undefined ? 2 : 0;
+  }
+  const { action, rest } = parseProjectionsArgs(args);
+  return runProjections(resolveConfig(process.env, rest).config, action);
 }
 
 /** `CODE: message`, the code stable for scripts and the message for people. */

@@ -9,6 +9,7 @@ import { Engine, engineDefaults } from '../engine/engine.js';
 import type { CommandExecutor } from '../engine/executor.js';
 import { checkStrategy, writePath } from '../engine/strategies.js';
 import { Sweeper } from '../engine/sweeper.js';
+import type { ReadSide } from '../events/read-side/read-side.js';
 import type { Log } from '../log.js';
 import { MysqlStore, mysqlCapabilities } from '../store/mysql/mysql-store.js';
 import type { Dialect, Store, StoreCapabilities } from '../store/port.js';
@@ -17,6 +18,7 @@ import { SqliteStore, sqliteCapabilities } from '../store/sqlite/sqlite-store.js
 import { EngineThread } from '../thread/engine-thread.js';
 import type { SharedClock } from '../thread/shared-clock.js';
 import { createEventJobs, type EventJobs } from './events.js';
+import { createReadSide, type ReadSideRuntime } from './read-side.js';
 
 // Composition: the one place that turns configuration into adapters and wires them (the engine
 // thread's entry, engine-worker.ts beside this file, composes its half with the functions below).
@@ -82,6 +84,8 @@ export interface Runtime {
   readonly sweeper: Sweeper;
   /** The returns consumer (not yet started; `skuld serve` starts it). */
   readonly events: EventJobs;
+  /** The read models (CQRS), in their own database, and the projector that keeps them (SKULD_PROJECTOR). */
+  readonly readSide: ReadSide;
   readonly log: Log;
   close(): Promise<void>;
 }
@@ -131,6 +135,15 @@ export async function createRuntime(
     await store.close();
     throw error;
   }
+  let reads: ReadSideRuntime;
+  try {
+    reads = await createReadSide(config, store, log, read);
+  } catch (error) {
+    await readPath.close();
+    await writes.close();
+    await store.close();
+    throw error;
+  }
   const { engine, stock } = readPath;
   const sweeper = new Sweeper(engine, store, {
     intervalMs: config.sweepIntervalMs,
@@ -147,6 +160,7 @@ export async function createRuntime(
     metrics,
     sweeper,
     events,
+    readSide: reads.readSide,
     log,
     close: async () => {
       await sweeper.stop();
@@ -154,6 +168,7 @@ export async function createRuntime(
       await events.close();
       await engine.close();
       await readPath.close();
+      await reads.close();
       await store.close();
     },
   };

@@ -26,6 +26,7 @@ export const errorCodes = [
   'CONCURRENCY_CONFLICT',
   'OVERLOADED',
   'UNAVAILABLE',
+  'READ_MODEL_BEHIND',
   'STORE_REJECTED',
   'NOT_FOUND',
   'PAYLOAD_TOO_LARGE',
@@ -95,6 +96,11 @@ export const errorStatus: Readonly<Record<ErrorCode, { http: number; grpc: strin
   },
   OVERLOADED: { http: 503, grpc: 'RESOURCE_EXHAUSTED', title: 'The engine queue is full' },
   UNAVAILABLE: { http: 503, grpc: 'UNAVAILABLE', title: 'The store is unavailable' },
+  READ_MODEL_BEHIND: {
+    http: 503,
+    grpc: 'UNAVAILABLE',
+    title: 'The read models have not reached the position asked for yet; retry after the time given',
+  },
   STORE_REJECTED: {
     http: 422,
     grpc: 'INVALID_ARGUMENT',

@@ -106,14 +106,14 @@ describe.each(testDialects())('HTTP refusals before a route on %s', (dialect) =>
   it('refuses an unknown query parameter on every route, changing nothing', async () => {
     expect(routes.length).toBeGreaterThan(15);
     for (const { method, path } of routes) {
-      // No route has a `location` query parameter: the stock of an item is never filtered by one.
-      const url = `${concrete(path, sku)}?location=WH2`;
+      // No route has a `shelf` query parameter (locations are warehouses; bins are not modelled).
+      const url = `${concrete(path, sku)}?shelf=WH2`;
       const payload = method === 'POST' ? validBody(path, sku) : undefined;
       const response = await unchangedBy(api, [sku], () =>
         api.app.inject({ method: method as 'GET' | 'POST', url, ...(payload && { payload }) }),
       );
       const problem = expectProblem(response, 400, 'VALIDATION_FAILED');
-      expect(problem, `${method} ${path}`).toMatchObject({ field: 'location', in: 'querystring' });
+      expect(problem, `${method} ${path}`).toMatchObject({ field: 'shelf', in: 'querystring' });
     }
   });
 

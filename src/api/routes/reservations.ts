@@ -3,6 +3,7 @@ import { domainError } from '../../domain/index.js';
 import { type ApiContext, commandRoute } from '../commands.js';
 import { sendProblem } from '../problem.js';
 import { idSchema, objectSchema, problemResponses } from '../schemas.js';
+import { reservationListRoute } from './reservation-list.js';
 
 export async function reservationRoutes(app: FastifyInstance, context: ApiContext): Promise<void> {
   const { store } = context.runtime;
@@ -32,6 +33,8 @@ export async function reservationRoutes(app: FastifyInstance, context: ApiContex
     summary: 'Release a pending reservation (ReleaseReservation)',
     description: 'The body `id` is the idempotency key of the release. Every reserved unit becomes available again.',
   });
+
+  reservationListRoute(app, context);
 
   app.get(
     '/v1/reservations/:id',

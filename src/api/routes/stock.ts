@@ -13,6 +13,16 @@ import {
   problemResponses,
 } from '../schemas.js';
 import { skuParams, unknownItem } from './items.js';
+import {
+  type PastQuery,
+  pastClock,
+  pastLevelSchema,
+  pastPosition,
+  pastProperties,
+  pastStock,
+  pastStockDescription,
+  pastTime,
+} from './past-stock.js';
 
 const levelsSchema = { type: 'array', items: { $ref: 'Level#' } };
 
@@ -50,20 +60,22 @@ export async function stockRoutes(app: FastifyInstance, context: ApiContext): Pr
       schema: {
         tags,
         summary: 'Levels of an item across locations, with totals',
+        description: pastStockDescription,
         params: skuParams,
-        querystring: objectSchema({ minPosition }),
+        querystring: objectSchema({ minPosition, at: pastTime, position: pastPosition, clock: pastClock }),
         response: {
           200: {
             type: 'object',
             required: ['sku', 'levels', 'totals'],
             properties: {
               sku: { type: 'string' },
-              levels: levelsSchema,
+              levels: { type: 'array', items: pastLevelSchema },
               totals: {
                 type: 'object',
                 required: ['onHand', 'reserved', 'available'],
                 properties: { onHand: total, reserved: total, available: total },
               },
+              ...pastProperties,
             },
           },
           ...problemResponses,
@@ -72,7 +84,10 @@ export async function stockRoutes(app: FastifyInstance, context: ApiContext): Pr
     },
     async (request, reply) => {
       const { sku } = request.params as { sku: string };
-      const query = request.query as FreshnessQuery;
+      const query = request.query as FreshnessQuery & PastQuery;
+      if (query.at !== undefined || query.position !== undefined || query.clock !== undefined) {
+        return pastStock(request, reply, context, sku, query);
+      }
       const { item, levels: rows } = await stock.itemStock(sku, query.minPosition);
       if (item === undefined) return sendProblem(request, reply, unknownItem(sku));
       const levels = rows.map(viewLevel);
