@@ -2,7 +2,6 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     pool: 'forks',
     // Two cores: the heavy concurrency and crash suites run beside at most one other file.
     maxWorkers: 2,
@@ -11,5 +10,19 @@ export default defineConfig({
     testTimeout: 180_000,
     hookTimeout: 120_000,
     globalSetup: ['test/support/global-setup.ts'],
+    projects: [
+      { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: ['test/outages/**'] } },
+      {
+        // Suites that stop and restart a shared server (RabbitMQ, NATS) run after all the others,
+        // one file at a time, so that no other suite meets the outage.
+        extends: true,
+        test: {
+          name: 'outages',
+          include: ['test/outages/**/*.test.ts'],
+          sequence: { groupOrder: 1 },
+          fileParallelism: false,
+        },
+      },
+    ],
   },
 });

@@ -43,6 +43,9 @@ function fraction(min: number, max: number) {
 
 const text = (raw: string) => raw;
 
+export const relayDestinations = ['in-process', 'rabbitmq', 'nats'] as const;
+export type RelayDestination = (typeof relayDestinations)[number];
+
 export const settings = {
   databaseUrl: {
     env: 'SKULD_DATABASE_URL',
@@ -128,6 +131,70 @@ export const settings = {
     flag: '--nats-url',
     default: '',
     description: 'NATS with JetStream (`nats://host:port`) for the event relay; empty: the relay does not use NATS',
+    parse: text,
+  },
+  relay: {
+    env: 'SKULD_RELAY',
+    flag: '--relay',
+    default: ['in-process'] as readonly RelayDestination[],
+    description:
+      "Where committed events are published, comma-separated: `in-process` (this process's listeners), `rabbitmq` (SKULD_AMQP_URL), `nats` (SKULD_NATS_URL); `none`: nowhere",
+    parse: (raw: string): readonly RelayDestination[] => {
+      if (raw.trim() === 'none') return [];
+      const destinations = raw.split(',').map((part) => oneOf(...relayDestinations)(part.trim()));
+      if (new Set(destinations).size !== destinations.length) throw new Error('a destination is named twice');
+      return destinations;
+    },
+  },
+  relayLeaseTtlMs: {
+    env: 'SKULD_RELAY_LEASE_TTL_MS',
+    flag: '--relay-lease-ttl-ms',
+    default: 10_000,
+    description:
+      'One instance relays to a broker at a time, by a lease in the store renewed every third of this; a dead holder is taken over after it',
+    parse: integer(1_000, 600_000),
+  },
+  relayPublishTimeoutMs: {
+    env: 'SKULD_RELAY_PUBLISH_TIMEOUT_MS',
+    flag: '--relay-publish-timeout-ms',
+    default: 5_000,
+    description: 'A page of events the broker has not confirmed in this time has failed, and is published again',
+    parse: integer(100, 600_000),
+  },
+  relayPageMax: {
+    env: 'SKULD_RELAY_PAGE_MAX',
+    flag: '--relay-page-max',
+    default: 2_000,
+    description: 'Most events the relay reads and publishes at once',
+    parse: integer(1, 100_000),
+  },
+  relayPollMs: {
+    env: 'SKULD_RELAY_POLL_MS',
+    flag: '--relay-poll-ms',
+    default: 50,
+    description: 'How often an idle relay looks for new events: the most a committed event waits before it is read',
+    parse: integer(1, 60_000),
+  },
+  relayAmqpExchange: {
+    env: 'SKULD_RELAY_AMQP_EXCHANGE',
+    flag: '--relay-amqp-exchange',
+    default: 'skuld.events',
+    description: 'The RabbitMQ topic exchange the relay publishes to (durable; routing key: the event type)',
+    parse: text,
+  },
+  relayNatsStream: {
+    env: 'SKULD_RELAY_NATS_STREAM',
+    flag: '--relay-nats-stream',
+    default: 'SKULD_EVENTS',
+    description:
+      "The JetStream stream the relay publishes to (created if missing; its sequence numbers are the ledger's positions)",
+    parse: text,
+  },
+  relayNatsSubject: {
+    env: 'SKULD_RELAY_NATS_SUBJECT',
+    flag: '--relay-nats-subject',
+    default: 'skuld.events',
+    description: 'Events go to `<subject>.<event type>` in the stream',
     parse: text,
   },
   redlockTtlMs: {

@@ -40,6 +40,7 @@ Commands:
   dlq       the returns' dead letters on RabbitMQ: list, show, replay (skuld dlq --help)
   counts    import a physical count sheet (CSV) as counts with reasons (skuld counts --help)
   reconciliation  the reports of count sheets and verify runs; run verify now (skuld reconciliation --help)
+  relay     publish committed events to the destinations of SKULD_RELAY until stopped, without serving HTTP
 
 Options: every setting has a flag, see \`skuld config\`. Flags override environment variables.`;
 
@@ -62,6 +63,13 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'migrate':
       return withRuntime(inThisThread(config), async () => {
         console.log('migrations applied');
+        return 0;
+      });
+    case 'relay':
+      return withRuntime(inThisThread(config), async (runtime) => {
+        runtime.relays.start();
+        console.log(`relaying to ${config.relay.join(', ') || 'nowhere'} until stopped`);
+        await untilStopped();
         return 0;
       });
     case 'verify':
@@ -136,6 +144,7 @@ async function serve(config: Config): Promise<number> {
       });
       runtime.sweeper.start();
       runtime.events.start();
+      runtime.relays.start();
       if (firstKey !== undefined) printFirstKey(firstKey, address);
       printBanner(address, runtime);
       warnIfOpenReads(config, runtime);

@@ -19,6 +19,7 @@ import { EngineThread } from '../thread/engine-thread.js';
 import type { SharedClock } from '../thread/shared-clock.js';
 import { createEventJobs, type EventJobs } from './events.js';
 import { createReadSide, type ReadSideRuntime } from './read-side.js';
+import { checkRelayConfig, createRelays, type Relays } from './relays.js';
 
 // Composition: the one place that turns configuration into adapters and wires them (the engine
 // thread's entry, engine-worker.ts beside this file, composes its half with the functions below).
@@ -86,6 +87,8 @@ export interface Runtime {
   readonly events: EventJobs;
   /** The read models (CQRS), in their own database, and the projector that keeps them (SKULD_PROJECTOR). */
   readonly readSide: ReadSide;
+  /** The event relays (SKULD_RELAY; not yet started: `skuld serve` and `skuld relay` start them). */
+  readonly relays: Relays;
   readonly log: Log;
   close(): Promise<void>;
 }
@@ -107,6 +110,7 @@ export async function createRuntime(
   clock?: SharedClock,
   log: Log = createLog(config),
 ): Promise<Runtime> {
+  checkRelayConfig(config);
   const store = openStore(config, log);
   const read = clock?.read ?? Date.now;
   let writes: CommandExecutor;
@@ -152,6 +156,7 @@ export async function createRuntime(
     log,
   });
   const events = createEventJobs(config, { store, engine, log });
+  const relays = createRelays(config, { store, log, clock: read });
   return {
     config,
     store,
@@ -161,9 +166,11 @@ export async function createRuntime(
     sweeper,
     events,
     readSide: reads.readSide,
+    relays,
     log,
     close: async () => {
       await sweeper.stop();
+      await relays.close();
       // The consumer's messages in hand are answered by the engine before it closes.
       await events.close();
       await engine.close();
