@@ -2,6 +2,7 @@ import { createRuntime, type Runtime } from '../compose/runtime.js';
 import { type Config, describeConfig, resolveConfig } from '../config.js';
 import { StartupError } from '../startup-error.js';
 import { StoreError } from '../store/port.js';
+import { formatRebuild, type RebuildProgress, rebuild } from '../verify/rebuild.js';
 import { formatReport, type VerifyProgress, verify } from '../verify/verify.js';
 import {
   type CountsAction,
@@ -33,6 +34,7 @@ Commands:
   serve     run the HTTP API (migrates; seeds demo data into an empty store unless --seed off)
   migrate   apply database migrations and exit
   verify    rebuild every level from the ledger, compare with the stored state; exit 1 on mismatch
+  rebuild   recompute every level from the ledger alone into a table aside, then swap it in
   seed      add the demo items and stock (idempotent)
   config    print every setting in force: its variable, flag, value and where it came from
   keys      API keys: create, list, revoke (skuld keys --help)
@@ -72,11 +74,20 @@ async function main(argv: readonly string[]): Promise<number> {
         await untilStopped();
         return 0;
       });
+    case 'rebuild':
+      return withRuntime(inThisThread(config), async (runtime) => {
+        const report = await rebuild(runtime.store, progressOnStderr('rebuild'));
+        if (process.stderr.isTTY === true) process.stderr.write('\n');
+        console.log(formatRebuild(report));
+        return 0;
+      });
     case 'verify':
       return withRuntime(inThisThread(config), async (runtime) => {
-        const report = await verify(runtime.store, progressOnStderr());
+        const started = Date.now();
+        const report = await verify(runtime.store, progressOnStderr('verify'));
         if (process.stderr.isTTY === true) process.stderr.write('\n');
         console.log(formatReport(report));
+        console.log(`  time:                  ${eventsPerSecond(report.events, Date.now() - started)}`);
         return report.ok ? 0 : 1;
       });
     case 'seed':
@@ -93,12 +104,24 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** Verify's progress on stderr: one line rewritten in place on a terminal, a line a page otherwise. */
-function progressOnStderr(): (progress: VerifyProgress) => void {
+/** How long a pass over the ledger took, and its rate. */
+function eventsPerSecond(events: number, elapsedMs: number): string {
+  return `${(elapsedMs / 1000).toFixed(1)} s (${perSecond(events, elapsedMs)} events/s)`;
+}
+
+function perSecond(events: number, elapsedMs: number): string {
+  return (elapsedMs === 0 ? events : Math.round((events * 1000) / elapsedMs)).toLocaleString('en-US');
+}
+
+/** Progress on stderr: one line rewritten in place on a terminal, a line a page otherwise. */
+function progressOnStderr(label: string): (progress: VerifyProgress | RebuildProgress) => void {
   const terminal = process.stderr.isTTY === true;
   let last = '';
+  const started = Date.now();
   return ({ phase, done, total }) => {
-    const line = `verify: ${phase} ${done.toLocaleString('en-US')}${total === undefined ? '' : ` of ${total.toLocaleString('en-US')}`}`;
+    // The rate only on a terminal: a log of the lines stays the same from run to run.
+    const rate = terminal && phase === 'ledger' ? ` (${perSecond(done, Date.now() - started)} events/s)` : '';
+    const line = `${label}: ${phase} ${done.toLocaleString('en-US')}${total === undefined ? '' : ` of ${total.toLocaleString('en-US')}`}${rate}`;
     if (terminal) process.stderr.write(`\r${line.padEnd(last.length)}`);
     else process.stderr.write(`${line}\n`);
     last = line;

@@ -192,11 +192,40 @@ export interface LeaseStore {
   advance(name: string, holder: string, now: number, position: number): Promise<boolean>;
 }
 
+/** What the swap of a rebuild found and did. */
+export interface RebuildSwap {
+  /** The ledger's head the levels now reflect. */
+  readonly head: number;
+  /** Events committed while the levels were being rebuilt, folded in under the swap's locks. */
+  readonly tailEvents: number;
+  readonly updated: number;
+  readonly inserted: number;
+  readonly deleted: number;
+}
+
+/**
+ * `skuld rebuild`'s side of a store: levels rebuilt from the ledger go to a table of their own
+ * while the service runs, then are swapped in by one transaction that no batch runs beside.
+ */
+export interface LevelRebuildStore {
+  /** Empties the rebuild table. */
+  clear(): Promise<void>;
+  /** Adds rebuilt levels to it. */
+  add(levels: readonly Level[]): Promise<void>;
+  /**
+   * Holding every level and the ledger head: hands `finish` the events after `through` (those
+   * committed since the rebuild read the ledger), writes the levels it returns to the rebuild
+   * table, then makes the levels equal to that table.
+   */
+  swap(through: number, finish: (tail: readonly LedgerEvent[]) => readonly Level[]): Promise<RebuildSwap>;
+}
+
 export interface Store {
   readonly dialect: Dialect;
   readonly capabilities: StoreCapabilities;
   readonly keys: KeyStore;
   readonly leases: LeaseStore;
+  readonly rebuild: LevelRebuildStore;
   readonly reports: ReportStore;
   migrate(): Promise<void>;
   writeTransaction<T>(work: (session: WriteSession) => Promise<T>): Promise<T>;

@@ -225,4 +225,18 @@ export const mysqlMigrations: readonly Migration[] = [
       ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
     `,
   },
+  {
+    version: 9,
+    name: 'the table skuld rebuild fills from the ledger before it swaps the levels',
+    sql: `
+      CREATE TABLE IF NOT EXISTS levels_rebuild (
+        sku VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        location VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        on_hand BIGINT NOT NULL,
+        reserved BIGINT NOT NULL,
+        version BIGINT NOT NULL,
+        PRIMARY KEY (sku, location)
+      ) ENGINE = InnoDB;
+    `,
+  },
 ];

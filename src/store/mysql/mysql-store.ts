@@ -15,6 +15,7 @@ import { reservationColumns } from '../sql.js';
 import { type KeyParam, type KeyTransaction, SqlKeys } from '../sql-keys.js';
 import { SqlLeases } from '../sql-leases.js';
 import { type SqlParam, SqlReads } from '../sql-reads.js';
+import { SqlRebuild, updateJoinSql } from '../sql-rebuild.js';
 import { SqlReports } from '../sql-reports.js';
 import { closedError, guard, translate } from './mysql-errors.js';
 import { mysqlMigrations, mysqlMigrationTarget } from './mysql-migrations.js';
@@ -46,6 +47,8 @@ const unknownDatabaseErrno = 1049;
  * locked in key order through the primary key, the ledger head last, and a batch's writes go in
  * a few multi-row statements per round trip.
  */
+const lockAllLevelsSql = 'SELECT sku FROM levels FORCE INDEX (PRIMARY) ORDER BY sku, location FOR UPDATE';
+
 export class MysqlStore extends SqlReads implements Store {
   readonly dialect: Dialect = 'mysql';
   readonly capabilities = mysqlCapabilities;
@@ -54,6 +57,12 @@ export class MysqlStore extends SqlReads implements Store {
     transaction: (work) => this.keyTransaction(work),
   });
   readonly leases = new SqlLeases(this.keys.db);
+  readonly rebuild = new SqlRebuild(this.keys.db, {
+    // Every level row in the one global order, then the head, then again the rows created
+    // before the head was held (a writer waiting on one is a deadlock InnoDB breaks: the swap is retried).
+    lock: [lockAllLevelsSql, 'SELECT position FROM ledger_head WHERE id = 1 FOR UPDATE', lockAllLevelsSql],
+    updateFromRebuilt: updateJoinSql,
+  });
   readonly reports = new SqlReports(this.keys.db);
   private readonly pool: Pool;
   private readonly url: string;

@@ -197,4 +197,18 @@ export const postgresMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'the table skuld rebuild fills from the ledger before it swaps the levels',
+    sql: `
+      CREATE TABLE levels_rebuild (
+        sku text COLLATE "C" NOT NULL,
+        location text COLLATE "C" NOT NULL,
+        on_hand bigint NOT NULL,
+        reserved bigint NOT NULL,
+        version bigint NOT NULL,
+        PRIMARY KEY (sku, location)
+      );
+    `,
+  },
 ];

@@ -6,6 +6,7 @@ import { reservationColumns } from '../sql.js';
 import { type KeyParam, SqlKeys } from '../sql-keys.js';
 import { SqlLeases } from '../sql-leases.js';
 import { type SqlParam, SqlReads } from '../sql-reads.js';
+import { SqlRebuild, updateFromSql } from '../sql-rebuild.js';
 import { SqlReports } from '../sql-reports.js';
 import { createDatabaseIfMissing } from './postgres-database.js';
 import { guard } from './postgres-errors.js';
@@ -62,6 +63,11 @@ export class PostgresStore extends SqlReads implements Store {
       ),
   });
   readonly leases = new SqlLeases(this.keys.db);
+  readonly rebuild = new SqlRebuild(this.keys.db, {
+    // EXCLUSIVE lets reads on but no writer in; taken before the head, in the writers' order.
+    lock: ['LOCK TABLE levels IN EXCLUSIVE MODE', 'SELECT position FROM ledger_head WHERE id = 1 FOR UPDATE'],
+    updateFromRebuilt: updateFromSql,
+  });
   readonly reports = new SqlReports(this.keys.db);
   private readonly sql: Sql;
   private readonly schema: string | undefined;

@@ -229,4 +229,18 @@ export const sqliteMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'the table skuld rebuild fills from the ledger before it swaps the levels',
+    sql: `
+      CREATE TABLE levels_rebuild (
+        sku TEXT NOT NULL,
+        location TEXT NOT NULL,
+        on_hand INTEGER NOT NULL,
+        reserved INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (sku, location)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -10,6 +10,7 @@ import { reservationColumns } from '../sql.js';
 import { type KeyParam, type KeyTransaction, SqlKeys } from '../sql-keys.js';
 import { SqlLeases } from '../sql-leases.js';
 import { type SqlParam, SqlReads } from '../sql-reads.js';
+import { SqlRebuild, updateFromSql } from '../sql-rebuild.js';
 import { SqlReports } from '../sql-reports.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
 import { translate } from './sqlite-errors.js';
@@ -82,6 +83,7 @@ export class SqliteStore extends SqlReads implements Store {
     transaction: (work) => this.keyTransaction(work),
   });
   readonly leases = new SqlLeases(this.keys.db);
+  readonly rebuild = new SqlRebuild(this.keys.db, { lock: [], updateFromRebuilt: updateFromSql });
   readonly reports = new SqlReports(this.keys.db);
   private readonly writer: Db;
   private readonly reader: Db;
