@@ -8,9 +8,15 @@ import type { BulkWrite, ReadTx, ReadValue } from './read-db.js';
 // ReservationCommitted / Released / Expired resolve. A reservation is paged by the position of
 // its first event.
 
+/**
+ * A reservation's lines may straddle two pages: the page of its later lines finds its row there,
+ * and keeps what its first page wrote but for the state a resolution in this page changes.
+ */
 const reservations: BulkWrite = {
   table: 'read_reservations',
   columns: ['id', 'status', 'reference', 'created_at', 'expires_at', 'resolved_at', 'position', 'updated_position'],
+  key: ['id'],
+  set: { status: 'replace', resolved_at: 'replace', updated_position: 'replace' },
 };
 
 const reservationLines: BulkWrite = {
@@ -50,7 +56,9 @@ export const projectReservations: ModelProjection = async (tx, events) => {
       mine.header[5] = event.recordedAt;
       mine.header[7] = event.position;
       const line = mine.lines.get(lineKey);
-      if (line !== undefined && status === 'committed') line[4] = event.quantity;
+      // A line of an earlier page is in the table already: it is updated there.
+      if (status === 'committed' && line !== undefined) line[4] = event.quantity;
+      else if (status === 'committed') committed.push([event.quantity, id, event.sku, event.location]);
       continue;
     }
     resolved.push([status, event.recordedAt, event.position, id]);
@@ -74,6 +82,8 @@ function reserve(created: Map<string, Created>, id: string, event: LedgerEvent):
     mine = { header: [...header, event.position], lines: new Map() };
     created.set(id, mine);
   }
+  // Its last event so far, as a resolution's would be: the same whichever page a line falls in.
+  mine.header[7] = event.position;
   mine.lines.set(`${event.sku}\u0000${event.location}`, [
     id,
     event.sku,
