@@ -116,6 +116,10 @@ export async function runEngineCell(spec: EngineCellSpec): Promise<EngineCellRes
       ...database.env,
       SKULD_STRATEGY: spec.strategy,
       SKULD_ENGINE_THREAD: cellEngineThread,
+      // A cell measures the write path alone: the read side's projector and the relays are
+      // measured beside the engine's load by `--events`.
+      SKULD_PROJECTOR: 'off',
+      SKULD_RELAY: 'none',
     });
     const startedAt = performance.now();
     const runtime = await createRuntime(config);
@@ -227,7 +231,7 @@ async function checkHolds(store: Store, tally: Tally, workload: Workload): Promi
   return { oversoldUnits, mismatchedLevels };
 }
 
-type OrderRun = (orderIndex: number) => Promise<string | undefined>;
+export type OrderRun = (orderIndex: number) => Promise<string | undefined>;
 
 /** Sends order `orderIndex` and answers its error code, or undefined when it succeeded. */
 function orderRunner(
@@ -255,14 +259,14 @@ function failure({ outcome }: Answer): string | undefined {
   return outcome.ok ? undefined : outcome.error.code;
 }
 
-interface LoopOutcome {
+export interface LoopOutcome {
   readonly latencies: number[];
   readonly errors: Map<string, number>;
   readonly elapsedMs: number;
 }
 
 /** Bounded twice: no caller starts an order after the deadline or past ordersPerRunMax. */
-async function closedLoop(inFlight: number, durationMs: number, run: OrderRun): Promise<LoopOutcome> {
+export async function closedLoop(inFlight: number, durationMs: number, run: OrderRun): Promise<LoopOutcome> {
   const latencies: number[] = [];
   const errors = new Map<string, number>();
   const startedAt = performance.now();

@@ -8,6 +8,7 @@ import { authBenchCli } from './auth-bench.js';
 import { writeMatrixCharts } from './chart.js';
 import { assertLoopback, type ServerUrls, type StoreVersions, storeVersions } from './databases.js';
 import { cellEngineThread, type EngineCellResult, type EngineCellSpec, runEngineCell } from './engine-bench.js';
+import { eventsBenchCli } from './events-bench.js';
 import { type HttpBenchResult, httpRounds, runHttpBench } from './http-bench.js';
 import { type Options, parseOptions, type StormOptions, UsageError, usage } from './options.js';
 import { type ReadCell, runReadBench } from './read-bench.js';
@@ -186,6 +187,7 @@ function serversUsed(options: Options): Partial<ServerUrls> {
 
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--auth')) return authBenchCli(argv);
+  if (argv.includes('--events')) return eventsBenchCli(argv);
   const options = parseOptions(argv);
   if (options === undefined) {
     console.log(usage);

@@ -39,6 +39,11 @@ By default W1 (flash sale), batched, SQLite and PostgreSQL, both modes, 64 and 1
   --reads                              only the read bench: stock reads of W1's items (Zipf) beside the W1
                                        reservation load, with no cache, L1, L1+L2 and L1+L2 with Redis down
                                        (--connections per side, default 64; --duration-ms per setup)
+  --auth                               only the auth bench: reservations/s over HTTP with an API key, a JWT, none
+  --events                             only the events bench: relays to RabbitMQ and NATS and the projector beside
+                                       W1 on PostgreSQL (--duration-ms, default 10000), then verify, rebuild and
+                                       stock at a past moment over --events-scale N events on SQLite (default
+                                       10000000); --skip-relays for the second part alone; --amqp-url, --nats-url
   --postgres-url URL                   loopback PostgreSQL (default: ${postgresUrlDefault})
   --mysql-url URL                      loopback MySQL/MariaDB (default: ${mysqlUrlDefault})
   --seed N                             workload PRNG seed (default: 1)
