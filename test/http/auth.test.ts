@@ -43,6 +43,13 @@ const fixtures: Partial<Record<keyof typeof operations, Fixture>> = {
   LocationStock: () => read(`/v1/locations/${location}/stock`),
   Ledger: () => read('/v1/ledger'),
   ItemHistory: (_api, sku) => read(`/v1/items/${sku}/history`),
+  ListReservations: (_api, sku) => read(`/v1/reservations?sku=${sku}`),
+  ItemMovements: (_api, sku) => read(`/v1/items/${sku}/movements`),
+  StockSummary: () => read('/v1/stock/summary'),
+  LowStock: () => read('/v1/low-stock'),
+  LowStockCrossings: () => read('/v1/low-stock/crossings'),
+  DailyMovements: () => read('/v1/reports/daily-movements'),
+  Projections: () => read('/v1/projections'),
   Batch: (_api, sku) =>
     change('/v1/batch', {
       commands: [{ type: 'ReceiveStock', id: unique('rcv'), sku, location, quantity: 1 }],
