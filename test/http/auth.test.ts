@@ -54,6 +54,13 @@ const fixtures: Partial<Record<keyof typeof operations, Fixture>> = {
     change('/v1/batch', {
       commands: [{ type: 'ReceiveStock', id: unique('rcv'), sku, location, quantity: 1 }],
     }),
+  ImportCountSheet: (_api, sku) => change('/v1/counts/sheets', { lines: [{ sku, location, counted: 100_000 }] }),
+  ListReconciliationReports: () => read('/v1/reconciliation/reports'),
+  GetReconciliationReport: async (api, sku) => {
+    const sheet = await post(api.app, '/v1/counts/sheets', { lines: [{ sku, location, counted: 100_000 }] });
+    expect(sheet.statusCode).toBe(201);
+    return read(`/v1/reconciliation/reports/${sheet.json().id}`);
+  },
 };
 
 /** The scope an operation needs (a batch: its one command's). */

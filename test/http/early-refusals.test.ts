@@ -49,6 +49,7 @@ function validBody(path: string, sku: string): object {
     '/v1/reservations/:id/commit': { id },
     '/v1/reservations/:id/release': { id },
     '/v1/batch': { commands: [] },
+    '/v1/counts/sheets': { lines: [{ sku, location: 'WH1', counted: 1 }] },
   };
   const body = bodies[path];
   if (body === undefined) throw new Error(`no valid body for POST ${path}: add one`);
