@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import { type Config, readDatabaseConfig, storeConfig } from '../config.js';
 import { PostgresReadDb } from '../events/read-side/postgres/postgres-read-db.js';
 import { Projector } from '../events/read-side/projector.js';
@@ -22,6 +23,17 @@ export function openReadDb(config: Config): ReadDb {
   return target.kind === 'sqlite'
     ? SqliteReadDb.open(target.path)
     : PostgresReadDb.open(target.url, readConnectionsMax);
+}
+
+/**
+ * The projector's lease in the store: one name per read database, so that instances sharing a
+ * read database (a PostgreSQL one) project by turns, and an instance with a file of its own
+ * projects into it alone. A file is named with its machine: another machine's file is another.
+ */
+export function projectorLeaseName(config: Config): string {
+  const target = readDatabaseConfig(config);
+  const where = target.kind === 'sqlite' ? `${hostname()}:${target.path}` : target.url;
+  return `projector:${createHash('sha256').update(where).digest('hex').slice(0, 16)}`;
 }
 
 /** The store a read database follows, as it records it: its dialect and where it is, a hash of both. */
