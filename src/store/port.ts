@@ -87,6 +87,12 @@ export interface StoreCapabilities {
   readonly concurrentWriters: boolean;
 }
 
+/** What an event says of its stream's balances: all a fold of the ledger needs. */
+export type LedgerBalance = Pick<
+  LedgerEvent,
+  'position' | 'sku' | 'location' | 'streamVersion' | 'onHandDelta' | 'reservedDelta' | 'onHandAfter' | 'reservedAfter'
+>;
+
 /** A stored API key: everything but the key itself, of which only a hash is kept. */
 export interface ApiKeyRecord {
   /** Public: it names the key in lists and logs, and is part of the key. */
@@ -238,6 +244,8 @@ export interface Store {
   getCommand(id: string): Promise<CommandRecord | undefined>;
   /** Events with position > after, ascending. */
   readLedger(after: number, limit: number): Promise<LedgerEvent[]>;
+  /** The same events' balances only: what a fold of the whole ledger reads (verify, rebuild). */
+  readBalances(after: number, limit: number): Promise<LedgerBalance[]>;
   itemHistory(sku: string, after: number, limit: number): Promise<LedgerEvent[]>;
   headPosition(): Promise<number>;
   /** Ids of pending reservations due at `now`, oldest first. */
@@ -260,6 +268,7 @@ export type StoreReads = Pick<
   | 'getReservation'
   | 'getCommand'
   | 'readLedger'
+  | 'readBalances'
   | 'itemHistory'
   | 'headPosition'
   | 'dueReservations'

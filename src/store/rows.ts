@@ -11,7 +11,7 @@ import type {
   ReservationStatus,
   StoredOutcome,
 } from '../domain/index.js';
-import { StoreError, type WriteSet } from './port.js';
+import { type LedgerBalance, StoreError, type WriteSet } from './port.js';
 
 // Row shapes shared by every SQL dialect: column names are snake_case, times are epoch
 // milliseconds in 64-bit integers, structured values are JSON. Each adapter hands raw rows here.
@@ -179,6 +179,32 @@ export function eventFromRow(row: LedgerRow): LedgerEvent {
     occurredAt: Number(row.occurred_at),
     recordedAt: Number(row.recorded_at),
     attributes: row.attributes === null ? null : (JSON.parse(row.attributes) as ItemAttributes),
+  };
+}
+
+/** The columns of a ledger row a fold reads. */
+export type BalanceRow = Pick<
+  LedgerRow,
+  | 'position'
+  | 'sku'
+  | 'location'
+  | 'stream_version'
+  | 'on_hand_delta'
+  | 'reserved_delta'
+  | 'on_hand_after'
+  | 'reserved_after'
+>;
+
+export function balanceFromRow(row: BalanceRow): LedgerBalance {
+  return {
+    position: Number(row.position),
+    sku: row.sku,
+    location: row.location,
+    streamVersion: Number(row.stream_version),
+    onHandDelta: Number(row.on_hand_delta),
+    reservedDelta: Number(row.reserved_delta),
+    onHandAfter: Number(row.on_hand_after),
+    reservedAfter: Number(row.reserved_after),
   };
 }
 

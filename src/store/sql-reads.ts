@@ -1,6 +1,8 @@
 import type { CommandRecord, Item, LedgerEvent, Level, Reservation } from '../domain/index.js';
-import type { LevelRef, StoreReads } from './port.js';
+import type { LedgerBalance, LevelRef, StoreReads } from './port.js';
 import {
+  type BalanceRow,
+  balanceFromRow,
   type CommandRow,
   commandFromRow,
   eventFromRow,
@@ -68,6 +70,13 @@ export abstract class SqlReads implements StoreReads {
   async readLedger(after: number, limit: number): Promise<LedgerEvent[]> {
     const sql = `SELECT ${ledgerColumns} FROM ledger WHERE position > ? ORDER BY position LIMIT ?`;
     return (await this.rows<LedgerRow>(sql, [after, limit])).map(eventFromRow);
+  }
+
+  async readBalances(after: number, limit: number): Promise<LedgerBalance[]> {
+    const sql =
+      'SELECT position, sku, location, stream_version, on_hand_delta, reserved_delta, on_hand_after, reserved_after ' +
+      'FROM ledger WHERE position > ? ORDER BY position LIMIT ?';
+    return (await this.rows<BalanceRow>(sql, [after, limit])).map(balanceFromRow);
   }
 
   async itemHistory(sku: string, after: number, limit: number): Promise<LedgerEvent[]> {

@@ -1,5 +1,5 @@
-import { itemStreamLocation, type LedgerEvent, levelKey } from '../domain/index.js';
-import type { LevelRef, Store } from '../store/port.js';
+import { itemStreamLocation, levelKey } from '../domain/index.js';
+import type { LedgerBalance, LevelRef, Store } from '../store/port.js';
 
 // `verify` rebuilds every level from the ledger alone and compares it with what is stored:
 // on hand with the sum of ledger deltas, reserved with both the ledger and the pending
@@ -77,10 +77,10 @@ export async function ledgerTotals(
   const totals = new Map<string, LedgerTotals>();
   let after = 0;
   while (after < head) {
-    const page = await store.readLedger(after, Math.min(pageSize, head - after));
+    const page = await store.readBalances(after, Math.min(pageSize, head - after));
     if (page.length === 0) break;
     for (const event of page) foldEvent(totals, event);
-    after = (page[page.length - 1] as LedgerEvent).position;
+    after = (page[page.length - 1] as LedgerBalance).position;
     onProgress({ phase: 'ledger', done: after, total: head });
   }
   return totals;
@@ -90,7 +90,7 @@ export async function ledgerTotals(
  * Adds one event to its stream's totals. An item's own stream (ItemRegistered) is folded like a
  * level's, with zero deltas, and set apart by the caller: no level row answers to it.
  */
-export function foldEvent(totals: Map<string, LedgerTotals>, event: LedgerEvent): void {
+export function foldEvent(totals: Map<string, LedgerTotals>, event: LedgerBalance): void {
   const key = levelKey(event.sku, event.location);
   let total = totals.get(key);
   if (total === undefined) {
