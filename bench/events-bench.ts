@@ -5,17 +5,12 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect as connectNats } from '@nats-io/transport-node';
 import Database from 'better-sqlite3';
 import { Connection } from 'rabbitmq-client';
-import { openStore } from '../src/compose/runtime.js';
+import { createRuntime, openStore } from '../src/compose/runtime.js';
 import { loadConfig } from '../src/config.js';
-import { Engine } from '../src/engine/engine.js';
 import type { EventEnvelope } from '../src/events/envelope.js';
 import { stockAtPosition, stockAtTime } from '../src/events/read-side/point-in-time.js';
 import { Projector } from '../src/events/read-side/projector.js';
 import { SqliteReadDb } from '../src/events/read-side/sqlite/sqlite-read-db.js';
-import { NatsSink } from '../src/events/relay/nats-sink.js';
-import { RabbitmqSink } from '../src/events/relay/rabbitmq-sink.js';
-import { type EventSink, Relay } from '../src/events/relay/relay.js';
-import { LeasedClaim } from '../src/events/relay/relay-claims.js';
 import { silentLog } from '../src/log.js';
 import type { Store } from '../src/store/port.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
@@ -101,6 +96,11 @@ export interface EventsBenchResult {
   readonly writeEventsPerSecond: number;
   readonly ordersPerSecond: number;
   readonly relays: readonly RelayRun[];
+  /** The running projector's lag while the load ran (its slowest model), sampled every 100 ms. */
+  readonly projectorLagMsP50: number;
+  readonly projectorLagMsP99: number;
+  readonly projectorDrainMs: number;
+  /** A projector from zero over the same ledger, alone. */
   readonly projectorEventsPerSecond: number;
   readonly projectedEvents: number;
   readonly scale: ScaleResult;
@@ -149,21 +149,6 @@ async function consumeNats(url: string, stream: string, subject: string, arrival
   };
 }
 
-function relayOf(store: Store, sink: EventSink): Relay {
-  const config = loadConfig({});
-  return new Relay({
-    source: store,
-    sink,
-    claim: new LeasedClaim(store.leases, `relay:${sink.destination}`, 'bench', config.relayLeaseTtlMs),
-    clock: Date.now,
-    log: silentLog,
-    pageMax: config.relayPageMax,
-    pollMs: config.relayPollMs,
-    publishTimeoutMs: config.relayPublishTimeoutMs,
-    retryMsMax: 5_000,
-  });
-}
-
 async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -172,45 +157,64 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs: number)
   }
 }
 
-/** Part 1: the relays and the projector beside the engine's W1 load on PostgreSQL. */
+/** Part 1: the relays and the projector beside the engine's W1 load on PostgreSQL, composed as `skuld serve` composes them. */
 async function relaysAtW1(options: EventsBenchOptions): Promise<Omit<EventsBenchResult, 'scale'>> {
   return withBenchDatabase('postgres', { postgres: options.postgresUrl, mysql: '' }, async (database) => {
-    const config = loadConfig({ ...database.env, SKULD_PROJECTOR: 'off', SKULD_RELAY: 'none' });
-    const store = openStore(config, silentLog);
     const name = `skuld-bench-${process.pid}-${Date.now().toString(36)}`;
     const stream = name.replaceAll('-', '_').toUpperCase();
+    const dir = mkdtempSync(join(tmpdir(), 'skuld-bench-read-'));
+    const config = loadConfig({
+      ...database.env,
+      SKULD_ENGINE_THREAD: 'on',
+      SKULD_PROJECTOR: 'on',
+      SKULD_READ_DATABASE_URL: `sqlite:${join(dir, 'read.db')}`,
+      SKULD_RELAY: 'rabbitmq,nats',
+      SKULD_AMQP_URL: options.amqpUrl,
+      SKULD_NATS_URL: options.natsUrl,
+      SKULD_RELAY_AMQP_EXCHANGE: name,
+      SKULD_RELAY_NATS_STREAM: stream,
+      SKULD_RELAY_NATS_SUBJECT: `bench.${stream}`,
+      SKULD_LOG_LEVEL: 'warn',
+    });
     const stops: (() => Promise<void>)[] = [];
     try {
-      await store.migrate();
+      const setup = openStore(config, silentLog);
+      await setup.migrate();
       console.error('events: setting up W1 on PostgreSQL');
-      await setupWorkload(store, w1);
+      await setupWorkload(setup, w1);
+      await setup.close();
       const arrivals = { rabbitmq: new Arrivals(), nats: new Arrivals() };
       stops.push(await consumeRabbitmq(options.amqpUrl, name, arrivals.rabbitmq));
       stops.push(await consumeNats(options.natsUrl, stream, `bench.${stream}`, arrivals.nats));
-      const sinks = [
-        new RabbitmqSink({ url: options.amqpUrl, log: silentLog, exchange: name }),
-        new NatsSink({ url: options.natsUrl, log: silentLog, stream, subject: `bench.${stream}`, timeoutMs: 5_000 }),
-      ];
-      const relays = sinks.map((sink) => relayOf(store, sink));
-      for (const relay of relays) relay.start();
-      stops.push(async () => {
-        for (const relay of relays) await relay.stop();
-      });
-      const setupHead = await store.headPosition();
-      console.error(`events: relays publishing the ${setupHead} setup events`);
-      await until(() => relays.every((relay) => relay.status().position === setupHead), 600_000);
+      const runtime = await createRuntime(config, undefined, silentLog);
+      stops.push(() => runtime.close());
+      const { relays } = runtime.relays;
+      runtime.relays.start();
+      const setupHead = await runtime.store.headPosition();
+      console.error(`events: relays and projector taking in the ${setupHead} setup events`);
+      const projected = async () => Math.min(...(await runtime.readSide.status()).models.map((m) => m.position));
+      await until(
+        async () => relays.every((relay) => relay.status().position === setupHead) && (await projected()) === setupHead,
+        600_000,
+      );
       for (const each of Object.values(arrivals)) each.measuring = true;
-      const engine = Engine.on(store);
       const random = seededRandom(options.seed);
       const published = relays.map((relay) => relay.status().published);
+      const projectorLagsMs: number[] = [];
+      const sampling = setInterval(() => {
+        void runtime.readSide.status().then((status) => {
+          projectorLagsMs.push(Math.max(...status.models.map((m) => m.lagMs)));
+        });
+      }, 100);
       console.error(`events: W1 load for ${options.durationMs} ms`);
       const loop = await closedLoop(1024, options.durationMs, async (index) => {
-        const { outcome } = await engine.execute(reserveOrder(w1, random, `o${index}`));
+        const { outcome } = await runtime.engine.execute(reserveOrder(w1, random, `o${index}`));
         return outcome.ok ? undefined : outcome.error.code;
       });
-      await engine.close();
+      clearInterval(sampling);
+      await runtime.engine.drain();
       const loadEnded = Date.now();
-      const head = await store.headPosition();
+      const head = await runtime.store.headPosition();
       const runs: RelayRun[] = [];
       for (const [index, relay] of relays.entries()) {
         const publishedDuring = relay.status().published - (published[index] ?? 0);
@@ -225,17 +229,22 @@ async function relaysAtW1(options: EventsBenchOptions): Promise<Omit<EventsBench
           ...arrivals[destination].summary(),
         });
       }
-      const written = head - setupHead;
-      const projector = await projectorCatchUp(store);
+      await until(async () => (await projected()) === head, 600_000);
+      const projectorDrainMs = Date.now() - loadEnded;
+      const lags = Float64Array.from(projectorLagsMs).sort();
+      const catchUp = await projectorCatchUp(runtime.store);
       return {
-        writeEventsPerSecond: (written * 1000) / loop.elapsedMs,
+        writeEventsPerSecond: ((head - setupHead) * 1000) / loop.elapsedMs,
         ordersPerSecond: (loop.latencies.length * 1000) / loop.elapsedMs,
         relays: runs,
-        ...projector,
+        projectorLagMsP50: percentile(lags, 0.5),
+        projectorLagMsP99: percentile(lags, 0.99),
+        projectorDrainMs,
+        ...catchUp,
       };
     } finally {
       for (const stop of stops.reverse()) await stop().catch((error: unknown) => console.error(error));
-      await store.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 }
@@ -486,7 +495,8 @@ export function eventsReport(result: EventsBenchResult): string {
         `| ${r.destination} | ${int(r.eventsPerSecond)} | ${ms(r.lagMsP50)} | ${ms(r.lagMsP99)} | ${int(r.drainMs)} |`,
     ),
     '',
-    `projector catch-up (SQLite read database) over ${int(result.projectedEvents)} events: ${int(result.projectorEventsPerSecond)} events/s`,
+    `projector beside the load (its own thread, SQLite read database): lag p50 ${int(result.projectorLagMsP50)} ms, p99 ${int(result.projectorLagMsP99)} ms, caught up ${int(result.projectorDrainMs)} ms after the load`,
+    `projector alone from zero over the same ${int(result.projectedEvents)} events: ${int(result.projectorEventsPerSecond)} events/s`,
     '',
     `SQLite, ${int(result.scale.events)} events (written straight to the tables at ${int(result.scale.generateEventsPerSecond)} events/s):`,
     `verify ${int(result.scale.verifyEventsPerSecond)} events/s, rebuild ${int(result.scale.rebuildEventsPerSecond)} events/s, projector ${int(result.scale.projectEventsPerSecond)} events/s`,
@@ -513,6 +523,9 @@ export async function eventsBenchCli(argv: readonly string[]): Promise<number> {
           writeEventsPerSecond: 0,
           ordersPerSecond: 0,
           relays: [],
+          projectorLagMsP50: 0,
+          projectorLagMsP99: 0,
+          projectorDrainMs: 0,
           projectorEventsPerSecond: 0,
           projectedEvents: 0,
           scale,
