@@ -44,11 +44,14 @@ async function countedRun(spec: RunSpec): Promise<void> {
     // What runs on a wall-clock timer would count differently with the machine's speed, and
     // valgrind's: SQLite's checkpoint thread (the writer checkpoints by WAL size instead), its
     // item history thread (readers scan the ledger instead; it works on the other core) and the
-    // sweeper (nothing falls due in the run anyway) are off.
+    // sweeper (nothing falls due in the run anyway) are off; so are the read side's projector and
+    // the relays, which read the ledger beside the write path (`--events` measures them).
     const config = loadConfig({
       ...process.env,
       ...database.env,
       SKULD_ENGINE_THREAD: 'off',
+      SKULD_PROJECTOR: 'off',
+      SKULD_RELAY: 'none',
       SKULD_SEED: 'off',
       SKULD_SQLITE_CHECKPOINT_INTERVAL_MS: '0',
       SKULD_SQLITE_HISTORY_INTERVAL_MS: '0',
