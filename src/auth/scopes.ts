@@ -112,6 +112,7 @@ export const operations = {
   CountStock: command('CountStock', 'POST /v1/counts'),
   TransferStock: command('TransferStock', 'POST /v1/transfers'),
   ItemStock: { access: scope('stock:read'), http: 'GET /v1/items/:sku/stock' },
+  ItemLocationStock: { access: scope('stock:read'), http: 'GET /v1/items/:sku/stock/:location' },
   LocationStock: { access: scope('stock:read'), http: 'GET /v1/locations/:location/stock' },
   Ledger: { access: scope('ledger:read'), http: 'GET /v1/ledger' },
   ItemHistory: { access: scope('ledger:read'), http: 'GET /v1/items/:sku/history' },

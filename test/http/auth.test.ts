@@ -40,6 +40,7 @@ const fixtures: Partial<Record<keyof typeof operations, Fixture>> = {
   TransferStock: (_api, sku) =>
     change('/v1/transfers', { id: unique('trf'), sku, from: location, to: 'WH2', quantity: 1 }),
   ItemStock: (_api, sku) => read(`/v1/items/${sku}/stock`),
+  ItemLocationStock: (_api, sku) => read(`/v1/items/${sku}/stock/${location}`),
   LocationStock: () => read(`/v1/locations/${location}/stock`),
   Ledger: () => read('/v1/ledger'),
   ItemHistory: (_api, sku) => read(`/v1/items/${sku}/history`),

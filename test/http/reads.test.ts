@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metricValue } from '../../src/cache/cache-metrics.js';
 import { testDialects } from '../support/dialects.js';
 import { type Api, expectProblem, get, line, post, startApi, stockedItem, unique } from './harness.js';
 
@@ -24,6 +25,41 @@ describe.each(testDialects())('HTTP reads on %s', (dialect) => {
     });
   });
 
+  it('answers the level of an item at one location, from the cached entry of the item, as fresh as asked', async () => {
+    const sku = await stockedItem(api.app, { WH1: 10, WH2: 5 });
+    const at = (location: string, query = '') => get(api.app, `/v1/items/${sku}/stock/${location}${query}`);
+    expect((await at('WH2')).json()).toEqual({
+      sku,
+      location: 'WH2',
+      onHand: 5,
+      reserved: 0,
+      available: 5,
+      version: 1,
+    });
+    const hits = () => metricValue(api.runtime.metrics, 'skuld_cache_hits_total');
+    const before = await hits();
+    expect((await at('WH1')).json()).toMatchObject({ onHand: 10, available: 10 });
+    expect(await hits(), 'the second location is served from the same entry').toBeGreaterThan(before);
+    const held = await post(api.app, '/v1/reservations', { id: unique('order'), lines: [line(sku, 'WH2', 3)] });
+    const { position } = held.json();
+    expect((await at('WH2', `?minPosition=${position}`)).json()).toMatchObject({
+      reserved: 3,
+      available: 2,
+      version: 2,
+    });
+    // Where the item never had stock: a level of zeros; an unknown item: 404.
+    expect((await at('WH9')).json()).toEqual({
+      sku,
+      location: 'WH9',
+      onHand: 0,
+      reserved: 0,
+      available: 0,
+      version: 0,
+    });
+    expectProblem(await get(api.app, `/v1/items/${unique('NOPE')}/stock/WH1`), 404, 'UNKNOWN_ITEM');
+    expectProblem(await get(api.app, `/v1/items/${sku}/stock/not%20a%20code`), 400, 'INVALID_CODE');
+  });
+
   it('answers an empty stock for a registered item without levels, 404 for an unknown one', async () => {
     const sku = await stockedItem(api.app, {});
     expect((await get(api.app, `/v1/items/${sku}/stock`)).json()).toEqual({
@@ -40,17 +76,21 @@ describe.each(testDialects())('HTTP reads on %s', (dialect) => {
     const location = unique('BIN');
     const skus = [];
     for (const quantity of [1, 2, 3]) skus.push(await stockedItem(api.app, { [location]: quantity }));
+    // Pages go by SKU in code-unit order ('SKU-102' before 'SKU-99'), whatever order they were made in.
+    const quantities = new Map(skus.map((sku, index) => [sku, index + 1]));
+    skus.sort();
     const first = (await get(api.app, `/v1/locations/${location}/stock?limit=2`)).json();
     expect(first.location).toBe(location);
     expect(first.levels.map((level: { sku: string; available: number }) => [level.sku, level.available])).toEqual([
-      [skus[0], 1],
-      [skus[1], 2],
+      [skus[0], quantities.get(skus[0] as string)],
+      [skus[1], quantities.get(skus[1] as string)],
     ]);
     expect(first.next).toBe(skus[1]);
     const second = (await get(api.app, `/v1/locations/${location}/stock?limit=2&after=${first.next}`)).json();
+    const last = quantities.get(skus[2] as string);
     expect(second).toEqual({
       location,
-      levels: [{ sku: skus[2], location, onHand: 3, reserved: 0, available: 3, version: 1 }],
+      levels: [{ sku: skus[2], location, onHand: last, reserved: 0, available: last, version: 1 }],
       next: null,
     });
     expect((await get(api.app, `/v1/locations/${unique('EMPTY')}/stock`)).json().levels).toEqual([]);

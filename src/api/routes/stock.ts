@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type Level, type LevelView, viewLevel } from '../../domain/index.js';
+import { emptyLevel, type Level, type LevelView, viewLevel } from '../../domain/index.js';
 import type { ApiContext } from '../commands.js';
 import { sendProblem } from '../problem.js';
 import {
@@ -92,6 +92,28 @@ export async function stockRoutes(app: FastifyInstance, context: ApiContext): Pr
       if (item === undefined) return sendProblem(request, reply, unknownItem(sku));
       const levels = rows.map(viewLevel);
       return { sku, levels, totals: totals(levels) };
+    },
+  );
+
+  app.get(
+    '/v1/items/:sku/stock/:location',
+    {
+      schema: {
+        tags,
+        summary: 'The level of an item at one location',
+        description:
+          'Served from the same cached entry as the item across locations, so it is as fresh and is invalidated by the same writes. A location the item has never had stock at answers a level of zeros at version 0.',
+        params: objectSchema({ sku: codeSchema, location: codeSchema }, ['sku', 'location']),
+        querystring: objectSchema({ minPosition }),
+        response: { 200: { $ref: 'Level#' }, ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const { sku, location } = request.params as { sku: string; location: string };
+      const { minPosition } = request.query as FreshnessQuery;
+      const { item, levels } = await stock.itemStock(sku, minPosition);
+      if (item === undefined) return sendProblem(request, reply, unknownItem(sku));
+      return viewLevel(levels.find((level) => level.location === location) ?? emptyLevel(sku, location));
     },
   );
 
