@@ -1,15 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import type { NatsConnection } from '@nats-io/transport-node';
-import type { Connection } from 'rabbitmq-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Command } from '../../src/domain/index.js';
 import { Engine } from '../../src/engine/engine.js';
 import type { Store } from '../../src/store/port.js';
 import { openTestStore, type TestDatabase } from '../support/dialects.js';
 import { eventually } from '../support/eventually.js';
-import { connectNats, natsUrl } from '../support/nats.js';
-import { connectRabbitmq, rabbitmqUrl } from '../support/rabbitmq.js';
-import { consumeExchange, deleteStream, readStream, uniqueName } from '../support/relayed.js';
+import { natsUrl } from '../support/nats.js';
+import { rabbitmqUrl } from '../support/rabbitmq.js';
+import { brokersForSuite, consumeExchange, deleteStream, readStream, uniqueName } from '../support/relayed.js';
 import { skuldArgs } from '../support/server-process.js';
 
 // Two `skuld relay` processes on one PostgreSQL database race for each broker's lease while the
@@ -70,20 +68,11 @@ async function holderPid(store: Store, lease: string): Promise<number | undefine
 }
 
 describe('relay processes on PostgreSQL', () => {
-  let rabbit: Connection;
-  let nats: NatsConnection;
+  const brokers = brokersForSuite();
   let cleanup: (() => Promise<void>) | undefined;
   const children: RelayProcess[] = [];
   const stops: (() => Promise<void>)[] = [];
 
-  beforeAll(async () => {
-    rabbit = await connectRabbitmq();
-    nats = await connectNats();
-  });
-  afterAll(async () => {
-    await rabbit?.close();
-    await nats?.close();
-  });
   afterEach(async () => {
     for (const { child, exited } of children.splice(0)) {
       child.kill('SIGTERM');
@@ -99,9 +88,9 @@ describe('relay processes on PostgreSQL', () => {
     ({ store, db, cleanup } = await openTestStore('postgres'));
     const exchange = uniqueName('skuld-test-events');
     const stream = uniqueName('SKULD_TEST').replace('-', '_');
-    const consumer = await consumeExchange(rabbit, exchange);
+    const consumer = await consumeExchange(brokers.rabbit, exchange);
     stops.push(consumer.close);
-    stops.push(() => deleteStream(nats, stream));
+    stops.push(() => deleteStream(brokers.nats, stream));
     const engine = Engine.on(store);
     stops.push(() => engine.close());
     for (const sku of skus)
@@ -161,7 +150,7 @@ describe('relay processes on PostgreSQL', () => {
     await consumer.deliveries.expectWhole(store);
     // At least once: a page in flight when the holder died may come twice, never more than one page.
     expect(consumer.deliveries.duplicates).toBeLessThanOrEqual(20);
-    const stored = await readStream(nats, stream);
+    const stored = await readStream(brokers.nats, stream);
     expect(stored.duplicates).toBe(0);
     await stored.expectWhole(store);
   });

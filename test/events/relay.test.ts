@@ -1,5 +1,3 @@
-import type { NatsConnection } from '@nats-io/transport-node';
-import type { Connection } from 'rabbitmq-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Command } from '../../src/domain/index.js';
 import { Engine } from '../../src/engine/engine.js';
@@ -11,9 +9,9 @@ import { silentLog } from '../../src/log.js';
 import type { Store } from '../../src/store/port.js';
 import { openTestStore, type TestDatabase, testDialects } from '../support/dialects.js';
 import { eventually } from '../support/eventually.js';
-import { connectNats, natsUrl } from '../support/nats.js';
-import { connectRabbitmq, rabbitmqUrl } from '../support/rabbitmq.js';
-import { consumeExchange, deleteStream, readStream, uniqueName } from '../support/relayed.js';
+import { natsUrl } from '../support/nats.js';
+import { rabbitmqUrl } from '../support/rabbitmq.js';
+import { brokersForSuite, consumeExchange, deleteStream, readStream, uniqueName } from '../support/relayed.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 // The relay publishes the ledger to RabbitMQ and NATS JetStream with at-least-once delivery: in
@@ -67,8 +65,7 @@ const viaProxy = (url: string, proxy: TcpProxy) => {
 };
 
 describe.each(testDialects())('the relay on %s', (dialect) => {
-  let rabbit: Connection;
-  let nats: NatsConnection;
+  const brokers = brokersForSuite();
   let rabbitProxy: TcpProxy;
   let natsProxy: TcpProxy;
   let store: Store;
@@ -77,14 +74,10 @@ describe.each(testDialects())('the relay on %s', (dialect) => {
   const stops: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    rabbit = await connectRabbitmq();
-    nats = await connectNats();
     rabbitProxy = await startTcpProxy(Number(new URL(rabbitmqUrl).port || 5672));
     natsProxy = await startTcpProxy(Number(new URL(natsUrl).port || 4222));
   });
   afterAll(async () => {
-    await rabbit?.close();
-    await nats?.close();
     await rabbitProxy?.close();
     await natsProxy?.close();
   });
@@ -96,7 +89,7 @@ describe.each(testDialects())('the relay on %s', (dialect) => {
   it('publishes every event to RabbitMQ in order, through a dropped connection, and resumes from its checkpoint', async () => {
     ({ store, db, cleanup } = await openTestStore(dialect));
     const exchange = uniqueName('skuld-test-events');
-    const consumer = await consumeExchange(rabbit, exchange);
+    const consumer = await consumeExchange(brokers.rabbit, exchange);
     stops.push(consumer.close);
     const engine = await registered(store);
     stops.push(() => engine.close());
@@ -130,7 +123,7 @@ describe.each(testDialects())('the relay on %s', (dialect) => {
     ({ store, db, cleanup } = await openTestStore(dialect));
     const stream = uniqueName('SKULD_TEST').replace('-', '_');
     const subject = `skuld.test.${stream}`;
-    stops.push(() => deleteStream(nats, stream));
+    stops.push(() => deleteStream(brokers.nats, stream));
     const engine = await registered(store);
     stops.push(() => engine.close());
     const sink = () =>
@@ -151,7 +144,7 @@ describe.each(testDialects())('the relay on %s', (dialect) => {
     await eventually('the replay went through', () => replay.status().position === head, 30_000);
     await replay.stop();
     expect(natsProxy.connections, 'the client connected again after the cut').toBeGreaterThan(connections);
-    const stored = await readStream(nats, stream);
+    const stored = await readStream(brokers.nats, stream);
     expect(stored.duplicates).toBe(0);
     await stored.expectWhole(store);
   });
@@ -161,7 +154,7 @@ describe.each(testDialects())('the relay on %s', (dialect) => {
     async () => {
       ({ store, db, cleanup } = await openTestStore(dialect));
       const exchange = uniqueName('skuld-test-events');
-      const consumer = await consumeExchange(rabbit, exchange);
+      const consumer = await consumeExchange(brokers.rabbit, exchange);
       stops.push(consumer.close);
       const engine = await registered(store);
       stops.push(() => engine.close());

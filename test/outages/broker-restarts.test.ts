@@ -1,8 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { NatsConnection } from '@nats-io/transport-node';
-import type { Connection } from 'rabbitmq-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Command } from '../../src/domain/index.js';
 import { Engine } from '../../src/engine/engine.js';
 import { NatsSink } from '../../src/events/relay/nats-sink.js';
@@ -13,9 +11,9 @@ import { silentLog } from '../../src/log.js';
 import type { Store } from '../../src/store/port.js';
 import { openTestStore } from '../support/dialects.js';
 import { eventually } from '../support/eventually.js';
-import { connectNats, natsUrl } from '../support/nats.js';
-import { connectRabbitmq, rabbitmqUrl } from '../support/rabbitmq.js';
-import { consumeExchange, deleteStream, readStream, uniqueName } from '../support/relayed.js';
+import { natsUrl } from '../support/nats.js';
+import { rabbitmqUrl } from '../support/rabbitmq.js';
+import { brokersForSuite, consumeExchange, deleteStream, readStream, uniqueName } from '../support/relayed.js';
 
 // The broker itself stops and starts again while the relay publishes: RabbitMQ's application
 // and the NATS server are restarted for real. The relay's publishes time out instead of hanging,
@@ -88,21 +86,12 @@ function relayOf(store: Store, sink: EventSink, name: string): { relay: Relay; s
 }
 
 describe('the relay across a broker restart (PostgreSQL)', () => {
-  let rabbit: Connection;
-  let nats: NatsConnection;
+  const brokers = brokersForSuite();
   let store: Store;
   let engine: Engine;
   let cleanup: (() => Promise<void>) | undefined;
   const stops: (() => Promise<void>)[] = [];
 
-  beforeAll(async () => {
-    rabbit = await connectRabbitmq();
-    nats = await connectNats();
-  });
-  afterAll(async () => {
-    await rabbit?.close();
-    await nats?.close();
-  });
   afterEach(async () => {
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
     await engine?.close();
@@ -119,7 +108,7 @@ describe('the relay across a broker restart (PostgreSQL)', () => {
   it('delivers every event to RabbitMQ when its application stops and starts again', async () => {
     await registered();
     const exchange = uniqueName('skuld-test-events');
-    const consumer = await consumeExchange(rabbit, exchange);
+    const consumer = await consumeExchange(brokers.rabbit, exchange);
     stops.push(consumer.close);
     const { relay, states } = relayOf(
       store,
@@ -148,7 +137,7 @@ describe('the relay across a broker restart (PostgreSQL)', () => {
     await registered();
     const stream = uniqueName('SKULD_TEST').replace('-', '_');
     const subject = `skuld.test.${stream}`;
-    stops.push(() => deleteStream(nats, stream));
+    stops.push(() => deleteStream(brokers.nats, stream));
     const sink = new NatsSink({ url: natsUrl, log: silentLog, stream, subject, timeoutMs: 1_000 });
     const { relay, states } = relayOf(store, sink, 'relay:nats');
     relay.start();
@@ -164,8 +153,8 @@ describe('the relay across a broker restart (PostgreSQL)', () => {
     await writeLoad(engine, 'after', 10);
     const head = await store.headPosition();
     await eventually('the relay caught up', () => relay.status().position === head, 60_000);
-    await eventually('the test connection is back', () => !nats.isClosed(), 10_000);
-    const stored = await readStream(nats, stream);
+    await eventually('the test connection is back', () => !brokers.nats.isClosed(), 10_000);
+    const stored = await readStream(brokers.nats, stream);
     expect(stored.duplicates).toBe(0);
     await stored.expectWhole(store);
     expect(states).toContain('failing');

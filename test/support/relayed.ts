@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Connection, Consumer } from 'rabbitmq-client';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { EventEnvelope } from '../../src/events/envelope.js';
 import type { Store } from '../../src/store/port.js';
+import { connectNats } from './nats.js';
+import { connectRabbitmq } from './rabbitmq.js';
 
 // What a consumer of the relay receives, and the checks every relay test ends with: every event
 // of the ledger arrived, each level's events in position order, and a consumer that dedupes by
@@ -109,4 +111,18 @@ export async function readStream(nc: NatsConnection, stream: string): Promise<De
 
 export async function deleteStream(nc: NatsConnection, stream: string): Promise<void> {
   await (await jetstreamManager(nc)).streams.delete(stream);
+}
+
+/** A connection to each broker for a suite: made before its tests, closed after them. */
+export function brokersForSuite(): { readonly rabbit: Connection; readonly nats: NatsConnection } {
+  const brokers = {} as { rabbit: Connection; nats: NatsConnection };
+  beforeAll(async () => {
+    brokers.rabbit = await connectRabbitmq();
+    brokers.nats = await connectNats();
+  });
+  afterAll(async () => {
+    await brokers.rabbit?.close();
+    await brokers.nats?.close();
+  });
+  return brokers;
 }
