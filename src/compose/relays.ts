@@ -27,8 +27,6 @@ export interface Relays {
   readonly inProcess: InProcessSink;
   readonly relays: readonly Relay[];
   start(): void;
-  /** Wakes the relays: a batch was committed. */
-  nudge(): void;
   status(): RelayStatus[];
   close(): Promise<void>;
 }
@@ -43,8 +41,8 @@ export function checkRelayConfig(config: Pick<Config, 'relay' | 'amqpUrl' | 'nat
   }
 }
 
+/** The configuration has passed checkRelayConfig: createRuntime asks it before it opens anything. */
 export function createRelays(config: Config, parts: { store: Store; log: Log; clock: () => number }): Relays {
-  checkRelayConfig(config);
   const { store, log, clock } = parts;
   const holder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const inProcess = new InProcessSink(log);
@@ -71,9 +69,6 @@ export function createRelays(config: Config, parts: { store: Store; log: Log; cl
     relays,
     start: () => {
       for (const relay of relays) relay.start();
-    },
-    nudge: () => {
-      for (const relay of relays) relay.nudge();
     },
     status: () => relays.map((relay) => relay.status()),
     close: async () => {

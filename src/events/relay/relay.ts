@@ -75,14 +75,10 @@ export class Relay {
     this.running ??= this.loop();
   }
 
-  /** Wakes an idle relay at once (a batch was committed). */
-  nudge(): void {
-    this.wake?.();
-  }
-
   async stop(): Promise<void> {
     this.stopping = true;
-    this.nudge();
+    // A relay pausing between rounds stops at once, not at the end of its pause.
+    this.wake?.();
     await this.running;
     await this.options.claim.release().catch((error: unknown) => {
       this.options.log.warn({ err: error, destination: this.destination }, 'relay: lease not released');
