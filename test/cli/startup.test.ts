@@ -55,4 +55,19 @@ describe('a refused start', () => {
     expect(stderr).toMatch(/^skuld: CONFIG_INVALID: SKULD_PORT \/ --port: /m);
     expect(readdirSync(dir)).toEqual([]);
   });
+
+  it('with a relay to a broker it has no address for exits with CONFIG_INVALID and creates no file', async () => {
+    for (const [relay, variable] of [
+      ['rabbitmq', 'SKULD_AMQP_URL'],
+      ['in-process,nats', 'SKULD_NATS_URL'],
+    ]) {
+      const { code, stderr } = await runSkuld(['serve'], {
+        SKULD_DATABASE_URL: database,
+        SKULD_RELAY: relay as string,
+      });
+      expect(code).toBe(1);
+      expect(stderr).toMatch(new RegExp(`^skuld: CONFIG_INVALID: SKULD_RELAY names .*${variable} is not set`, 'm'));
+      expect(readdirSync(dir)).toEqual([]);
+    }
+  });
 });
