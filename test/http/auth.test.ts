@@ -2,11 +2,25 @@ import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey, revokeKey } from '../../src/auth/key-admin.js';
 import { operations, type Role, roleNames, roleScopes, type Scope } from '../../src/auth/scopes.js';
-import { type Api, bearer, expectProblem, keyFor, line, post, startApi, stockedItem, unique } from './harness.js';
+import { testDialects } from '../support/dialects.js';
+import {
+  type Api,
+  bearer,
+  expectProblem,
+  keyFor,
+  line,
+  post,
+  startApi,
+  stateOf,
+  stockedItem,
+  unique,
+} from './harness.js';
 
-// Who may do what, through the HTTP API: every route of the table of operations, with a key of
-// every role; no credential, a malformed, unknown, revoked or expired key. The table is the
-// source: a route added to it without a request here fails the first test.
+// Who may do what, through the HTTP API, on every store: every route of the table of operations,
+// with a key of every role; no credential, a malformed, unknown, revoked or expired key. A refusal
+// must leave the store as it was (the ledger head, the items, the item's levels), read back from
+// the store itself. The table is the source: a route added to it without a request here fails
+// the first test.
 
 type Fixture = (api: Api, sku: string) => Promise<InjectOptions> | InjectOptions;
 
@@ -72,119 +86,121 @@ function scopeOf(name: keyof typeof operations): Scope | undefined {
   return undefined;
 }
 
-describe('access to every route', () => {
-  let api: Api;
-  let sku: string;
-  const keys = new Map<Role, string>();
-  beforeAll(async () => {
-    api = await startApi('sqlite', { SKULD_AUTH_KEY_CACHE_MS: '0', SKULD_AUTH_FAILURES_PER_MINUTE: '1000' });
-    sku = await stockedItem(api.app, { [location]: 1_000 });
-    for (const role of roleNames) keys.set(role, await keyFor(api, [role]));
-  });
-  afterAll(async () => api?.close());
+for (const dialect of testDialects()) {
+  describe(`access to every route (${dialect})`, () => {
+    let api: Api;
+    let sku: string;
+    const keys = new Map<Role, string>();
+    beforeAll(async () => {
+      api = await startApi(dialect, { SKULD_AUTH_KEY_CACHE_MS: '0', SKULD_AUTH_FAILURES_PER_MINUTE: '1000' });
+      sku = await stockedItem(api.app, { [location]: 1_000 });
+      for (const role of roleNames) keys.set(role, await keyFor(api, [role]));
+    });
+    afterAll(async () => api?.close());
 
-  it('has a request for every operation that needs a credential', () => {
-    const guarded = Object.entries(operations)
-      .filter(([, operation]) => operation.access.kind === 'scope' || operation.access.kind === 'each-command')
-      .map(([name]) => name);
-    expect(Object.keys(fixtures).sort()).toEqual(guarded.sort());
-  });
+    it('has a request for every operation that needs a credential', () => {
+      const guarded = Object.entries(operations)
+        .filter(([, operation]) => operation.access.kind === 'scope' || operation.access.kind === 'each-command')
+        .map(([name]) => name);
+      expect(Object.keys(fixtures).sort()).toEqual(guarded.sort());
+    });
 
-  for (const name of Object.keys(fixtures) as (keyof typeof operations)[]) {
-    it(`${name}: roles with its scope succeed, the others get 403 and change nothing`, async () => {
-      const scope = scopeOf(name) as Scope;
-      for (const role of roleNames) {
-        const request = await (fixtures[name] as Fixture)(api, sku);
-        const headers = bearer(keys.get(role) as string);
-        const head = await api.runtime.store.headPosition();
-        const response = await api.app.inject({ ...request, headers });
-        if (roleScopes[role].includes(scope)) {
-          expect(response.statusCode, `${role}: ${response.body}`).toBeLessThan(300);
-        } else {
-          const problem = expectProblem(response, 403, 'FORBIDDEN');
-          expect(problem.requiredScope).toBe(scope);
-          expect(await api.runtime.store.headPosition()).toBe(head);
+    for (const name of Object.keys(fixtures) as (keyof typeof operations)[]) {
+      it(`${name}: roles with its scope succeed, the others get 403 and change nothing`, async () => {
+        const scope = scopeOf(name) as Scope;
+        for (const role of roleNames) {
+          const request = await (fixtures[name] as Fixture)(api, sku);
+          const headers = bearer(keys.get(role) as string);
+          const before = await stateOf(api.runtime, [sku]);
+          const response = await api.app.inject({ ...request, headers });
+          if (roleScopes[role].includes(scope)) {
+            expect(response.statusCode, `${role}: ${response.body}`).toBeLessThan(300);
+          } else {
+            const problem = expectProblem(response, 403, 'FORBIDDEN');
+            expect(problem.requiredScope).toBe(scope);
+            expect(await stateOf(api.runtime, [sku]), role).toEqual(before);
+          }
         }
+      });
+
+      it(`${name}: no credential, or a bad one, is 401 and changes nothing`, async () => {
+        const request = await (fixtures[name] as Fixture)(api, sku);
+        const before = await stateOf(api.runtime, [sku]);
+        const none = await api.anonymous(request);
+        expectProblem(none, 401, 'UNAUTHENTICATED');
+        expect(none.headers['www-authenticate']).toBe('Bearer');
+        const forged = `${(keys.get('admin') as string).slice(0, -4)}AAAA`;
+        for (const authorization of [`Bearer ${forged}`, 'Bearer skuld_nonsense', `Basic ${forged}`]) {
+          expectProblem(await api.anonymous({ ...request, headers: { authorization } }), 401, 'UNAUTHENTICATED');
+        }
+        expect(await stateOf(api.runtime, [sku])).toEqual(before);
+      });
+    }
+
+    it("declares the security schemes and every route's access in the OpenAPI document", async () => {
+      const document = (await api.anonymous(read('/docs/json'))).json();
+      expect(Object.keys(document.components.securitySchemes).sort()).toEqual(['apiKey', 'jwt']);
+      for (const { http, access } of Object.values(operations)) {
+        const [method, path] = http.split(' ') as [string, string];
+        const route = document.paths[path.replaceAll(/:(\w+)/g, '{$1}')]?.[method.toLowerCase()];
+        if (route === undefined && path === '/metrics') continue;
+        expect(route?.security, http).toEqual(access.kind === 'open' ? [] : [{ apiKey: [] }, { jwt: [] }]);
+        expect(route?.description, http).toMatch(/Access: /);
       }
     });
 
-    it(`${name}: no credential, or a bad one, is 401 and changes nothing`, async () => {
-      const request = await (fixtures[name] as Fixture)(api, sku);
+    it('keeps /healthz, the docs and the index open, and /readyz open by default', async () => {
+      for (const url of ['/healthz', '/readyz', '/v1', '/docs/json']) {
+        expect((await api.anonymous(read(url))).statusCode, url).toBe(200);
+      }
+    });
+
+    it('refuses a revoked key and an expired key with 401', async () => {
+      const key = await keyFor(api, ['admin']);
+      const request = { ...read('/v1/items'), headers: bearer(key) };
+      expect((await api.anonymous(request)).statusCode).toBe(200);
+      const id = key.split('_')[1] as string;
+      expect(await revokeKey(api.runtime.store.keys, id, 'test', Date.now())).toBe(true);
+      const revoked = expectProblem(await api.anonymous(request), 401, 'UNAUTHENTICATED');
+      expect(revoked.detail).toBe('the key is revoked');
+
+      const now = Date.now();
+      const expired = await createKey(api.runtime.store.keys, {
+        name: 'short-lived',
+        roles: ['admin'],
+        createdBy: 'test',
+        now: now - 2000,
+        expiresAt: now - 1000,
+      });
+      const refused = expectProblem(
+        await api.anonymous({ ...request, headers: bearer(expired.key) }),
+        401,
+        'UNAUTHENTICATED',
+      );
+      expect(refused.detail).toBe('the key has expired');
+    });
+
+    it('records the principal as the actor, refuses a body actor, and records key changes', async () => {
+      const dock = await keyFor(api, ['purchasing'], 'dock-3');
+      const id = unique('rcv');
+      const forged = change('/v1/receipts', { id, sku, location, quantity: 1, actor: 'someone-else' });
       const head = await api.runtime.store.headPosition();
-      const none = await api.anonymous(request);
-      expectProblem(none, 401, 'UNAUTHENTICATED');
-      expect(none.headers['www-authenticate']).toBe('Bearer');
-      const forged = `${(keys.get('admin') as string).slice(0, -4)}AAAA`;
-      for (const authorization of [`Bearer ${forged}`, 'Bearer skuld_nonsense', `Basic ${forged}`]) {
-        expectProblem(await api.anonymous({ ...request, headers: { authorization } }), 401, 'UNAUTHENTICATED');
-      }
+      expectProblem(await api.app.inject({ ...forged, headers: bearer(dock) }), 400, 'VALIDATION_FAILED');
       expect(await api.runtime.store.headPosition()).toBe(head);
+
+      const receipt = change('/v1/receipts', { id, sku, location, quantity: 1 });
+      expect((await api.app.inject({ ...receipt, headers: bearer(dock) })).statusCode).toBe(201);
+      const batch = change('/v1/batch', {
+        commands: [{ type: 'ReceiveStock', id: unique('rcv'), sku, location, quantity: 1 }],
+      });
+      expect((await api.app.inject({ ...batch, headers: bearer(dock) })).statusCode).toBe(200);
+      const events = await api.runtime.store.readLedger(head, 10);
+      expect(events.map((event) => event.actor)).toEqual(['key:dock-3', 'key:dock-3']);
+
+      const audit = await api.runtime.store.keys.auditEvents(0, 1000);
+      const dockId = dock.split('_')[1];
+      expect(audit).toContainEqual(expect.objectContaining({ action: 'key.created', subject: dockId, actor: 'test' }));
+      expect(audit.some((event) => event.action === 'key.revoked')).toBe(true);
     });
-  }
-
-  it("declares the security schemes and every route's access in the OpenAPI document", async () => {
-    const document = (await api.anonymous(read('/docs/json'))).json();
-    expect(Object.keys(document.components.securitySchemes).sort()).toEqual(['apiKey', 'jwt']);
-    for (const { http, access } of Object.values(operations)) {
-      const [method, path] = http.split(' ') as [string, string];
-      const route = document.paths[path.replaceAll(/:(\w+)/g, '{$1}')]?.[method.toLowerCase()];
-      if (route === undefined && path === '/metrics') continue;
-      expect(route?.security, http).toEqual(access.kind === 'open' ? [] : [{ apiKey: [] }, { jwt: [] }]);
-      expect(route?.description, http).toMatch(/Access: /);
-    }
   });
-
-  it('keeps /healthz, the docs and the index open, and /readyz open by default', async () => {
-    for (const url of ['/healthz', '/readyz', '/v1', '/docs/json']) {
-      expect((await api.anonymous(read(url))).statusCode, url).toBe(200);
-    }
-  });
-
-  it('refuses a revoked key and an expired key with 401', async () => {
-    const key = await keyFor(api, ['admin']);
-    const request = { ...read('/v1/items'), headers: bearer(key) };
-    expect((await api.anonymous(request)).statusCode).toBe(200);
-    const id = key.split('_')[1] as string;
-    expect(await revokeKey(api.runtime.store.keys, id, 'test', Date.now())).toBe(true);
-    const revoked = expectProblem(await api.anonymous(request), 401, 'UNAUTHENTICATED');
-    expect(revoked.detail).toBe('the key is revoked');
-
-    const now = Date.now();
-    const expired = await createKey(api.runtime.store.keys, {
-      name: 'short-lived',
-      roles: ['admin'],
-      createdBy: 'test',
-      now: now - 2000,
-      expiresAt: now - 1000,
-    });
-    const refused = expectProblem(
-      await api.anonymous({ ...request, headers: bearer(expired.key) }),
-      401,
-      'UNAUTHENTICATED',
-    );
-    expect(refused.detail).toBe('the key has expired');
-  });
-
-  it('records the principal as the actor, refuses a body actor, and records key changes', async () => {
-    const dock = await keyFor(api, ['purchasing'], 'dock-3');
-    const id = unique('rcv');
-    const forged = change('/v1/receipts', { id, sku, location, quantity: 1, actor: 'someone-else' });
-    const head = await api.runtime.store.headPosition();
-    expectProblem(await api.app.inject({ ...forged, headers: bearer(dock) }), 400, 'VALIDATION_FAILED');
-    expect(await api.runtime.store.headPosition()).toBe(head);
-
-    const receipt = change('/v1/receipts', { id, sku, location, quantity: 1 });
-    expect((await api.app.inject({ ...receipt, headers: bearer(dock) })).statusCode).toBe(201);
-    const batch = change('/v1/batch', {
-      commands: [{ type: 'ReceiveStock', id: unique('rcv'), sku, location, quantity: 1 }],
-    });
-    expect((await api.app.inject({ ...batch, headers: bearer(dock) })).statusCode).toBe(200);
-    const events = await api.runtime.store.readLedger(head, 10);
-    expect(events.map((event) => event.actor)).toEqual(['key:dock-3', 'key:dock-3']);
-
-    const audit = await api.runtime.store.keys.auditEvents(0, 1000);
-    const dockId = dock.split('_')[1];
-    expect(audit).toContainEqual(expect.objectContaining({ action: 'key.created', subject: dockId, actor: 'test' }));
-    expect(audit.some((event) => event.action === 'key.revoked')).toBe(true);
-  });
-});
+}
