@@ -2,14 +2,27 @@
 // Builds dist/, what `npm start` and bin/skuld.js run: the TypeScript sources compiled by tsc,
 // and beside them the plain JavaScript files that threads load by their path (*.mjs). npm runs
 // it after `npm install` and `npm ci` (the `prepare` script). `node bin/build.mjs <dir>` builds
-// into another directory.
+// into another directory. First it generates the gRPC contract's TypeScript (proto/ -> src/grpc/gen/,
+// by buf and protoc-gen-es), which tsc and the type check then see like any source.
 import { execFileSync } from 'node:child_process';
 import { cpSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = resolve(root, process.argv[2] ?? 'dist');
+
+const bin = join(root, 'node_modules', '.bin');
+try {
+  execFileSync(join(bin, 'buf'), ['generate'], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` },
+  });
+} catch (error) {
+  console.error(`build: buf generate failed (exit code ${error.status})`);
+  process.exit(1);
+}
 
 // A module removed from src/ must not live on in dist/.
 rmSync(outDir, { recursive: true, force: true });
