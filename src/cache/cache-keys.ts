@@ -18,6 +18,8 @@ export const pageKey = (location: string, after: string | undefined, limit: numb
 export function touchedBy(value: CommandValue, guards: Set<string>): string | undefined {
   switch (value.kind) {
     case 'item':
+      // A registration is an event at a position too: a load that read "no such item" before it is refused.
+      guards.add(itemKey(value.item.sku));
       return value.item.sku;
     case 'levels':
       for (const level of value.levels) {

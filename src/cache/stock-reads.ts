@@ -39,11 +39,10 @@ export interface StockReads {
  * every position a client was given: `minPosition` is met without looking at it.
  */
 export class StoreStockReads implements StockReads {
-  constructor(private readonly store: Pick<StoreReads, 'getItem' | 'itemLevels' | 'locationLevels'>) {}
+  constructor(private readonly store: Pick<StoreReads, 'itemStockAt' | 'locationLevels'>) {}
 
   async itemStock(sku: string): Promise<ItemStock> {
-    const [item, levels] = await Promise.all([this.store.getItem(sku), this.store.itemLevels(sku)]);
-    return { item, levels };
+    return (await this.store.itemStockAt(sku)).value;
   }
 
   locationStock(location: string, after: string | undefined, limit: number): Promise<readonly Level[]> {

@@ -31,7 +31,7 @@ export interface TieredOptions {
   readonly random: () => number;
 }
 
-type CachedStore = Pick<StoreReads, 'getItem' | 'itemLevels' | 'locationLevels' | 'headPosition' | 'listItems'>;
+type CachedStore = Pick<StoreReads, 'itemStockAt' | 'locationLevelsAt' | 'headPosition' | 'listItems'>;
 
 /** What is cached of an item's stock: JSON-safe, so L2 holds it as it is. */
 interface ItemStockValue {
@@ -150,10 +150,7 @@ export class TieredStockReads implements StockReads, CommitListener {
     limit: number,
     minPosition?: number,
   ): Promise<readonly Level[]> {
-    const load = async (): Promise<Loaded<readonly Level[]>> => {
-      const position = await this.store.headPosition();
-      return { position, value: await this.store.locationLevels(location, after, limit) };
-    };
+    const load = (): Promise<Loaded<readonly Level[]>> => this.store.locationLevelsAt(location, after, limit);
     return this.read(pageKey(location, after, limit), locationGuard(location), minPosition, load);
   }
 
@@ -300,11 +297,10 @@ export class TieredStockReads implements StockReads, CommitListener {
     return Math.max(1, Math.round(base * (1 + spread)));
   }
 
+  /** One store query: the item, its levels and the position they reflect, in one snapshot. */
   private async loadItem(sku: string): Promise<Loaded<ItemStockValue>> {
-    // The head read first: the rows read after it reflect at least that position.
-    const position = await this.store.headPosition();
-    const [item, levels] = await Promise.all([this.store.getItem(sku), this.store.itemLevels(sku)]);
-    return { position, value: { item: item ?? null, levels } };
+    const { position, value } = await this.store.itemStockAt(sku);
+    return { position, value: { item: value.item ?? null, levels: value.levels } };
   }
 
   private apply(position: number, guards: Iterable<string>, registered: readonly string[]): void {

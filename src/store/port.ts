@@ -226,6 +226,12 @@ export interface LevelRebuildStore {
   swap(through: number, finish: (tail: readonly LedgerEvent[]) => readonly Level[]): Promise<RebuildSwap>;
 }
 
+/** A read and the ledger position it reflects: every event up to it, none after. */
+export interface StockAt<T> {
+  readonly position: number;
+  readonly value: T;
+}
+
 export interface Store {
   readonly dialect: Dialect;
   readonly capabilities: StoreCapabilities;
@@ -248,6 +254,13 @@ export interface Store {
   readBalances(after: number, limit: number): Promise<LedgerBalance[]>;
   itemHistory(sku: string, after: number, limit: number): Promise<LedgerEvent[]>;
   headPosition(): Promise<number>;
+  /**
+   * An item and its levels with the ledger position they reflect, read in one statement (one
+   * snapshot): what a cache loads for a key. `item` is undefined when no such item is registered.
+   */
+  itemStockAt(sku: string): Promise<StockAt<{ item: Item | undefined; levels: Level[] }>>;
+  /** A location's page of levels (as `locationLevels`) with the position it reflects, in one statement. */
+  locationLevelsAt(location: string, afterSku: string | undefined, limit: number): Promise<StockAt<Level[]>>;
   /** Ids of pending reservations due at `now`, oldest first. */
   dueReservations(now: number, limit: number): Promise<string[]>;
 
@@ -271,6 +284,8 @@ export type StoreReads = Pick<
   | 'readBalances'
   | 'itemHistory'
   | 'headPosition'
+  | 'itemStockAt'
+  | 'locationLevelsAt'
   | 'dueReservations'
   | 'scanLevels'
   | 'scanPendingReservations'

@@ -1,5 +1,5 @@
 import type { CommandRecord, Item, LedgerEvent, Level, Reservation } from '../domain/index.js';
-import type { LedgerBalance, LevelRef, StoreReads } from './port.js';
+import type { LedgerBalance, LevelRef, StockAt, StoreReads } from './port.js';
 import {
   type BalanceRow,
   balanceFromRow,
@@ -89,6 +89,30 @@ export abstract class SqlReads implements StoreReads {
     return Number(row?.position ?? 0);
   }
 
+  async itemStockAt(sku: string): Promise<StockAt<{ item: Item | undefined; levels: Level[] }>> {
+    // The head's row joined to the item's and its levels': one statement, so one snapshot.
+    const sql = `SELECT h.position AS head, i.sku AS item_sku, i.name, i.allow_backorder, i.created_at,
+        i.low_stock_threshold, l.sku, l.location, l.on_hand, l.reserved, l.version
+      FROM ledger_head h LEFT JOIN items i ON i.sku = ? LEFT JOIN levels l ON l.sku = ?
+      WHERE h.id = 1 ORDER BY l.location`;
+    const rows = await this.rows<HeadRow & ItemStockRow>(sql, [sku, sku]);
+    const first = rows[0];
+    // A joined item's columns are all set (the item_sku null means no such item).
+    const item =
+      first === undefined || first.item_sku === null
+        ? undefined
+        : itemFromRow({ ...first, sku: first.item_sku } as ItemRow);
+    return { position: headOf(rows), value: { item, levels: levelsOf(rows) } };
+  }
+
+  async locationLevelsAt(location: string, afterSku: string | undefined, limit: number): Promise<StockAt<Level[]>> {
+    const sql = `SELECT h.position AS head, l.sku, l.location, l.on_hand, l.reserved, l.version
+      FROM ledger_head h LEFT JOIN levels l ON l.location = ? AND l.sku > ?
+      WHERE h.id = 1 ORDER BY l.sku LIMIT ?`;
+    const rows = await this.rows<HeadRow & Nullable<LevelRow>>(sql, [location, afterSku ?? '', limit]);
+    return { position: headOf(rows), value: levelsOf(rows) };
+  }
+
   async dueReservations(now: number, limit: number): Promise<string[]> {
     const sql = "SELECT id FROM commands WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?";
     return (await this.rows<{ id: string }>(sql, [now, limit])).map((row) => String(row.id));
@@ -103,4 +127,21 @@ export abstract class SqlReads implements StoreReads {
     const sql = `${this.reservationSelect} WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`;
     return (await this.rows<ReservationRow>(sql, [afterId ?? '', limit])).map(reservationFromRow);
   }
+}
+
+type Nullable<T> = { [K in keyof T]: T[K] | null };
+
+interface HeadRow {
+  head: number | string;
+}
+
+type ItemStockRow = Nullable<Omit<ItemRow, 'sku'>> & { item_sku: string | null } & Nullable<LevelRow>;
+
+function headOf(rows: readonly HeadRow[]): number {
+  return Number(rows[0]?.head ?? 0);
+}
+
+/** The level columns of rows a left join filled (a row without a level has them all null). */
+function levelsOf(rows: readonly Nullable<LevelRow>[]): Level[] {
+  return rows.flatMap((row) => (row.sku === null ? [] : [levelFromRow(row as LevelRow)]));
 }

@@ -169,6 +169,17 @@ describe.each(testDialects())('store contract: %s', (dialect) => {
     expect(ledger[0]).toEqual(event(1, 'A', 'L1', 10, 10));
     expect(ledger[1]?.reservationId).toBe('R1');
     expect(await store.headPosition()).toBe(2);
+    // What a cache loads: the same rows and the position they reflect, each in one statement.
+    expect(await store.itemStockAt('A')).toEqual({
+      position: 2,
+      value: { item: item('A'), levels: [level('A', 'L1', 10, 2, 2)] },
+    });
+    expect(await store.itemStockAt('NONE')).toEqual({ position: 2, value: { item: undefined, levels: [] } });
+    expect(await store.locationLevelsAt('L1', undefined, 10)).toEqual({
+      position: 2,
+      value: [level('A', 'L1', 10, 2, 2)],
+    });
+    expect(await store.locationLevelsAt('L1', 'A', 10)).toEqual({ position: 2, value: [] });
   });
 
   it('reads back what a session wrote, inside the next transaction', async () => {
@@ -418,6 +429,9 @@ describe.each(testDialects())('store contract: %s', (dialect) => {
     expect((await store.itemHistory('B', 1, 10)).map((e) => e.position)).toEqual([4]);
     expect((await store.locationLevels('L1', undefined, 10)).map((l) => l.sku)).toEqual(['A', 'B']);
     expect((await store.locationLevels('L1', 'A', 10)).map((l) => l.sku)).toEqual(['B']);
+    const page = await store.locationLevelsAt('L1', undefined, 1);
+    expect([page.position, page.value.map((l) => l.sku)]).toEqual([4, ['A']]);
+    expect((await store.itemStockAt('A')).value.levels.map((l) => l.location)).toEqual(['L1', 'L2']);
     const keys = (await store.scanLevels(undefined, 2)).map((l) => `${l.sku}@${l.location}`);
     expect(keys).toEqual(['A@L1', 'A@L2']);
     const rest = await store.scanLevels({ sku: 'A', location: 'L2' }, 10);

@@ -38,11 +38,6 @@ export function countedReads(store: StoreReads): { reads: StoreReads; counts: Re
   };
 }
 
-/** Reads that reach the database for a cached key (the bloom filter's build aside). */
-export function storeLoads(counts: ReadCounts): number {
-  return (counts.itemLevels ?? 0) + (counts.getItem ?? 0) + (counts.locationLevels ?? 0);
-}
-
 export interface TestReadPath extends ReadPath {
   readonly registry: Registry;
   readonly errors: unknown[];
