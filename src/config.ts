@@ -458,12 +458,20 @@ export const settings = {
       'Redis that holds the buckets, so that every instance draws on one budget; empty, or Redis unreachable: each process keeps its own',
     parse: text,
   },
+  rateLimitRedisPrefix: {
+    env: 'SKULD_RATE_LIMIT_REDIS_PREFIX',
+    flag: '--rate-limit-redis-prefix',
+    default: 'skuld:',
+    description:
+      "What the limits' Redis keys begin with: instances that share a budget use the same prefix, deployments sharing one Redis different ones",
+    parse: text,
+  },
   authFailuresPerMinute: {
     env: 'SKULD_AUTH_FAILURES_PER_MINUTE',
     flag: '--auth-failures-per-minute',
     default: 60,
     description:
-      'Failed authentications allowed per source address per minute; beyond, 429 RATE_LIMITED before any check',
+      "Failed authentications allowed per source address per minute (shared through the rate limits' Redis like their buckets); beyond, 429 RATE_LIMITED before any check",
     parse: integer(1, 1_000_000),
   },
   corsOrigins: {

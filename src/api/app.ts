@@ -5,7 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type RouteOptions } from 'fastify';
 import { Authenticator } from '../auth/authenticator.js';
 import { JwtVerifier } from '../auth/jwt.js';
-import { createBuckets, LocalBuckets } from '../auth/rate-limit.js';
+import { createBuckets, FailureLimit } from '../auth/rate-limit.js';
 import { type ApiAuth, guardAccess, securitySchemes } from './auth.js';
 import { clientErrorHandler, refuseConnect } from './client-errors.js';
 import { type ApiContext, type ApiRuntime, batchCommandSchema, commandSpecs } from './commands.js';
@@ -105,14 +105,21 @@ function apiAuth(runtime: ApiRuntime, log: ApiAuth['log']): ApiAuth {
   });
   const authenticator = new Authenticator({ keys: runtime.store.keys, jwt, keyCacheMs: config.authKeyCacheMs, log });
   const limits = { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst };
-  const requests = createBuckets(config.rateLimitRedisUrl, 'skuld:rate:', limits, log);
+  const { rateLimitRedisUrl: redisUrl, rateLimitRedisPrefix: prefix } = config;
+  const requests = createBuckets(redisUrl, `${prefix}rate:`, limits, log);
   const perMinute = config.authFailuresPerMinute;
-  const failures = new LocalBuckets({ perSecond: perMinute / 60, burst: perMinute });
+  const failureBuckets = createBuckets(
+    redisUrl,
+    `${prefix}auth-failures:`,
+    { perSecond: perMinute / 60, burst: perMinute },
+    log,
+  );
+  const failures = new FailureLimit(failureBuckets);
   const close = async () => {
-    if ('close' in requests) await requests.close();
+    for (const buckets of [requests, failureBuckets]) if ('close' in buckets) await buckets.close();
   };
   const ready = async () => {
-    if ('ready' in requests) await requests.ready();
+    for (const buckets of [requests, failureBuckets]) if ('ready' in buckets) await buckets.ready();
   };
   return { authenticator, requests, failures, log, ready, close };
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { Authentication, Authenticator, Principal } from '../auth/authenticator.js';
-import type { Buckets, LocalBuckets } from '../auth/rate-limit.js';
+import type { Buckets, FailureLimit } from '../auth/rate-limit.js';
 import { type Access, describeAccess, operationOfRoute, type Scope, scopes } from '../auth/scopes.js';
 import { type DomainError, domainError } from '../domain/index.js';
 import type { Log } from '../log.js';
@@ -30,8 +30,8 @@ export interface ApiAuth {
   readonly authenticator: Authenticator;
   /** Requests per principal. */
   readonly requests: Buckets;
-  /** Failed authentications per source address (per process). */
-  readonly failures: LocalBuckets;
+  /** Failed authentications per source address (shared like the requests' buckets). */
+  readonly failures: FailureLimit;
   readonly log: Log;
   /** Resolves once the limits' Redis answers, or has had its time to. */
   ready(): Promise<void>;
@@ -183,7 +183,7 @@ function authenticate(
     return refusal401(reply, 'this route needs a credential: Authorization: Bearer <API key or JWT>');
   }
   // An address that failed too often is refused before its credential is even looked at.
-  const blocked = auth.failures.peek(request.ip, 1);
+  const blocked = auth.failures.refused(request.ip);
   if (blocked > 0) return tooManyFailures(reply, blocked);
   const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
   if (token === '') return refused(request, reply, auth, 'the Authorization header is not Bearer <token>');
@@ -211,11 +211,14 @@ function authorize(
 }
 
 /** A failed authentication: 401, or 429 once the address has failed too often. */
-function refused(request: FastifyRequest, reply: FastifyReply, auth: ApiAuth, reason: string): DomainError {
-  const waitMs = auth.failures.take(request.ip, 1);
-  if (waitMs === 0) return refusal401(reply, reason);
-  auth.log.warn({ address: request.ip }, 'authentication failures over the limit; refusing this address for a while');
-  return tooManyFailures(reply, waitMs);
+function refused(request: FastifyRequest, reply: FastifyReply, auth: ApiAuth, reason: string): Maybe<DomainError> {
+  const wait = auth.failures.fail(request.ip);
+  const answer = (waitMs: number) => {
+    if (waitMs === 0) return refusal401(reply, reason);
+    auth.log.warn({ address: request.ip }, 'authentication failures over the limit; refusing this address for a while');
+    return tooManyFailures(reply, waitMs);
+  };
+  return typeof wait === 'number' ? answer(wait) : wait.then(answer);
 }
 
 function tooManyFailures(reply: FastifyReply, waitMs: number): DomainError {

@@ -60,6 +60,7 @@ export type ApiSettings = Pick<
   | 'rateLimitPerSecond'
   | 'rateLimitBurst'
   | 'rateLimitRedisUrl'
+  | 'rateLimitRedisPrefix'
   | 'authFailuresPerMinute'
   | 'corsOrigins'
 >;

@@ -3,9 +3,10 @@ import type { Log } from '../log.js';
 
 // Token buckets: a bucket per key (a principal, or a source address for failed authentication)
 // holds up to `burst` tokens and refills at `perSecond`. A request takes one token, a batch one per
-// command. With Redis the buckets are shared by every instance (one Lua script: read, refill,
-// take, on Redis's clock); without it, or while Redis does not answer, each process keeps its own,
-// so a limit never falls away and Redis being down never refuses anyone by itself.
+// command, a failed authentication one of its address's. With Redis the buckets are shared by
+// every instance (one Lua script: read, refill, take, on Redis's clock); without it, or while
+// Redis does not answer, each process keeps its own, so a limit never falls away and Redis being
+// down never refuses anyone by itself.
 
 export interface BucketSettings {
   readonly perSecond: number;
@@ -14,6 +15,8 @@ export interface BucketSettings {
 
 /** Buckets a process keeps; beyond, the least recently used is forgotten (it refills to full anyway). */
 const localBucketsMax = 100_000;
+/** Refused addresses a process remembers; beyond, the least recently refused is forgotten. */
+const refusedAddressesMax = 100_000;
 /** How long a Redis call may take before the process's own bucket answers instead. */
 const redisTimeoutMs = 50;
 /** How long a connection to Redis may take to open; a start waits at most this for it. */
@@ -36,15 +39,13 @@ export class LocalBuckets {
     const now = this.now();
     const tokens = this.tokens(key, now);
     const wait = this.waitFor(tokens, cost);
-    this.buckets.delete(key);
-    if (this.buckets.size >= localBucketsMax) this.buckets.delete(this.buckets.keys().next().value as string);
-    this.buckets.set(key, { tokens: wait === 0 ? tokens - Math.min(cost, this.settings.burst) : tokens, atMs: now });
+    setNewest(
+      this.buckets,
+      key,
+      { tokens: wait === 0 ? tokens - Math.min(cost, this.settings.burst) : tokens, atMs: now },
+      localBucketsMax,
+    );
     return wait;
-  }
-
-  /** How long until `cost` tokens are there, taking none. */
-  peek(key: string, cost: number): Wait {
-    return this.waitFor(this.tokens(key, this.now()), cost);
   }
 
   private tokens(key: string, now: number): number {
@@ -148,4 +149,51 @@ export interface Buckets {
 
 export function createBuckets(redisUrl: string, prefix: string, settings: BucketSettings, log: Log) {
   return redisUrl === '' ? new LocalBuckets(settings) : new SharedBuckets(redisUrl, prefix, settings, log);
+}
+
+/** Sets a map's entry as its newest, forgetting the oldest when the map holds `sizeMax`. */
+function setNewest<V>(map: Map<string, V>, key: string, value: V, sizeMax: number): void {
+  map.delete(key);
+  if (map.size >= sizeMax) map.delete(map.keys().next().value as string);
+  map.set(key, value);
+}
+
+/**
+ * Failed authentications per source address: each failure takes a token from the address's
+ * bucket (shared through Redis when it is configured). The process remembers until when the
+ * buckets refused an address, and refuses it before looking at its credential: a request with a
+ * credential asks that memory alone and costs no Redis call. Another instance learns of the
+ * refusal at its own next failure from the address, so across N instances an address gets at
+ * most N - 1 failures beyond its budget each time the budget refills.
+ */
+export class FailureLimit {
+  private readonly buckets: Buckets;
+  private readonly now: () => number;
+  private readonly refusedUntil = new Map<string, number>();
+
+  constructor(buckets: Buckets, now: () => number = Date.now) {
+    this.buckets = buckets;
+    this.now = now;
+  }
+
+  /** Milliseconds until the address may try again; 0 when it may now. */
+  refused(address: string): Wait {
+    const until = this.refusedUntil.get(address);
+    if (until === undefined) return 0;
+    const wait = until - this.now();
+    if (wait > 0) return wait;
+    this.refusedUntil.delete(address);
+    return 0;
+  }
+
+  /** Counts a failure of the address; the wait when it is over its budget (0 while within it). */
+  fail(address: string): Wait | Promise<Wait> {
+    const wait = this.buckets.take(address, 1);
+    return typeof wait === 'number' ? this.remember(address, wait) : wait.then((ms) => this.remember(address, ms));
+  }
+
+  private remember(address: string, wait: Wait): Wait {
+    if (wait > 0) setNewest(this.refusedUntil, address, this.now() + wait, refusedAddressesMax);
+    return wait;
+  }
 }
