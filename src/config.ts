@@ -115,7 +115,7 @@ export const settings = {
     env: 'SKULD_REDIS_URL',
     flag: '--redis-url',
     default: 'redis://127.0.0.1:6379',
-    description: 'Redis for the redlock strategy and the shared cache (SKULD_CACHE=redis)',
+    description: 'Redis for the redlock strategy and the shared cache; setting it turns the shared cache on (unless SKULD_CACHE says otherwise)',
     parse: text,
   },
   amqpUrl: {
@@ -209,7 +209,7 @@ export const settings = {
     flag: '--cache',
     default: 'local' as 'off' | 'local' | 'redis',
     description:
-      'Stock reads: `off`: from the store; `local`: through an in-process cache (L1); `redis`: through L1, then Redis at SKULD_REDIS_URL (L2), shared by every instance, which also carries invalidations between them',
+      'Stock reads: `off`: from the store; `local`: through an in-process cache (L1); `redis`: through L1, then Redis at SKULD_REDIS_URL (L2), shared by every instance, which also carries invalidations between them. Unset: `redis` when SKULD_REDIS_URL is set, `local` when not',
     parse: oneOf('off', 'local', 'redis'),
   },
   cacheL1TtlMs: {
@@ -736,6 +736,9 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, argv: readon
     sources[key] = flag === undefined ? 'env' : 'flag';
   }
   const result = config as Config;
+  // A Redis given is a Redis used for reads too, unless SKULD_CACHE says otherwise; none given,
+  // reads have L1 alone (the URL's default is only where the redlock strategy looks for one).
+  if (sources.cache === 'default' && sources.redisUrl !== 'default') config.cache = 'redis';
   if (result.reservationTtlMsDefault > result.reservationTtlMsMax) {
     throw invalid('SKULD_RESERVATION_TTL_MS must not exceed SKULD_RESERVATION_TTL_MS_MAX');
   }

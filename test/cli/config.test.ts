@@ -45,6 +45,14 @@ describe('configuration', () => {
     expect(sources.host).toBe('default');
   });
 
+  it('reads through Redis when a Redis is given, through L1 alone when not, unless SKULD_CACHE says', () => {
+    expect(loadConfig({}).cache).toBe('local');
+    expect(loadConfig({ SKULD_REDIS_URL: 'redis://10.0.0.5:6379' }).cache).toBe('redis');
+    expect(loadConfig({}, ['--redis-url=redis://10.0.0.5:6379']).cache).toBe('redis');
+    expect(loadConfig({ SKULD_REDIS_URL: 'redis://10.0.0.5:6379', SKULD_CACHE: 'local' }).cache).toBe('local');
+    expect(loadConfig({ SKULD_REDIS_URL: 'redis://10.0.0.5:6379', SKULD_CACHE: 'off' }).cache).toBe('off');
+  });
+
   it('refuses a bad value, an unknown option and an unusable store with CONFIG_INVALID', () => {
     for (const [env, argv] of [
       [{ SKULD_PORT: '70000' }, []],

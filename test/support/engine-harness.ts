@@ -100,8 +100,9 @@ export async function runInProcesses(jobs: readonly WorkerJob[]): Promise<Worker
       // 'close', not 'exit': the answers are one long line, read only once stdout has ended.
       child.once('close', (code, signal) => {
         rmSync(file, { force: true });
-        const last = stdout.trim().split('\n').pop() ?? '';
-        if (code === 0 && last.startsWith('{')) resolve(JSON.parse(last) as WorkerResult);
+        // The service's own log lines may come before and after it.
+        const last = stdout.split('\n').findLast((line) => line.startsWith('{"answers":')) ?? '';
+        if (code === 0 && last !== '') resolve(JSON.parse(last) as WorkerResult);
         else reject(new Error(`engine worker exited with ${code ?? signal}:\n${stderr}`));
       });
     });
