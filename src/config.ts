@@ -12,6 +12,8 @@ interface Setting<T> {
   readonly default: T;
   readonly description: string;
   readonly parse: (raw: string) => T;
+  /** A credential: `skuld config` shows whether it is set, never its value. */
+  readonly secret?: true;
 }
 
 function integer(min: number, max: number) {
@@ -360,6 +362,7 @@ export const settings = {
   authJwtSecret: {
     env: 'SKULD_AUTH_JWT_SECRET',
     flag: '--auth-jwt-secret',
+    secret: true,
     default: '',
     description:
       'JWT bearer tokens signed with this shared secret (HS256, at least 32 characters) are accepted; empty: none',
@@ -854,12 +857,13 @@ function databaseOf(url: string): string {
 
 /**
  * The settings in force, one a line: variable, flag, value and where it came from. A password
- * in a URL is masked.
+ * in a URL and a credential are masked.
  */
 export function describeConfig({ config, sources }: ResolvedConfig): string {
   const rows = (Object.keys(settings) as (keyof Config)[]).map((key) => {
     const setting: Setting<unknown> = settings[key];
-    return [setting.env, setting.flag, shown(config[key]), sources[key]];
+    const value = setting.secret === true && config[key] !== '' ? '***' : shown(config[key]);
+    return [setting.env, setting.flag, value, sources[key]];
   });
   const table = [['Variable', 'Flag', 'Value', 'From'], ...rows];
   const widths = [0, 1, 2].map((column) => Math.max(...table.map((row) => (row[column] as string).length)));

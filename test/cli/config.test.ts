@@ -72,6 +72,19 @@ describe('configuration', () => {
     expect(text).not.toContain('s3cret');
   });
 
+  it('prints whether a credential is set, never its value', () => {
+    const secret = 'a-shared-secret-of-at-least-32-characters';
+    const text = describeConfig(
+      resolveConfig({
+        SKULD_AUTH_JWT_SECRET: secret,
+        SKULD_AUTH_JWT_ISSUER: 'https://id.example',
+        SKULD_AUTH_JWT_AUDIENCE: 'skuld',
+      }),
+    );
+    expect(text).toMatch(/^SKULD_AUTH_JWT_SECRET +--auth-jwt-secret +\*\*\* +env$/m);
+    expect(text).not.toContain(secret);
+  });
+
   it('`skuld config` shows an environment override and a flag as the values in force', async () => {
     const { code, stdout } = await runSkuld(['config', '--batch-size-max', '64'], { SKULD_PORT: '3001' });
     expect(code).toBe(0);
