@@ -117,7 +117,8 @@ export const settings = {
     env: 'SKULD_REDIS_URL',
     flag: '--redis-url',
     default: 'redis://127.0.0.1:6379',
-    description: 'Redis for the redlock strategy and the shared cache; setting it turns the shared cache on (unless SKULD_CACHE says otherwise)',
+    description:
+      'Redis for the redlock strategy and the shared cache; setting it turns the shared cache on (unless SKULD_CACHE says otherwise)',
     parse: text,
   },
   amqpUrl: {
@@ -302,6 +303,14 @@ export const settings = {
     default: 3000,
     description: 'HTTP port (0: any free port)',
     parse: integer(0, 65535),
+  },
+  grpcPort: {
+    env: 'SKULD_GRPC_PORT',
+    flag: '--grpc-port',
+    default: 'off' as number | 'off',
+    description:
+      'gRPC port (HTTP/2, on SKULD_HOST; with TLS when SKULD_TLS_CERT_FILE is set), serving the same commands and reads as HTTP; 0: any free port; `off`: no gRPC',
+    parse: (raw: string): number | 'off' => (raw === 'off' ? 'off' : integer(0, 65535)(raw)),
   },
   logLevel: {
     env: 'SKULD_LOG_LEVEL',

@@ -48,6 +48,8 @@ export interface AppOptions {
   readonly withoutAuthenticationForBenchmark?: boolean;
   /** HTTPS with this certificate chain and key (PEM); absent: plain HTTP. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | undefined;
+  /** The authentication and rate limits, when shared with a gRPC server; absent: the app's own. The app closes them. */
+  readonly auth?: ApiAuth | undefined;
 }
 
 const routes: readonly FastifyPluginAsync<ApiContext>[] = [
@@ -92,8 +94,11 @@ function refuseUnknownQueries(route: RouteOptions): void {
   if (schema?.hide !== true && schema?.querystring === undefined) route.schema = { ...schema, querystring: noQuery };
 }
 
-/** The authenticator and the rate limits of an app, from the runtime's key store and settings. */
-function apiAuth(runtime: ApiRuntime, log: ApiAuth['log']): ApiAuth {
+/**
+ * The authenticator and the rate limits of an app, from the runtime's key store and settings; a
+ * gRPC server on the same runtime shares them (AppOptions.auth), so a principal has one budget.
+ */
+export function apiAuth(runtime: ApiRuntime, log: ApiAuth['log']): ApiAuth {
   const { config } = runtime;
   const jwt = JwtVerifier.create({
     secret: config.authJwtSecret,
@@ -150,7 +155,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   refuseConnect(app);
   allowOrigins(app, parseOrigins(config.corsOrigins));
   guardRequests(app);
-  const auth = apiAuth(runtime, app.log);
+  const auth = options.auth ?? apiAuth(runtime, app.log);
   await auth.ready();
   guardAccess(app, auth, config, options.withoutAuthenticationForBenchmark === true);
   const version = packageVersion();

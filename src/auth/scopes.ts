@@ -152,3 +152,39 @@ export function describeAccess(access: Access): string {
       return `open, or \`ops:read\` (\`SKULD_AUTH_${access.probe.toUpperCase()}\`)`;
   }
 }
+
+/**
+ * Every RPC of the gRPC service and its access: an RPC that serves an operation of the table above
+ * names it and has its access; the others declare their own. The gRPC server refuses to start with
+ * an RPC this table does not declare. (The health and reflection services are open: they reveal
+ * the contract and whether the server is up, nothing more.)
+ */
+export const rpcs = {
+  RegisterItem: { operation: 'RegisterItem' },
+  ReceiveStock: { operation: 'ReceiveStock' },
+  ReserveStock: { operation: 'ReserveStock' },
+  CommitReservation: { operation: 'CommitReservation' },
+  ReleaseReservation: { operation: 'ReleaseReservation' },
+  ReturnStock: { operation: 'ReturnStock' },
+  AdjustStock: { operation: 'AdjustStock' },
+  CountStock: { operation: 'CountStock' },
+  TransferStock: { operation: 'TransferStock' },
+  ExecuteCommands: { operation: 'Batch' },
+  GetItem: { operation: 'GetItem' },
+  ListItems: { operation: 'ListItems' },
+  GetReservation: { operation: 'GetReservation' },
+  GetItemStock: { operation: 'ItemStock' },
+  GetLevel: { operation: 'ItemLocationStock' },
+  ListLocationStock: { operation: 'LocationStock' },
+  ReadLedger: { operation: 'Ledger' },
+  GetItemHistory: { operation: 'ItemHistory' },
+  WatchEvents: { operation: 'Ledger' },
+} as const satisfies Record<string, { readonly operation: OperationName }>;
+
+export type RpcName = keyof typeof rpcs;
+
+/** The access an RPC needs, from the operation it serves; undefined for an RPC the table does not declare. */
+export function accessOfRpc(name: string): Access | undefined {
+  const rpc = (rpcs as Record<string, { readonly operation: OperationName }>)[name];
+  return rpc === undefined ? undefined : operations[rpc.operation].access;
+}

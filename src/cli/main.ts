@@ -19,6 +19,7 @@ import { seed } from './seed.js';
 import {
   checkAddressFree,
   firstKeyIfNone,
+  grpcPortSetting,
   listenError,
   printBanner,
   printFirstKey,
@@ -155,25 +156,40 @@ async function withRuntime(config: Config, work: (runtime: Runtime) => Promise<n
 
 async function serve(config: Config): Promise<number> {
   await checkAddressFree(config.host, config.port);
+  const { grpcPort } = config;
+  if (grpcPort !== 'off') await checkAddressFree(config.host, grpcPort, grpcPortSetting);
   const tls = readTls(config);
-  const { buildApp } = await import('../api/app.js');
+  const { apiAuth, buildApp } = await import('../api/app.js');
+  const { startGrpcServer } = await import('../grpc/grpc-server.js');
   return withRuntime(config, async (runtime) => {
     await seedIfEmpty(config, runtime);
     const firstKey = await firstKeyIfNone(runtime);
-    const app = await buildApp({ runtime, logger: { level: config.logLevel }, limits: httpLimitsOf(config), tls });
+    // One authentication and one rate-limit budget per principal, whichever port it calls.
+    const auth = apiAuth(runtime, runtime.log);
+    const logger = { level: config.logLevel };
+    const app = await buildApp({ runtime, logger, limits: httpLimitsOf(config), tls, auth });
+    let grpc: Awaited<ReturnType<typeof startGrpcServer>> | undefined;
     try {
       const address = await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
         throw listenError(error, config.host, config.port);
       });
+      if (grpcPort !== 'off') {
+        const options = { runtime, auth, log: runtime.log, host: config.host, port: grpcPort, tls };
+        grpc = await startGrpcServer(options).catch((error: unknown) => {
+          throw listenError(error, config.host, grpcPort, grpcPortSetting);
+        });
+      }
       runtime.sweeper.start();
       runtime.events.start();
       runtime.relays.start();
       if (firstKey !== undefined) printFirstKey(firstKey, address);
-      printBanner(address, runtime);
+      printBanner(address, runtime, grpc?.url);
       warnIfOpenReads(config, runtime);
       await untilStopped();
     } finally {
-      // Stop taking requests and answer what the engine holds; the store closes after.
+      // Stop taking requests and calls, and answer what the engine holds; the store closes after.
+      // The app closes the authentication the gRPC server shares, so it closes last.
+      await grpc?.close();
       await app.close();
     }
     return 0;

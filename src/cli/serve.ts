@@ -14,12 +14,16 @@ const listenErrorMessages: Readonly<Record<string, string>> = {
   ENOTFOUND: 'the host name does not resolve:',
 };
 
+/** The settings that name a port, for the message of a start refused for it. */
+export const httpPortSetting = 'SKULD_PORT / --port';
+export const grpcPortSetting = 'SKULD_GRPC_PORT / --grpc-port';
+
 /** A socket's listen error as a StartupError (PORT_IN_USE, or CONFIG_INVALID); any other error as it is. */
-export function listenError(error: unknown, host: string, port: number): unknown {
+export function listenError(error: unknown, host: string, port: number, setting = httpPortSetting): unknown {
   const code = (error as { code?: unknown }).code;
   const message = typeof code === 'string' ? listenErrorMessages[code] : undefined;
   if (message === undefined) return error;
-  const where = `${host}:${port} (SKULD_HOST / --host, SKULD_PORT / --port)`;
+  const where = `${host}:${port} (SKULD_HOST / --host, ${setting})`;
   return new StartupError(code === 'EADDRINUSE' ? 'PORT_IN_USE' : 'CONFIG_INVALID', `${message} ${where}`, {
     cause: error,
   });
@@ -30,7 +34,7 @@ export function listenError(error: unknown, host: string, port: number): unknown
  * seeded: a start that cannot serve changes nothing. (Another process may still take the port
  * between this check and the real listen; that listen fails the same way.)
  */
-export async function checkAddressFree(host: string, port: number): Promise<void> {
+export async function checkAddressFree(host: string, port: number, setting = httpPortSetting): Promise<void> {
   if (port === 0) return;
   const probe = createServer();
   try {
@@ -39,7 +43,7 @@ export async function checkAddressFree(host: string, port: number): Promise<void
       probe.listen({ host, port, exclusive: true }, resolve);
     });
   } catch (error) {
-    throw listenError(error, host, port);
+    throw listenError(error, host, port, setting);
   }
   await new Promise<void>((resolve) => probe.close(() => resolve()));
 }
@@ -64,12 +68,16 @@ export async function seedIfEmpty(config: Config, runtime: Runtime): Promise<voi
   if (applied > 0) console.log(`seeded demo data (${applied} commands)`);
 }
 
-export function printBanner(address: string, runtime: Runtime): void {
+export function printBanner(address: string, runtime: Runtime, grpcUrl?: string): void {
   const base = address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
   console.log(`Skuld is serving on ${base} (store: ${runtime.store.dialect})`);
   console.log(`  API:      ${base}/v1`);
   console.log(`  API docs: ${base}/docs`);
   console.log(`  health:   ${base}/healthz, ${base}/readyz`);
+  if (grpcUrl !== undefined) {
+    const grpc = grpcUrl.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
+    console.log(`  gRPC:     ${grpc} (skuld.inventory.v1.InventoryService, grpc.health.v1, reflection)`);
+  }
 }
 
 /**

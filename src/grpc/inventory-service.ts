@@ -1,0 +1,295 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
+import type { ApiRuntime, ClientCommandType } from '../api/commands.js';
+import { commandScopes } from '../auth/scopes.js';
+import {
+  type Command,
+  type DomainError,
+  domainError,
+  emptyLevel,
+  isValidCode,
+  isValidId,
+  type Level,
+  viewLevel,
+} from '../domain/index.js';
+import type { Answer } from '../engine/executor.js';
+import type {
+  ExecuteCommandsRequest,
+  ExecuteCommandsResponseSchema,
+  InventoryService,
+} from './gen/skuld/inventory/v1/inventory_service_pb.js';
+import { forbidden, type GrpcAuth, principalOf, rateLimited } from './grpc-access.js';
+import { detailsOf, grpcStatus, invalidField, toConnectError } from './grpc-errors.js';
+import {
+  type CommandRequest,
+  commandOf,
+  eventMessage,
+  itemMessage,
+  levelMessage,
+  numberOf,
+  reservationMessage,
+  toCommand,
+  valueMembers,
+} from './messages.js';
+
+// The inventory service: each command goes to the write path as its HTTP route would send it
+// (the principal as actor), each read to the same read ports. A command handed to the engine is
+// decided whole whatever becomes of the call: a call cancelled or past its deadline after that
+// point leaves the command done or refused, never in part, and its id tells which on a resend.
+
+/** Most commands of one stream in the engine at once; the stream is read no further until one is answered. */
+export const streamCommandsInFlightMax = 1024;
+/** Events WatchEvents reads from the ledger at once. */
+const watchPageEventsMax = 1000;
+/** How long WatchEvents waits, once caught up with the ledger, before it looks again. */
+const watchPollMs = 50;
+/** Page sizes of the reads, as the HTTP API's `limit`. */
+const pageLimitDefault = 100;
+const pageLimitMax = 1000;
+
+function refuse(error: DomainError): never {
+  throw toConnectError(error);
+}
+
+/** Sends a command unless the call is already over: a cancelled call's command is never started. */
+function execute(runtime: ApiRuntime, context: HandlerContext, command: Command): Promise<Answer> {
+  if (context.signal.aborted) throw ConnectError.from(context.signal.reason);
+  return runtime.engine.execute(command);
+}
+
+/** A unary command's response: its value's members, its position and whether it was replayed. */
+function answered(answer: Answer) {
+  const { outcome } = answer;
+  if (!outcome.ok) refuse(outcome.error);
+  return { ...valueMembers(outcome.value), position: BigInt(outcome.position), replayed: answer.replayed };
+}
+
+function code(field: string, value: string): string {
+  if (!isValidCode(value)) refuse(invalidField(field, 'is not a valid code'));
+  return value;
+}
+
+function limitOf(limit: number | undefined): number {
+  if (limit === undefined) return pageLimitDefault;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > pageLimitMax) {
+    refuse(invalidField('limit', `must be an integer from 1 to ${pageLimitMax}`));
+  }
+  return limit;
+}
+
+function positionOf(field: string, value: bigint | undefined): number | undefined {
+  const position = numberOf(value);
+  if (position !== undefined && (!Number.isSafeInteger(position) || position < 0)) {
+    refuse(invalidField(field, 'must be an integer from 0 to 2^53 - 1'));
+  }
+  return position;
+}
+
+function unknownItem(sku: string): DomainError {
+  return domainError('UNKNOWN_ITEM', `item ${sku} is not registered`, { sku });
+}
+
+function totals(levels: readonly Level[]) {
+  let onHand = 0n;
+  let reserved = 0n;
+  for (const level of levels) {
+    onHand += BigInt(level.onHand);
+    reserved += BigInt(level.reserved);
+  }
+  return { onHand, reserved, available: onHand - reserved };
+}
+
+type StreamAnswer = MessageInitShape<typeof ExecuteCommandsResponseSchema>;
+
+/** One command of a stream: its scope, a token of the principal's budget, then the engine. */
+async function streamAnswer(
+  runtime: ApiRuntime,
+  auth: GrpcAuth,
+  context: HandlerContext,
+  request: ExecuteCommandsRequest,
+  sequence: number,
+): Promise<StreamAnswer> {
+  const principal = principalOf(context);
+  const command = commandOf(request, principal.actor);
+  const refused = (commandId: string, error: DomainError): StreamAnswer => ({
+    sequence: BigInt(sequence),
+    commandId,
+    result: {
+      case: 'error',
+      value: { status: grpcStatus(error.code), detail: { ...error, details: detailsOf(error) } },
+    },
+  });
+  if (command === undefined) return refused('', invalidField('command', 'is not set'));
+  const scope = commandScopes[command.type as ClientCommandType];
+  if (!principal.scopes.has(scope)) return refused(command.id, forbidden(scope));
+  const limited = rateLimited(await auth.requests.take(principal.actor, 1));
+  if (limited !== undefined) return refused(command.id, limited);
+  const { outcome, replayed } = await execute(runtime, context, command);
+  if (!outcome.ok) return { ...refused(command.id, outcome.error), replayed };
+  const members = valueMembers(outcome.value);
+  const value =
+    'item' in members
+      ? { case: 'item' as const, value: members.item }
+      : 'reservation' in members
+        ? { case: 'reservation' as const, value: members.reservation }
+        : { case: 'levels' as const, value: members };
+  return {
+    sequence: BigInt(sequence),
+    commandId: command.id,
+    replayed,
+    result: { case: 'ok', value: { value, position: BigInt(outcome.position) } },
+  };
+}
+
+/**
+ * Answers a stream's commands in the order they came, while reading on: up to
+ * streamCommandsInFlightMax of them are in the engine at once, so they share its batches.
+ */
+async function* executeCommands(
+  runtime: ApiRuntime,
+  auth: GrpcAuth,
+  requests: AsyncIterable<ExecuteCommandsRequest>,
+  context: HandlerContext,
+): AsyncGenerator<StreamAnswer> {
+  const answers: Promise<StreamAnswer>[] = [];
+  let wake: (() => void) | undefined;
+  let room: (() => void) | undefined;
+  let readDone = false;
+  let readError: unknown;
+  const reading = (async () => {
+    let sequence = 0;
+    for await (const request of requests) {
+      while (answers.length >= streamCommandsInFlightMax) await new Promise<void>((resolve) => (room = resolve));
+      answers.push(streamAnswer(runtime, auth, context, request, sequence));
+      sequence += 1;
+      wake?.();
+    }
+  })();
+  reading.then(
+    () => (readDone = true),
+    (error: unknown) => {
+      readError = error;
+      readDone = true;
+    },
+  );
+  reading.finally(() => wake?.());
+  while (true) {
+    const next = answers.shift();
+    if (next === undefined) {
+      if (readDone) break;
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+      continue;
+    }
+    room?.();
+    room = undefined;
+    yield await next;
+  }
+  if (readError !== undefined) throw readError;
+}
+
+/**
+ * Every ledger event after `after`, then each one as it commits, until the call ends. When the
+ * server closes, the stream ends with UNAVAILABLE: the client resumes after its last position,
+ * here or on another instance.
+ */
+async function* watchEvents(runtime: ApiRuntime, from: number, context: HandlerContext, closing: AbortSignal) {
+  const ended = AbortSignal.any([context.signal, closing]);
+  let after = from;
+  while (!ended.aborted) {
+    const events = await runtime.store.readLedger(after, watchPageEventsMax);
+    for (const event of events) {
+      yield { event: eventMessage(event) };
+      after = event.position;
+    }
+    if (events.length === watchPageEventsMax) continue;
+    try {
+      await sleep(watchPollMs, undefined, { signal: ended });
+    } catch {
+      // The call was cancelled or its deadline passed, or the server closes.
+      break;
+    }
+  }
+  if (closing.aborted && !context.signal.aborted) {
+    throw new ConnectError(`the server is shutting down; resume after position ${after}`, Code.Unavailable);
+  }
+}
+
+/** `closing` aborts when the server closes: WatchEvents streams end then. */
+export function inventoryService(
+  runtime: ApiRuntime,
+  auth: GrpcAuth,
+  closing: AbortSignal,
+): ServiceImpl<typeof InventoryService> {
+  const { store, stock } = runtime;
+  const unary =
+    <T extends ClientCommandType>(type: T) =>
+    async (request: CommandRequest<T>, context: HandlerContext) =>
+      answered(await execute(runtime, context, toCommand(type, request, principalOf(context).actor)));
+  return {
+    registerItem: unary('RegisterItem'),
+    receiveStock: unary('ReceiveStock'),
+    reserveStock: unary('ReserveStock'),
+    commitReservation: unary('CommitReservation'),
+    releaseReservation: unary('ReleaseReservation'),
+    returnStock: unary('ReturnStock'),
+    adjustStock: unary('AdjustStock'),
+    countStock: unary('CountStock'),
+    transferStock: unary('TransferStock'),
+    executeCommands: (requests, context) => executeCommands(runtime, auth, requests, context),
+
+    async getItem({ sku }) {
+      const item = await store.getItem(code('sku', sku));
+      return { item: itemMessage(item ?? refuse(unknownItem(sku))) };
+    },
+    async listItems({ after, limit }) {
+      const size = limitOf(limit);
+      const items = await store.listItems(after === undefined ? undefined : code('after', after), size);
+      return { items: items.map(itemMessage), next: items.length < size ? undefined : items.at(-1)?.sku };
+    },
+    async getReservation({ id }) {
+      if (!isValidId(id)) refuse(invalidField('id', 'is not a valid id'));
+      const reservation = await store.getReservation(id);
+      if (reservation === undefined) {
+        refuse(domainError('RESERVATION_NOT_FOUND', `reservation ${id} does not exist`, { reservationId: id }));
+      }
+      return { reservation: reservationMessage(reservation) };
+    },
+    async getItemStock(request) {
+      const sku = code('sku', request.sku);
+      const { item, levels } = await stock.itemStock(sku, positionOf('minPosition', request.minPosition));
+      if (item === undefined) refuse(unknownItem(sku));
+      return { sku, levels: levels.map(levelMessage), totals: totals(levels) };
+    },
+    async getLevel(request) {
+      const sku = code('sku', request.sku);
+      const location = code('location', request.location);
+      const { item, levels } = await stock.itemStock(sku, positionOf('minPosition', request.minPosition));
+      if (item === undefined) refuse(unknownItem(sku));
+      const level = levels.find((row) => row.location === location) ?? emptyLevel(sku, location);
+      return { level: levelMessage(viewLevel(level)) };
+    },
+    async listLocationStock(request) {
+      const location = code('location', request.location);
+      const size = limitOf(request.limit);
+      const after = request.after === undefined ? undefined : code('after', request.after);
+      const rows = await stock.locationStock(location, after, size, positionOf('minPosition', request.minPosition));
+      return { location, levels: rows.map(levelMessage), next: rows.length < size ? undefined : rows.at(-1)?.sku };
+    },
+    async readLedger(request) {
+      const after = positionOf('after', request.after) ?? 0;
+      const events = await store.readLedger(after, limitOf(request.limit));
+      return { events: events.map(eventMessage), next: BigInt(events.at(-1)?.position ?? after) };
+    },
+    async getItemHistory(request) {
+      const sku = code('sku', request.sku);
+      const after = positionOf('after', request.after) ?? 0;
+      const events = await store.itemHistory(sku, after, limitOf(request.limit));
+      // Only an empty page can hide an unknown SKU; ask for the item then, not on every page.
+      if (events.length === 0 && (await store.getItem(sku)) === undefined) refuse(unknownItem(sku));
+      return { events: events.map(eventMessage), next: BigInt(events.at(-1)?.position ?? after) };
+    },
+    watchEvents: (request, context) => watchEvents(runtime, positionOf('after', request.after) ?? 0, context, closing),
+  };
+}
