@@ -72,9 +72,9 @@ export async function keyOf(
   return created.key;
 }
 
-/** Call options carrying a key. */
+/** Call options carrying a key; '' carries no credential at all. */
 export function as(key: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}) {
-  return { headers: { authorization: `Bearer ${key}` }, ...options };
+  return key === '' ? options : { headers: { authorization: `Bearer ${key}` }, ...options };
 }
 
 let counter = 0;
