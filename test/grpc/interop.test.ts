@@ -206,7 +206,8 @@ describe('a standard gRPC client (grpc-js)', () => {
     call.write({ listServices: '' });
     call.end();
     const [answer] = await answers;
-    expect((answer?.listServicesResponse as { service: unknown[] }).service).toHaveLength(3);
+    const listed = answer?.listServicesResponse as { service: unknown[] } | undefined;
+    expect(listed?.service).toHaveLength(3);
     client.close();
   });
 });
