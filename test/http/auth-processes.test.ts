@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey } from '../../src/auth/key-admin.js';
 import { createTestDatabase, type TestDatabase, testDialects } from '../support/dialects.js';
 import { redisUrl } from '../support/global-setup.js';
+import { recordCredential } from '../support/run-logs.js';
 import { type ServerProcess, startServer } from '../support/server-process.js';
 
 // Two `skuld serve` processes on one database and one Redis: a principal's requests spread over
@@ -40,6 +41,7 @@ describe('rate limits shared by two server processes through Redis', () => {
           now: Date.now(),
           expiresAt: null,
         });
+        recordCredential(created.key);
         keys[name] = created.key;
       }
     } finally {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey, revokeKey } from '../../src/auth/key-admin.js';
 import { operations, type Role, roleNames, roleScopes, type Scope } from '../../src/auth/scopes.js';
 import { testDialects } from '../support/dialects.js';
+import { recordCredential } from '../support/run-logs.js';
 import {
   type Api,
   bearer,
@@ -172,6 +173,7 @@ for (const dialect of testDialects()) {
         now: now - 2000,
         expiresAt: now - 1000,
       });
+      recordCredential(expired.key);
       const refused = expectProblem(
         await api.anonymous({ ...request, headers: bearer(expired.key) }),
         401,

@@ -8,11 +8,13 @@ import { loadConfig } from '../../src/config.js';
 import type { Dialect } from '../../src/store/port.js';
 import { ManualClock } from '../support/clock.js';
 import { createTestDatabase } from '../support/dialects.js';
+import { capturedLog, capturedLogger, recordCredential } from '../support/run-logs.js';
 
 // The API under test: a real runtime on a fresh database of the dialect, driven through
 // app.inject(), with a clock that moves only when a test says so. Every route but a few needs a
 // credential, so app.inject() sends an admin key's unless the request names its own
-// `authorization`; `anonymous` sends none.
+// `authorization`; `anonymous` sends none. The app and the runtime log into the run's folder, and
+// every key made here is written down there: the end of the run checks no log line holds one.
 
 export interface Api {
   readonly app: FastifyInstance;
@@ -34,6 +36,7 @@ export async function keyFor(api: Api, roles: readonly Role[], name = unique('ke
     now: Date.now(),
     expiresAt: null,
   });
+  recordCredential(created.key);
   return created.key;
 }
 
@@ -45,11 +48,13 @@ export function bearer(key: string): Record<string, string> {
 export async function startApi(
   dialect: Dialect,
   env: Record<string, string> = {},
-  logger: false | object = false,
+  logger: false | object = capturedLogger(),
 ): Promise<Api> {
   const db = await createTestDatabase(dialect);
   const clock = new ManualClock();
-  const runtime = await createRuntime(loadConfig({ ...db.env, SKULD_LOG_LEVEL: 'silent', ...env }), clock);
+  // The engine's thread, when there is one, logs on the terminal: silent.
+  const config = loadConfig({ ...db.env, SKULD_LOG_LEVEL: 'silent', ...env });
+  const runtime = await createRuntime(config, clock, capturedLog());
   const app = await buildApp({ runtime, logger });
   const inject = app.inject.bind(app);
   const adminKey = await actAsAdmin(app, runtime);
@@ -79,6 +84,7 @@ export async function actAsAdmin(app: FastifyInstance, runtime: Pick<Runtime, 's
     now: Date.now(),
     expiresAt: null,
   });
+  recordCredential(admin.key);
   const inject = app.inject.bind(app);
   const withAdmin = (given: InjectOptions | string) => {
     const options = typeof given === 'string' ? { url: given } : given;

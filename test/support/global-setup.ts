@@ -1,14 +1,48 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
+import type { TestProject } from 'vitest/node';
 import { mysqlUrl, onMysqlServer, postgresUrl, testDialects } from './dialects.js';
+import { runProblems } from './log-check.js';
+import { runDirVariable } from './run-logs.js';
 
-/** Fails the run at once, naming the service, when a dialect under test has no server. */
-export default async function setup(): Promise<void> {
+/**
+ * Fails the run at once, naming the service, when a dialect under test has no server; makes the
+ * folder the run's logs are captured in. Vitest calls it once per project, in one process.
+ */
+export default async function setup(project: TestProject): Promise<() => void> {
   const dialects = testDialects();
   if (dialects.includes('postgres')) await reachPostgres();
   if (dialects.includes('mysql')) await reachMariadb();
   // The read cache's tests need Redis whatever the dialects (and the redlock strategy's, on the row-locking stores).
   await reachRedis();
+  process.env[runDirVariable] ??= mkdtempSync(join(tmpdir(), 'skuld-test-run-'));
+  return () => checkRunLogs(project);
+}
+
+/**
+ * At the end of the run, once: fails it if a line it captured holds a credential, or if the
+ * authentication suites that ran captured nothing to check. The folder is kept when it fails, or
+ * when SKULD_TEST_KEEP_LOGS is set.
+ */
+function checkRunLogs(project: TestProject): void {
+  const runDir = process.env[runDirVariable];
+  // Each project's teardown calls this: the first checks, the others find nothing left to check.
+  if (runDir === undefined) return;
+  delete process.env[runDirVariable];
+  const ran = project.vitest.state
+    .getFiles()
+    .filter((file) => file.result?.state === 'pass' || file.result?.state === 'fail')
+    .map((file) => relative(process.cwd(), file.filepath));
+  const problems = runProblems(runDir, ran);
+  if (problems.length > 0) {
+    // Vitest prints an error thrown by a teardown but still exits 0 on it: the exit code fails the run.
+    process.exitCode = 1;
+    throw new Error(`The run's captured logs (kept in ${runDir}) fail the check:\n${problems.join('\n')}`);
+  }
+  if (process.env.SKULD_TEST_KEEP_LOGS === undefined) rmSync(runDir, { recursive: true, force: true });
 }
 
 export const redisUrl = process.env.SKULD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { TestDatabase } from './dialects.js';
+import { captureOutput, recordCredential, recordOutput } from './run-logs.js';
 
 const run = promisify(execFile);
 
@@ -25,6 +26,7 @@ export async function startServer(db: TestDatabase, env: Record<string, string> 
     env: { ...process.env, ...db.env, SKULD_PORT: '0', SKULD_SEED: 'off', SKULD_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  captureOutput(child, 'serve');
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let output = '';
   const base = await new Promise<string>((resolve, reject) => {
@@ -41,7 +43,8 @@ export async function startServer(db: TestDatabase, env: Record<string, string> 
     child.stderr?.on('data', onData);
     void exited.then((code) => reject(new Error(`server exited with ${code} before listening:\n${output}`)));
   });
-  const key = /(skuld_[0-9a-f]{16}_[A-Za-z0-9_-]{43})/.exec(output)?.[1];
+  const key = keysIn(output)[0];
+  if (key !== undefined) recordCredential(key);
   return { base, key, child, exited };
 }
 
@@ -50,15 +53,21 @@ export async function runSkuld(
   args: readonly string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [...skuldArgs, ...args], {
-      env: { ...process.env, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failure = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: failure.code ?? -1, stdout: failure.stdout ?? '', stderr: failure.stderr ?? String(error) };
-  }
+  const result = await run(process.execPath, [...skuldArgs, ...args], { env: { ...process.env, ...env } }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: unknown) => {
+      const failure = error as { code?: number; stdout?: string; stderr?: string };
+      return { code: failure.code ?? -1, stdout: failure.stdout ?? '', stderr: failure.stderr ?? String(error) };
+    },
+  );
+  recordOutput(`skuld-${args[0] ?? ''}`, result.stdout, result.stderr);
+  for (const key of keysIn(result.stdout)) recordCredential(key);
+  return result;
+}
+
+/** The API keys a process printed (a first start, `skuld keys create`). */
+function keysIn(output: string): string[] {
+  return output.match(/skuld_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/g) ?? [];
 }
 
 /** Runs `skuld verify` on the database; returns its exit code and report. */
