@@ -1,7 +1,11 @@
 import type { InjectOptions } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createKey, revokeKey } from '../../src/auth/key-admin.js';
 import { operations, type Role, roleNames, roleScopes, type Scope } from '../../src/auth/scopes.js';
+import { warnIfOpenReads } from '../../src/cli/serve.js';
+import type { Runtime } from '../../src/compose/runtime.js';
+import { loadConfig } from '../../src/config.js';
+import { silentLog } from '../../src/log.js';
 import { testDialects } from '../support/dialects.js';
 import { recordCredential } from '../support/run-logs.js';
 import {
@@ -29,6 +33,13 @@ const location = 'WH1';
 const change = (url: string, payload: object): InjectOptions => ({ method: 'POST', url, payload });
 const read = (url: string): InjectOptions => ({ method: 'GET', url });
 
+let counted = 100_000;
+/** A count unlike the last: a count equal to what is on hand may record nothing. */
+const nextCount = () => {
+  counted += 1;
+  return counted;
+};
+
 /** A fresh pending reservation of one unit, made with the admin key. */
 async function pending(api: Api, sku: string): Promise<string> {
   const id = unique('res');
@@ -51,7 +62,7 @@ const fixtures: Partial<Record<keyof typeof operations, Fixture>> = {
     change(`/v1/reservations/${await pending(api, sku)}/release`, { id: unique('rel') }),
   ReturnStock: (_api, sku) => change('/v1/returns', { id: unique('ret'), sku, location, quantity: 1 }),
   AdjustStock: (_api, sku) => change('/v1/adjustments', { id: unique('adj'), sku, location, delta: 1, reason: 'x' }),
-  CountStock: (_api, sku) => change('/v1/counts', { id: unique('cnt'), sku, location, counted: 100_000 }),
+  CountStock: (_api, sku) => change('/v1/counts', { id: unique('cnt'), sku, location, counted: nextCount() }),
   TransferStock: (_api, sku) =>
     change('/v1/transfers', { id: unique('trf'), sku, from: location, to: 'WH2', quantity: 1 }),
   ItemStock: (_api, sku) => read(`/v1/items/${sku}/stock`),
@@ -70,10 +81,10 @@ const fixtures: Partial<Record<keyof typeof operations, Fixture>> = {
     change('/v1/batch', {
       commands: [{ type: 'ReceiveStock', id: unique('rcv'), sku, location, quantity: 1 }],
     }),
-  ImportCountSheet: (_api, sku) => change('/v1/counts/sheets', { lines: [{ sku, location, counted: 100_000 }] }),
+  ImportCountSheet: (_api, sku) => change('/v1/counts/sheets', { lines: [{ sku, location, counted: nextCount() }] }),
   ListReconciliationReports: () => read('/v1/reconciliation/reports'),
   GetReconciliationReport: async (api, sku) => {
-    const sheet = await post(api.app, '/v1/counts/sheets', { lines: [{ sku, location, counted: 100_000 }] });
+    const sheet = await post(api.app, '/v1/counts/sheets', { lines: [{ sku, location, counted: nextCount() }] });
     expect(sheet.statusCode).toBe(201);
     return read(`/v1/reconciliation/reports/${sheet.json().id}`);
   },
@@ -95,7 +106,7 @@ for (const dialect of testDialects()) {
     beforeAll(async () => {
       api = await startApi(dialect, { SKULD_AUTH_KEY_CACHE_MS: '0', SKULD_AUTH_FAILURES_PER_MINUTE: '1000' });
       sku = await stockedItem(api.app, { [location]: 1_000 });
-      for (const role of roleNames) keys.set(role, await keyFor(api, [role]));
+      for (const role of roleNames) keys.set(role, await keyFor(api, [role], `${role}-key`));
     });
     afterAll(async () => api?.close());
 
@@ -116,6 +127,10 @@ for (const dialect of testDialects()) {
           const response = await api.app.inject({ ...request, headers });
           if (roleScopes[role].includes(scope)) {
             expect(response.statusCode, `${role}: ${response.body}`).toBeLessThan(300);
+            // Whatever the route, each event it caused names the principal that sent it.
+            const events = await api.runtime.store.readLedger(before.head, 1000);
+            if (scope.endsWith(':write')) expect(events.length, role).toBeGreaterThan(0);
+            expect(events.filter((event) => event.actor !== `key:${role}-key`)).toEqual([]);
           } else {
             const problem = expectProblem(response, 403, 'FORBIDDEN');
             expect(problem.requiredScope).toBe(scope);
@@ -206,3 +221,60 @@ for (const dialect of testDialects()) {
     });
   });
 }
+
+describe('access settings', () => {
+  it('/readyz and /metrics, when set to need a credential, need ops:read; /healthz stays open', async () => {
+    const api = await startApi('sqlite', { SKULD_AUTH_READYZ: 'credential', SKULD_AUTH_METRICS: 'credential' });
+    try {
+      const scanner = await keyFor(api, ['scanner']);
+      const auditor = await keyFor(api, ['auditor']);
+      for (const url of ['/readyz', '/metrics']) {
+        expectProblem(await api.anonymous(read(url)), 401, 'UNAUTHENTICATED');
+        const refused = expectProblem(
+          await api.app.inject({ ...read(url), headers: bearer(scanner) }),
+          403,
+          'FORBIDDEN',
+        );
+        expect(refused.requiredScope).toBe('ops:read');
+        expect((await api.app.inject({ ...read(url), headers: bearer(auditor) })).statusCode, url).toBe(200);
+      }
+      expect((await api.anonymous(read('/healthz'))).statusCode).toBe(200);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('with SKULD_DEV_OPEN_READS=loopback, serves reads from loopback alone without a credential, never a change', async () => {
+    expect(loadConfig({}).devOpenReads).toBe('off');
+    const api = await startApi('sqlite', { SKULD_DEV_OPEN_READS: 'loopback' });
+    try {
+      const sku = await stockedItem(api.app, { [location]: 1_000 });
+      for (const [name, fixture] of Object.entries(fixtures)) {
+        const request = await fixture(api, sku);
+        const before = await stateOf(api.runtime, [sku]);
+        const local = await api.anonymous({ ...request, remoteAddress: '127.0.0.1' });
+        if (request.method === 'GET') expect(local.statusCode, `${name}: ${local.body}`).toBe(200);
+        else expectProblem(local, 401, 'UNAUTHENTICATED');
+        expectProblem(await api.anonymous({ ...request, remoteAddress: '10.0.0.5' }), 401, 'UNAUTHENTICATED');
+        expect(await stateOf(api.runtime, [sku]), name).toEqual(before);
+      }
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('says loudly, on the terminal and in the log, that reads are open', () => {
+    const warned = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const logged: string[] = [];
+    const log = { ...silentLog, warn: (_context: object, message: string) => logged.push(message) };
+    try {
+      warnIfOpenReads(loadConfig({ SKULD_DEV_OPEN_READS: 'loopback' }), { log } as unknown as Runtime);
+      expect(warned.mock.calls.map(([line]) => line)).toEqual([
+        expect.stringMatching(/^WARNING: SKULD_DEV_OPEN_READS/),
+      ]);
+      expect(logged).toEqual([expect.stringMatching(/^SKULD_DEV_OPEN_READS=loopback/)]);
+    } finally {
+      warned.mockRestore();
+    }
+  });
+});
