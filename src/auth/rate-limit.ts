@@ -163,8 +163,8 @@ function setNewest<V>(map: Map<string, V>, key: string, value: V, sizeMax: numbe
  * bucket (shared through Redis when it is configured). The process remembers until when the
  * buckets refused an address, and refuses it before looking at its credential: a request with a
  * credential asks that memory alone and costs no Redis call. Another instance learns of the
- * refusal at its own next failure from the address, so across N instances an address gets at
- * most N - 1 failures beyond its budget each time the budget refills.
+ * refusal from the next failure of the address it sees (refused too), so an address spread over
+ * N instances has at most N - 1 guesses looked at beyond its budget each time it is refused.
  */
 export class FailureLimit {
   private readonly buckets: Buckets;
