@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { SignJWT } from 'jose';
@@ -5,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   accessOfRpc,
   commandScopes,
+  describeAccess,
+  operations,
   type Role,
   roleNames,
   roleScopes,
@@ -15,6 +18,7 @@ import {
   type ExecuteCommandsRequest,
   ExecuteCommandsRequestSchema,
   type ExecuteCommandsResponse,
+  InventoryService,
 } from '../../src/grpc/gen/skuld/inventory/v1/inventory_service_pb.js';
 import { ErrorDetailSchema } from '../../src/grpc/gen/skuld/inventory/v1/types_pb.js';
 import { as, type GrpcApi, keyOf, refusal, startGrpc, unique } from './harness.js';
@@ -129,6 +133,15 @@ describe('gRPC access', () => {
 
   it('has a call for every RPC of the table, and the table declares every RPC of the service', () => {
     expect(Object.keys(calls).sort()).toEqual(Object.keys(rpcs).sort());
+    expect(InventoryService.methods.map((method) => method.name).sort()).toEqual(Object.keys(rpcs).sort());
+  });
+
+  it('is printed in docs/api.md, row for row', () => {
+    const doc = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
+    const rows = Object.entries(rpcs).map(([name, { operation }]) => {
+      return `| \`${name}\` | ${operation} | ${describeAccess(operations[operation].access)} |`;
+    });
+    expect(doc).toContain(rows.join('\n'));
   });
 
   for (const name of Object.keys(calls) as (keyof typeof rpcs)[]) {
