@@ -1,4 +1,4 @@
-import { createContextKey, type HandlerContext, type Interceptor } from '@connectrpc/connect';
+import { createContextKey, createContextValues, type HandlerContext, type Interceptor } from '@connectrpc/connect';
 import type { ApiAuth } from '../api/auth.js';
 import type { Authentication, Principal } from '../auth/authenticator.js';
 import { accessOfRpc } from '../auth/scopes.js';
@@ -14,6 +14,15 @@ import { toConnectError } from './grpc-errors.js';
 
 /** The principal of a call, set by the interceptor for the handlers. */
 export const principalKey = createContextKey<Principal | undefined>(undefined, { description: 'principal' });
+/** The address a call came from, set from its connection, for the limit on failed authentications. */
+export const peerKey = createContextKey<string>('', { description: 'peer address' });
+
+/** A call's context values: the address of its connection. */
+export function callValues(request: { readonly socket: { readonly remoteAddress?: string | undefined } }) {
+  const values = createContextValues();
+  values.set(peerKey, request.socket.remoteAddress ?? '');
+  return values;
+}
 
 /** The principal of a call of the inventory service (the interceptor has authenticated it). */
 export function principalOf(context: HandlerContext): Principal {
@@ -22,8 +31,8 @@ export function principalOf(context: HandlerContext): Principal {
   return principal;
 }
 
-/** What the interceptor uses of the API's authentication: the authenticator and the rate limits. */
-export type GrpcAuth = Pick<ApiAuth, 'authenticator' | 'requests'>;
+/** What the interceptor uses of the API's authentication: the authenticator, the rate limits, the log. */
+export type GrpcAuth = Pick<ApiAuth, 'authenticator' | 'requests' | 'failures' | 'log'>;
 
 /** Fails the start when the service has an RPC the table of access does not declare. */
 export function checkRpcsDeclared(): void {
@@ -52,9 +61,13 @@ export function accessInterceptor(auth: GrpcAuth): Interceptor {
         domainError('UNAUTHENTICATED', 'this call needs a credential: authorization: Bearer <API key or JWT>'),
       );
     }
-    if (token === '')
-      throw toConnectError(domainError('UNAUTHENTICATED', 'the authorization metadata is not Bearer <token>'));
-    const principal = authenticated(await auth.authenticator.authenticate(token));
+    // An address that failed too often is refused before its credential is even looked at.
+    const address = request.contextValues.get(peerKey);
+    const blocked = auth.failures.refused(address);
+    if (blocked > 0) throw toConnectError(tooManyFailures(blocked));
+    const result = token === '' ? notBearer : await auth.authenticator.authenticate(token);
+    if (!result.ok) throw toConnectError(await failed(auth, address, result.reason));
+    const { principal } = result;
     if (access.kind === 'scope' && !principal.scopes.has(access.scope)) {
       throw toConnectError(forbidden(access.scope));
     }
@@ -68,9 +81,25 @@ export function accessInterceptor(auth: GrpcAuth): Interceptor {
   };
 }
 
-function authenticated(result: Authentication): Principal {
-  if (!result.ok) throw toConnectError(domainError('UNAUTHENTICATED', result.reason));
-  return result.principal;
+const notBearer: Authentication = { ok: false, reason: 'the authorization metadata is not Bearer <token>' };
+
+/** A failed authentication: UNAUTHENTICATED, or RATE_LIMITED once the address has failed too often. */
+async function failed(auth: GrpcAuth, address: string, reason: string): Promise<DomainError> {
+  const waitMs = await auth.failures.fail(address);
+  if (waitMs === 0) return domainError('UNAUTHENTICATED', reason);
+  auth.log.warn({ address }, 'authentication failures over the limit; refusing this address for a while');
+  return tooManyFailures(waitMs);
+}
+
+function tooManyFailures(waitMs: number): DomainError {
+  const retryAfterS = Math.max(1, Math.ceil(waitMs / 1000));
+  return domainError(
+    'RATE_LIMITED',
+    `too many failed authentications from this address; retry after ${retryAfterS} s`,
+    {
+      retryAfterS,
+    },
+  );
 }
 
 export function forbidden(scope: string): DomainError {

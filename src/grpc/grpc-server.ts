@@ -5,7 +5,7 @@ import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { ApiRuntime } from '../api/commands.js';
 import type { Log } from '../log.js';
 import { InventoryService } from './gen/skuld/inventory/v1/inventory_service_pb.js';
-import { accessInterceptor, checkRpcsDeclared, type GrpcAuth } from './grpc-access.js';
+import { accessInterceptor, callValues, checkRpcsDeclared, type GrpcAuth } from './grpc-access.js';
 import { Health, healthService } from './health.js';
 import { inventoryService } from './inventory-service.js';
 import { reflected, reflectionServices, ServerReflection, ServerReflectionAlpha } from './reflection.js';
@@ -63,6 +63,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       router.service(ServerReflectionAlpha, reflection.v1alpha);
     },
     interceptors: [accessInterceptor(auth)],
+    contextValues: callValues,
     shutdownSignal: shutdown.signal,
     // One message is at most as large as an HTTP request body may be.
     readMaxBytes: runtime.config.bodyLimitBytes,

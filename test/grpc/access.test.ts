@@ -123,7 +123,7 @@ describe('gRPC access', () => {
   const keys = new Map<Role, string>();
 
   beforeAll(async () => {
-    api = await startGrpc('sqlite', { SKULD_AUTH_KEY_CACHE_MS: '0' });
+    api = await startGrpc('sqlite', { SKULD_AUTH_KEY_CACHE_MS: '0', SKULD_AUTH_FAILURES_PER_MINUTE: '100000' });
     sku = unique('SKU');
     await api.client.registerItem({ id: unique('reg'), sku }, as(api.adminKey));
     await api.client.receiveStock({ id: unique('rcv'), sku, location: east, quantity: 1000n }, as(api.adminKey));
@@ -204,6 +204,7 @@ describe('gRPC with a JWT and rate limits', () => {
       SKULD_AUTH_JWT_AUDIENCE: audience,
       SKULD_RATE_LIMIT_BURST: '5',
       SKULD_RATE_LIMIT_PER_SECOND: '1',
+      SKULD_AUTH_FAILURES_PER_MINUTE: '3',
     });
   });
   afterAll(async () => api?.close());
@@ -251,5 +252,17 @@ describe('gRPC with a JWT and rate limits', () => {
     expect(limited.details).toMatchObject({ retryAfterS: 1 });
     // Another principal has its own budget.
     expect((await api.client.getItem({ sku }, as(other))).item?.sku).toBe(sku);
+  });
+
+  // Last: it leaves this address refused for a while.
+  it('limits failed authentications per address: beyond, RESOURCE_EXHAUSTED before any credential is checked', async () => {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const refused = await refusal(api.client.listItems({}, as('skuld_nonsense')));
+      expect(refused).toMatchObject({ status: Code.Unauthenticated, code: 'UNAUTHENTICATED' });
+    }
+    const limited = await refusal(api.client.listItems({}, as('skuld_nonsense')));
+    expect(limited).toMatchObject({ status: Code.ResourceExhausted, code: 'RATE_LIMITED' });
+    const valid = await refusal(api.client.listItems({}, as(api.adminKey)));
+    expect(valid).toMatchObject({ status: Code.ResourceExhausted, code: 'RATE_LIMITED' });
   });
 });
