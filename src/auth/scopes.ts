@@ -178,6 +178,10 @@ export const rpcs = {
   ListLocationStock: { operation: 'LocationStock' },
   ReadLedger: { operation: 'Ledger' },
   GetItemHistory: { operation: 'ItemHistory' },
+  ListReservations: { operation: 'ListReservations' },
+  ListStockSummary: { operation: 'StockSummary' },
+  ListLowStock: { operation: 'LowStock' },
+  ListLowStockCrossings: { operation: 'LowStockCrossings' },
   WatchEvents: { operation: 'Ledger' },
 } as const satisfies Record<string, { readonly operation: OperationName }>;
 

@@ -11,14 +11,17 @@ import {
   isValidCode,
   isValidId,
   type Level,
+  type Reservation,
   viewLevel,
 } from '../domain/index.js';
 import type { Answer } from '../engine/executor.js';
+import { listCrossings, listLowStock, listReservations, listStockSummary } from '../events/read-side/read-queries.js';
 import type {
   ExecuteCommandsRequest,
   ExecuteCommandsResponseSchema,
   InventoryService,
 } from './gen/skuld/inventory/v1/inventory_service_pb.js';
+import { ReservationStatus } from './gen/skuld/inventory/v1/types_pb.js';
 import { forbidden, type GrpcAuth, principalOf, rateLimited } from './grpc-access.js';
 import { detailsOf, grpcStatus, invalidField, toConnectError } from './grpc-errors.js';
 import {
@@ -51,6 +54,35 @@ const pageLimitMax = 1000;
 function refuse(error: DomainError): never {
   throw toConnectError(error);
 }
+
+/** The read models the read-model reads wait for. */
+type ModelName = Parameters<ApiRuntime['readSide']['waitFor']>[1][number];
+
+/**
+ * Read your writes on the read side: waits, a bounded time, until the models reflect
+ * `minPosition`; READ_MODEL_BEHIND when they do not.
+ */
+async function readModelsAt(runtime: ApiRuntime, minPosition: bigint | undefined, models: ModelName[]): Promise<void> {
+  const position = positionOf('minPosition', minPosition);
+  if (position === undefined || position === 0 || (await runtime.readSide.waitFor(position, models))) return;
+  const message = `the read models have not reached position ${position} yet; retry after 1 s`;
+  refuse(domainError('READ_MODEL_BEHIND', message, { minPosition: position, models, retryAfterS: 1 }));
+}
+
+/** A row of numbers as the contract's int64 members (strings stay strings). */
+function bigints<T extends object>(row: T): { [K in keyof T]: T[K] extends number ? bigint : T[K] } {
+  return Object.fromEntries(
+    Object.entries(row).map(([key, value]) => [key, typeof value === 'number' ? BigInt(value) : value]),
+  ) as { [K in keyof T]: T[K] extends number ? bigint : T[K] };
+}
+
+const statusNames: Readonly<Record<ReservationStatus, Reservation['status'] | undefined>> = {
+  [ReservationStatus.UNSPECIFIED]: undefined,
+  [ReservationStatus.PENDING]: 'pending',
+  [ReservationStatus.COMMITTED]: 'committed',
+  [ReservationStatus.RELEASED]: 'released',
+  [ReservationStatus.EXPIRED]: 'expired',
+};
 
 /** Sends a command unless the call is already over: a cancelled call's command is never started. */
 function execute(runtime: ApiRuntime, context: HandlerContext, command: Command): Promise<Answer> {
@@ -289,6 +321,50 @@ export function inventoryService(
       // Only an empty page can hide an unknown SKU; ask for the item then, not on every page.
       if (events.length === 0 && (await store.getItem(sku)) === undefined) refuse(unknownItem(sku));
       return { events: events.map(eventMessage), next: BigInt(events.at(-1)?.position ?? after) };
+    },
+    async listReservations(request) {
+      await readModelsAt(runtime, request.minPosition, ['reservations']);
+      const size = limitOf(request.limit);
+      const filter = {
+        status: request.status === ReservationStatus.UNSPECIFIED ? undefined : statusNames[request.status],
+        sku: request.sku === undefined ? undefined : code('sku', request.sku),
+        reference: request.reference,
+        expiresBefore: positionOf('expiresBefore', request.expiresBefore),
+      };
+      const rows = await listReservations(runtime.readSide.db, filter, positionOf('after', request.after) ?? 0, size);
+      return {
+        reservations: rows.map((row) => ({
+          reservation: reservationMessage({ ...row, status: row.status as Reservation['status'] }),
+          reference: row.reference ?? undefined,
+          position: BigInt(row.position),
+        })),
+        next: rows.length < size ? undefined : BigInt(rows.at(-1)?.position ?? 0),
+      };
+    },
+    async listStockSummary(request) {
+      await readModelsAt(runtime, request.minPosition, ['stock-summary']);
+      const size = limitOf(request.limit);
+      const sku = request.sku === undefined ? undefined : code('sku', request.sku);
+      const after = request.after === undefined ? undefined : code('after', request.after);
+      const rows = await listStockSummary(runtime.readSide.db, sku, after, size);
+      return { items: rows.map(bigints), next: rows.length < size ? undefined : rows.at(-1)?.sku };
+    },
+    async listLowStock(request) {
+      await readModelsAt(runtime, request.minPosition, ['low-stock']);
+      const size = limitOf(request.limit);
+      const after = request.after === undefined ? undefined : code('after', request.after);
+      const rows = await listLowStock(runtime.readSide.db, after, size);
+      return { items: rows.map(bigints), next: rows.length < size ? undefined : rows.at(-1)?.sku };
+    },
+    async listLowStockCrossings(request) {
+      await readModelsAt(runtime, request.minPosition, ['low-stock']);
+      const size = limitOf(request.limit);
+      const sku = request.sku === undefined ? undefined : code('sku', request.sku);
+      const rows = await listCrossings(runtime.readSide.db, sku, positionOf('after', request.after) ?? 0, size);
+      return {
+        crossings: rows.map(bigints),
+        next: rows.length < size ? undefined : BigInt(rows.at(-1)?.position ?? 0),
+      };
     },
     watchEvents: (request, context) => watchEvents(runtime, positionOf('after', request.after) ?? 0, context, closing),
   };

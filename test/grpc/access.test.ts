@@ -94,6 +94,10 @@ const calls: Record<keyof typeof rpcs, Call> = {
   ListLocationStock: async (api) => (key) => api.client.listLocationStock({ location: east }, as(key)),
   ReadLedger: async (api) => (key) => api.client.readLedger({}, as(key)),
   GetItemHistory: async (api, sku) => (key) => api.client.getItemHistory({ sku }, as(key)),
+  ListReservations: async (api) => (key) => api.client.listReservations({}, as(key)),
+  ListStockSummary: async (api) => (key) => api.client.listStockSummary({}, as(key)),
+  ListLowStock: async (api) => (key) => api.client.listLowStock({}, as(key)),
+  ListLowStockCrossings: async (api) => (key) => api.client.listLowStockCrossings({}, as(key)),
   WatchEvents: async (api) => (key) => firstEvent(api, key),
 };
 

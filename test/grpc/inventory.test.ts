@@ -372,3 +372,48 @@ describe.each(dialects)('gRPC inventory service on %s', (dialect) => {
     expect((await verify(api.runtime.store)).ok).toBe(true);
   });
 });
+
+describe('gRPC read-model reads', () => {
+  let api: GrpcApi;
+  let opts: ReturnType<typeof as>;
+
+  beforeAll(async () => {
+    api = await startGrpc('sqlite', { SKULD_PROJECTOR: 'on', SKULD_READ_WAIT_MS_MAX: '200' });
+    opts = as(api.adminKey);
+  });
+  afterAll(async () => api?.close());
+
+  it('answers from the read models once they reflect the position asked for', async () => {
+    const { client } = api;
+    const sku = unique('SKU');
+    await client.registerItem({ id: unique('reg'), sku, lowStockThreshold: 5n }, opts);
+    await client.receiveStock({ id: unique('rcv'), sku, location: east, quantity: 6n }, opts);
+    const order = unique('order');
+    const { position } = await client.reserveStock(
+      { id: order, lines: [{ sku, location: east, quantity: 2n }], reference: `ref-${order}` },
+      opts,
+    );
+    const listed = await client.listReservations({ reference: `ref-${order}`, minPosition: position }, opts);
+    expect(listed.reservations.map((row) => [row.reservation?.id, row.reservation?.status, row.reference])).toEqual([
+      [order, ReservationStatus.PENDING, `ref-${order}`],
+    ]);
+    const pending = await client.listReservations(
+      { status: ReservationStatus.PENDING, sku, minPosition: position },
+      opts,
+    );
+    expect(pending.reservations).toHaveLength(1);
+    const summary = await client.listStockSummary({ sku, minPosition: position }, opts);
+    expect(summary.items).toMatchObject([{ sku, onHand: 6n, reserved: 2n, available: 4n, locations: 1n }]);
+    const low = await client.listLowStock({ minPosition: position }, opts);
+    expect(low.items.find((item) => item.sku === sku)).toMatchObject({ threshold: 5n, available: 4n });
+    const crossings = await client.listLowStockCrossings({ sku, minPosition: position }, opts);
+    // Registered below its threshold, above once received, below again once reserved.
+    expect(crossings.crossings.map((crossing) => crossing.direction)).toEqual(['below', 'above', 'below']);
+  });
+
+  it('refuses with UNAVAILABLE (READ_MODEL_BEHIND) when the models do not reach the position in time', async () => {
+    const head = await api.runtime.store.headPosition();
+    const refused = await refusal(api.client.listStockSummary({ minPosition: BigInt(head + 1000) }, opts));
+    expect(refused).toMatchObject({ status: Code.Unavailable, code: 'READ_MODEL_BEHIND' });
+  });
+});
