@@ -182,6 +182,9 @@ export const rpcs = {
   ListStockSummary: { operation: 'StockSummary' },
   ListLowStock: { operation: 'LowStock' },
   ListLowStockCrossings: { operation: 'LowStockCrossings' },
+  ListItemMovements: { operation: 'ItemMovements' },
+  ListDailyMovements: { operation: 'DailyMovements' },
+  GetProjections: { operation: 'Projections' },
   WatchEvents: { operation: 'Ledger' },
 } as const satisfies Record<string, { readonly operation: OperationName }>;
 

@@ -15,7 +15,15 @@ import {
   viewLevel,
 } from '../domain/index.js';
 import type { Answer } from '../engine/executor.js';
-import { listCrossings, listLowStock, listReservations, listStockSummary } from '../events/read-side/read-queries.js';
+import {
+  dailyKey,
+  listCrossings,
+  listDailyMovements,
+  listLowStock,
+  listMovements,
+  listReservations,
+  listStockSummary,
+} from '../events/read-side/read-queries.js';
 import type {
   ExecuteCommandsRequest,
   ExecuteCommandsResponseSchema,
@@ -365,6 +373,44 @@ export function inventoryService(
         crossings: rows.map(bigints),
         next: rows.length < size ? undefined : BigInt(rows.at(-1)?.position ?? 0),
       };
+    },
+    async listItemMovements(request) {
+      await readModelsAt(runtime, request.minPosition, ['movements']);
+      const size = limitOf(request.limit);
+      const sku = code('sku', request.sku);
+      const after = positionOf('after', request.after) ?? 0;
+      const filter = {
+        sku,
+        location: request.location === undefined ? undefined : code('location', request.location),
+        type: request.type,
+        from: positionOf('from', request.from),
+        to: positionOf('to', request.to),
+      };
+      const events = await listMovements(runtime.readSide.db, filter, after, size);
+      if (events.length === 0 && after === 0 && (await store.getItem(sku)) === undefined) refuse(unknownItem(sku));
+      return {
+        events: events.map(eventMessage),
+        next: events.length < size ? undefined : BigInt(events.at(-1)?.position ?? 0),
+      };
+    },
+    async listDailyMovements(request) {
+      await readModelsAt(runtime, request.minPosition, ['daily-movements']);
+      const size = limitOf(request.limit);
+      if (request.date !== undefined && !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(request.date)) {
+        refuse(invalidField('date', 'must be a UTC day, YYYY-MM-DD'));
+      }
+      const filter = {
+        date: request.date,
+        sku: request.sku === undefined ? undefined : code('sku', request.sku),
+        location: request.location === undefined ? undefined : code('location', request.location),
+      };
+      const rows = await listDailyMovements(runtime.readSide.db, filter, request.after, size);
+      const last = rows.at(-1);
+      return { rows: rows.map(bigints), next: rows.length < size || last === undefined ? undefined : dailyKey(last) };
+    },
+    async getProjections() {
+      const status = await runtime.readSide.status();
+      return { head: BigInt(status.head), models: status.models.map(bigints), projecting: status.projecting };
     },
     watchEvents: (request, context) => watchEvents(runtime, positionOf('after', request.after) ?? 0, context, closing),
   };

@@ -98,6 +98,9 @@ const calls: Record<keyof typeof rpcs, Call> = {
   ListStockSummary: async (api) => (key) => api.client.listStockSummary({}, as(key)),
   ListLowStock: async (api) => (key) => api.client.listLowStock({}, as(key)),
   ListLowStockCrossings: async (api) => (key) => api.client.listLowStockCrossings({}, as(key)),
+  ListItemMovements: async (api, sku) => (key) => api.client.listItemMovements({ sku }, as(key)),
+  ListDailyMovements: async (api) => (key) => api.client.listDailyMovements({}, as(key)),
+  GetProjections: async (api) => (key) => api.client.getProjections({}, as(key)),
   WatchEvents: async (api) => (key) => firstEvent(api, key),
 };
 

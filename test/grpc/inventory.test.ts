@@ -409,6 +409,13 @@ describe('gRPC read-model reads', () => {
     const crossings = await client.listLowStockCrossings({ sku, minPosition: position }, opts);
     // Registered below its threshold, above once received, below again once reserved.
     expect(crossings.crossings.map((crossing) => crossing.direction)).toEqual(['below', 'above', 'below']);
+    const movements = await client.listItemMovements({ sku, type: 'StockReserved', minPosition: position }, opts);
+    expect(movements.events.map((event) => [event.type, event.reservationId])).toEqual([['StockReserved', order]]);
+    const daily = await client.listDailyMovements({ sku, minPosition: position }, opts);
+    expect(daily.rows).toMatchObject([{ sku, location: east, events: 2n, onHandIn: 6n, reservedIn: 2n }]);
+    const projections = await client.getProjections({}, opts);
+    expect(projections.projecting).toBe(true);
+    expect(projections.models.every((model) => model.position >= position)).toBe(true);
   });
 
   it('refuses with UNAVAILABLE (READ_MODEL_BEHIND) when the models do not reach the position in time', async () => {
