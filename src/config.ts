@@ -693,6 +693,58 @@ export const settings = {
       return raw;
     },
   },
+  inventoryGrpcUrls: {
+    env: 'SKULD_INVENTORY_GRPC_URLS',
+    flag: '--inventory-grpc-urls',
+    default: ['http://127.0.0.1:50051'] as readonly string[],
+    description:
+      'The order and purchase services: gRPC URLs of the inventory instances (comma-separated), called round-robin, an instance that fails skipped for a while',
+    parse: (raw: string): readonly string[] => {
+      const urls = raw.split(',').map((url) => url.trim());
+      for (const url of urls) {
+        if (!/^https?:\/\/[^/\s]+\/?$/.test(url)) throw new Error(`expected http(s)://host:port, got "${url}"`);
+      }
+      return urls;
+    },
+  },
+  inventoryKey: {
+    env: 'SKULD_INVENTORY_KEY',
+    flag: '--inventory-key',
+    secret: true,
+    default: '',
+    description:
+      'The order and purchase services: the credential they present to the inventory (an API key of role `orders` or `purchasing`, or a token)',
+    parse: text,
+  },
+  inventoryCallTimeoutMs: {
+    env: 'SKULD_INVENTORY_CALL_TIMEOUT_MS',
+    flag: '--inventory-call-timeout-ms',
+    default: 5000,
+    description: 'The order and purchase services: the deadline of each call to an inventory instance',
+    parse: integer(100, 600_000),
+  },
+  ordersPort: {
+    env: 'SKULD_ORDERS_PORT',
+    flag: '--orders-port',
+    default: 3100,
+    description: 'The order service (`skuld orders`): its HTTP port (0: any free port)',
+    parse: integer(0, 65535),
+  },
+  ordersDatabaseUrl: {
+    env: 'SKULD_ORDERS_DATABASE_URL',
+    flag: '--orders-database-url',
+    default: 'sqlite:./data/orders.db',
+    description: 'The order service: its own database, `sqlite:<file>` or `postgres://user@host:port/db`',
+    parse: text,
+  },
+  ordersPaymentWindowMs: {
+    env: 'SKULD_ORDERS_PAYMENT_WINDOW_MS',
+    flag: '--orders-payment-window-ms',
+    default: 900_000,
+    description:
+      "The order service: how long an order may stay unpaid (its reservation's TTL; at most the inventory's SKULD_RESERVATION_TTL_MS_MAX); then it expires",
+    parse: integer(1000, 7 * 86_400_000),
+  },
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof settings;

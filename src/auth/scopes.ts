@@ -31,7 +31,8 @@ const reads: readonly Scope[] = scopes.filter((scope) => scope.endsWith(':read')
 /** What each role may do. A principal's scopes are the union of its roles'. */
 export const roleScopes: Readonly<Record<Role, readonly Scope[]>> = {
   scanner: ['items:read', 'stock:read', 'counts:write', 'transfers:write'],
-  orders: ['items:read', 'stock:read', 'reservations:read', 'reservations:write', 'returns:write'],
+  // The ledger too: an order service learns from its events that a reservation expired.
+  orders: ['items:read', 'stock:read', 'reservations:read', 'reservations:write', 'returns:write', 'ledger:read'],
   purchasing: ['items:read', 'items:write', 'stock:read', 'receipts:write'],
   auditor: reads,
   admin: scopes,
@@ -39,7 +40,7 @@ export const roleScopes: Readonly<Record<Role, readonly Scope[]>> = {
 
 export const roleDescriptions: Readonly<Record<Role, string>> = {
   scanner: 'warehouse floor: reads items and stock, counts, transfers between locations',
-  orders: 'the order service: reserves, commits and releases stock, takes returns',
+  orders: 'the order service: reserves, commits and releases stock, takes returns, follows the ledger (expiries)',
   purchasing: 'purchasing: registers items, receives stock',
   auditor: 'reads everything, changes nothing',
   admin: 'everything, including API keys',

@@ -43,6 +43,7 @@ Commands:
   dlq       the returns' dead letters on RabbitMQ: list, show, replay (skuld dlq --help)
   counts    import a physical count sheet (CSV) as counts with reasons (skuld counts --help)
   reconciliation  the reports of count sheets and verify runs; run verify now (skuld reconciliation --help)
+  orders    run the order service (its own database; reserves, commits and releases over gRPC)
   relay     publish committed events to the destinations of SKULD_RELAY until stopped, without serving HTTP
 
 Options: every setting has a flag, see \`skuld config\`. Flags override environment variables.`;
@@ -63,6 +64,8 @@ async function main(argv: readonly string[]): Promise<number> {
   switch (command) {
     case 'serve':
       return serve(config);
+    case 'orders':
+      return (await import('./orders.js')).serveOrders(config);
     case 'migrate':
       return withRuntime(inThisThread(config), async () => {
         console.log('migrations applied');

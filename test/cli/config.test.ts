@@ -79,10 +79,13 @@ describe('configuration', () => {
         SKULD_AUTH_JWT_SECRET: secret,
         SKULD_AUTH_JWT_ISSUER: 'https://id.example',
         SKULD_AUTH_JWT_AUDIENCE: 'skuld',
+        SKULD_INVENTORY_KEY: 'skuld_inventory_key_value',
       }),
     );
     expect(text).toMatch(/^SKULD_AUTH_JWT_SECRET +--auth-jwt-secret +\*\*\* +env$/m);
+    expect(text).toMatch(/^SKULD_INVENTORY_KEY +--inventory-key +\*\*\* +env$/m);
     expect(text).not.toContain(secret);
+    expect(text).not.toContain('skuld_inventory_key_value');
   });
 
   it('`skuld config` shows an environment override and a flag as the values in force', async () => {

@@ -1,0 +1,61 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../../config.js';
+import type { Log } from '../../log.js';
+import type { FailpointHook } from '../failpoints.js';
+import { InventoryPool } from '../inventory-client.js';
+import { ExpiryWatch } from './expiry-watch.js';
+import { type OrderDb, openOrderDb } from './order-db.js';
+import { buildOrderApp } from './order-http.js';
+import { OrderService } from './orders.js';
+
+// The order service as one process runs it: its database, the pool of inventory instances, the
+// owed calls made and retried, the watch for expired reservations, and the storefront's HTTP API.
+
+export interface RunningOrderService {
+  readonly app: FastifyInstance;
+  readonly orders: OrderService;
+  readonly db: OrderDb;
+  readonly inventory: InventoryPool;
+  /** Stops taking requests, lets the calls in progress finish, and closes the database. */
+  close(): Promise<void>;
+}
+
+export async function openOrderService(
+  config: Config,
+  log: Log,
+  logger: boolean | object = false,
+  failpoint?: FailpointHook,
+): Promise<RunningOrderService> {
+  const db = await openOrderDb(config.ordersDatabaseUrl);
+  const inventory = new InventoryPool({
+    urls: config.inventoryGrpcUrls,
+    credential: config.inventoryKey,
+    timeoutMs: config.inventoryCallTimeoutMs,
+    ejectMs: 2000,
+    attemptsMax: Math.max(3, config.inventoryGrpcUrls.length * 2),
+  });
+  const orders = new OrderService({
+    db,
+    inventory,
+    log,
+    paymentWindowMs: config.ordersPaymentWindowMs,
+    retryMs: 500,
+    ...(failpoint === undefined ? {} : { failpoint }),
+  });
+  const watch = new ExpiryWatch({ db, inventory, orders, log, saveEveryMs: 1000, retryMs: 500 });
+  const app = await buildOrderApp({ orders, inventory, watch }, logger);
+  orders.start();
+  watch.start();
+  return {
+    app,
+    orders,
+    db,
+    inventory,
+    async close() {
+      await app.close();
+      await watch.close();
+      await orders.close();
+      await db.close();
+    },
+  };
+}
