@@ -737,6 +737,14 @@ export const settings = {
     description: 'The order service: its own database, `sqlite:<file>` or `postgres://user@host:port/db`',
     parse: text,
   },
+  systemInstances: {
+    env: 'SKULD_SYSTEM_INSTANCES',
+    flag: '--system-instances',
+    default: 0,
+    description:
+      '`skuld system`: how many inventory instances it starts (HTTP on SKULD_PORT + n, gRPC on SKULD_GRPC_PORT (or 50051) + n); 0: 3 on PostgreSQL or MySQL, 1 on an embedded SQLite file (which serves one)',
+    parse: integer(0, 16),
+  },
   ordersPaymentWindowMs: {
     env: 'SKULD_ORDERS_PAYMENT_WINDOW_MS',
     flag: '--orders-payment-window-ms',

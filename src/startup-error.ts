@@ -12,6 +12,8 @@ export const startupErrorCodes = [
   'REDIS_UNREACHABLE',
   /** RabbitMQ does not answer a command that needs it (skuld dlq). */
   'RABBITMQ_UNREACHABLE',
+  /** A process `skuld system` starts exited or did not come up. */
+  'PROCESS_FAILED',
 ] as const;
 
 export type StartupErrorCode = (typeof startupErrorCodes)[number];

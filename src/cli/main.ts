@@ -44,6 +44,8 @@ Commands:
   counts    import a physical count sheet (CSV) as counts with reasons (skuld counts --help)
   reconciliation  the reports of count sheets and verify runs; run verify now (skuld reconciliation --help)
   orders    run the order service (its own database; reserves, commits and releases over gRPC)
+  system    run the whole system: N inventory instances and the order service, until Ctrl-C
+  simulate  a storefront and a receiving dock against the running system, then a report and verify (skuld simulate --help)
   relay     publish committed events to the destinations of SKULD_RELAY until stopped, without serving HTTP
 
 Options: every setting has a flag, see \`skuld config\`. Flags override environment variables.`;
@@ -55,6 +57,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === 'keys') return keys(rest);
+  if (command === 'simulate') return simulateCommand(rest);
   if (command === 'projections') return projections(rest);
   if (command === 'dlq') return dlq(rest);
   if (command === 'counts') return counts(rest, countsUsage, parseCountsArgs);
@@ -66,6 +69,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return serve(config);
     case 'orders':
       return (await import('./orders.js')).serveOrders(config);
+    case 'system':
+      return (await import('./system.js')).runSystem(config, rest);
     case 'migrate':
       return withRuntime(inThisThread(config), async () => {
         console.log('migrations applied');
@@ -106,6 +111,16 @@ async function main(argv: readonly string[]): Promise<number> {
       console.error(`unknown command ${command}\n\n${usage}`);
       return 2;
   }
+}
+
+async function simulateCommand(args: readonly string[]): Promise<number> {
+  const { parseSimulateArgs, simulate, simulateUsage } = await import('./simulate.js');
+  if (args.includes('--help')) {
+    console.log(simulateUsage);
+    return 0;
+  }
+  const { options, rest } = parseSimulateArgs(args);
+  return simulate(resolveConfig(process.env, rest).config, options, rest);
 }
 
 /** How long a pass over the ledger took, and its rate. */

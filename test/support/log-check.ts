@@ -6,14 +6,15 @@ import { capturedKinds } from './run-logs.js';
 // or a secret a test wrote down. The shapes are checked whatever was written down, so a key made
 // where no test could record it (a child process's first start) is found as well. One exception:
 // a process's stdout may show a key alone on its line, or in the curl example beside it, as
-// `skuld serve` does on a first start and `skuld keys create` does: that is the terminal, shown
-// once by design, not a log line.
+// `skuld serve` does on a first start and `skuld keys create` does (through `skuld system`, after
+// the `[process]` prefix it gives its processes' lines): that is the terminal, shown once by
+// design, not a log line.
 
 export const keyShape = /skuld_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/;
 export const jwtShape = /eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/;
 const shownOnce = [
-  /^\s*skuld_[0-9a-f]{16}_[A-Za-z0-9_-]{43}\s*$/,
-  /^\s*curl -H 'authorization: Bearer skuld_[0-9a-f]{16}_[A-Za-z0-9_-]{43}' \S+\s*$/,
+  /^(\[[a-z0-9-]+\] )?\s*skuld_[0-9a-f]{16}_[A-Za-z0-9_-]{43}\s*$/,
+  /^(\[[a-z0-9-]+\] )?\s*curl -H 'authorization: Bearer skuld_[0-9a-f]{16}_[A-Za-z0-9_-]{43}' \S+\s*$/,
 ];
 /** How long a key's secret part is: a line holding it alone (without the `skuld_<id>_`) leaks it too. */
 const keySecretLength = 43;

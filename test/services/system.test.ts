@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { instancesOf, sharedFlags } from '../../src/cli/system.js';
+import { loadConfig } from '../../src/config.js';
+import { eventually } from '../support/eventually.js';
+import { captureOutput } from '../support/run-logs.js';
+import { runSkuld, skuldArgs } from '../support/server-process.js';
+
+// `skuld system` and `skuld simulate` as a user runs them: the system on embedded SQLite files
+// (one inventory instance, the order service), a short simulated storefront against it whose
+// report checks every order against its reservation and verifies the inventory, then Ctrl-C.
+
+describe('skuld system and skuld simulate', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'skuld-system-'));
+  const env = {
+    SKULD_DATABASE_URL: `sqlite:${join(dir, 'skuld.db')}`,
+    SKULD_ORDERS_DATABASE_URL: `sqlite:${join(dir, 'orders.db')}`,
+    SKULD_PORT: '0',
+    SKULD_GRPC_PORT: '0',
+    SKULD_ORDERS_PORT: '0',
+    SKULD_LOG_LEVEL: 'warn',
+  };
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('starts everything, serves a simulated storefront that verifies, and stops on Ctrl-C', async () => {
+    const system = spawn(process.execPath, [...skuldArgs, 'system'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    captureOutput(system, 'system');
+    const exited = new Promise<number | null>((resolve) => system.once('exit', resolve));
+    let output = '';
+    system.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    try {
+      await eventually('the system is up', () => output.includes('Skuld system is up'), 90_000);
+      const inventoryUrl = /inventory-1: (http:\/\/\S+)/.exec(output)?.[1] as string;
+      const ordersUrl = /orders: +(http:\/\/\S+)\/v1\/orders/.exec(output)?.[1] as string;
+      expect(inventoryUrl).toBeDefined();
+      expect(ordersUrl).toBeDefined();
+      // The first start's admin key, on the terminal, once.
+      expect(output).toMatch(/skuld_[0-9a-f]{16}_/);
+
+      const simulated = await runSkuld(
+        ['simulate', '--rate', '15', '--duration', '3', '--orders-url', ordersUrl, '--inventory-url', inventoryUrl],
+        env,
+      );
+      expect(simulated.code, simulated.stdout + simulated.stderr).toBe(0);
+      const placed = Number(/orders placed +(\d+)/.exec(simulated.stdout)?.[1]);
+      expect(placed).toBeGreaterThan(20);
+      expect(simulated.stdout).toContain(`orders checked against their reservations: ${placed}, 0 mismatched`);
+      expect(simulated.stdout).toContain('inventory verify: OK');
+      expect(simulated.stderr).toMatch(/^1 s: \d+ placed/m);
+    } finally {
+      system.kill('SIGINT');
+      expect(await exited).toBe(0);
+    }
+    // The keys made for the run (the order service's, the simulation's) were revoked when they ended.
+    const keys = await runSkuld(['keys', 'list'], env);
+    const lines = keys.stdout.split('\n').filter((line) => /system-orders-|simulate-/.test(line));
+    expect(lines).toHaveLength(2);
+    for (const line of lines) expect(line).toMatch(/revoked/);
+  });
+
+  it('runs one inventory instance on an embedded SQLite file, three on a shared database, as set', () => {
+    expect(instancesOf(loadConfig({ SKULD_DATABASE_URL: 'sqlite:x.db' }))).toBe(1);
+    expect(instancesOf(loadConfig({ SKULD_DATABASE_URL: 'postgres://h/db' }))).toBe(3);
+    expect(instancesOf(loadConfig({ SKULD_DATABASE_URL: 'postgres://h/db', SKULD_SYSTEM_INSTANCES: '5' }))).toBe(5);
+    expect(() => instancesOf(loadConfig({ SKULD_DATABASE_URL: 'sqlite:x.db', SKULD_SYSTEM_INSTANCES: '2' }))).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID' }),
+    );
+    expect(sharedFlags(['--port', '4000', '--log-level=debug', '--grpc-port=1', '--store-x', 'y'])).toEqual([
+      '--log-level=debug',
+      '--store-x',
+      'y',
+    ]);
+  });
+});
