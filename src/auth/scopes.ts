@@ -186,6 +186,7 @@ export const rpcs = {
   ListItemMovements: { operation: 'ItemMovements' },
   ListDailyMovements: { operation: 'DailyMovements' },
   GetProjections: { operation: 'Projections' },
+  GetPastItemStock: { operation: 'ItemStock' },
   WatchEvents: { operation: 'Ledger' },
 } as const satisfies Record<string, { readonly operation: OperationName }>;
 

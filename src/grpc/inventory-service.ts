@@ -15,6 +15,7 @@ import {
   viewLevel,
 } from '../domain/index.js';
 import type { Answer } from '../engine/executor.js';
+import { stockAtPosition, stockAtTime } from '../events/read-side/point-in-time.js';
 import {
   dailyKey,
   listCrossings,
@@ -24,10 +25,11 @@ import {
   listReservations,
   listStockSummary,
 } from '../events/read-side/read-queries.js';
-import type {
-  ExecuteCommandsRequest,
-  ExecuteCommandsResponseSchema,
-  InventoryService,
+import {
+  type ExecuteCommandsRequest,
+  type ExecuteCommandsResponseSchema,
+  type InventoryService,
+  StockClock,
 } from './gen/skuld/inventory/v1/inventory_service_pb.js';
 import { ReservationStatus } from './gen/skuld/inventory/v1/types_pb.js';
 import { forbidden, type GrpcAuth, principalOf, rateLimited } from './grpc-access.js';
@@ -411,6 +413,26 @@ export function inventoryService(
     async getProjections() {
       const status = await runtime.readSide.status();
       return { head: BigInt(status.head), models: status.models.map(bigints), projecting: status.projecting };
+    },
+    async getPastItemStock(request) {
+      const sku = code('sku', request.sku);
+      const { asOf } = request;
+      if (asOf.case === undefined) refuse(invalidField('as_of', 'must give `position` or `at`'));
+      if (asOf.case === 'position' && request.clock !== StockClock.UNSPECIFIED) {
+        refuse(invalidField('clock', 'goes with `at`'));
+      }
+      if ((await store.getItem(sku)) === undefined) refuse(unknownItem(sku));
+      const asked = positionOf(asOf.case, asOf.value) ?? 0;
+      const wanted = Math.max(
+        asOf.case === 'position' ? asked : 0,
+        positionOf('minPosition', request.minPosition) ?? 0,
+      );
+      await readModelsAt(runtime, BigInt(wanted), ['movements']);
+      const { db } = runtime.readSide;
+      const clock = request.clock === StockClock.RECORDED ? 'recorded' : 'occurred';
+      const past =
+        asOf.case === 'position' ? await stockAtPosition(db, sku, asked) : await stockAtTime(db, sku, asked, clock);
+      return { sku, levels: past.levels.map(bigints), totals: bigints(past.totals), position: BigInt(past.position) };
     },
     watchEvents: (request, context) => watchEvents(runtime, positionOf('after', request.after) ?? 0, context, closing),
   };

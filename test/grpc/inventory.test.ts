@@ -5,6 +5,7 @@ import {
   type ExecuteCommandsRequest,
   ExecuteCommandsRequestSchema,
   type ExecuteCommandsResponse,
+  StockClock,
 } from '../../src/grpc/gen/skuld/inventory/v1/inventory_service_pb.js';
 import { ReservationStatus } from '../../src/grpc/gen/skuld/inventory/v1/types_pb.js';
 import { verify } from '../../src/verify/verify.js';
@@ -413,6 +414,15 @@ describe('gRPC read-model reads', () => {
     expect(movements.events.map((event) => [event.type, event.reservationId])).toEqual([['StockReserved', order]]);
     const daily = await client.listDailyMovements({ sku, minPosition: position }, opts);
     expect(daily.rows).toMatchObject([{ sku, location: east, events: 2n, onHandIn: 6n, reservedIn: 2n }]);
+    const before = await client.getPastItemStock({ sku, asOf: { case: 'position', value: position - 1n } }, opts);
+    expect(before).toMatchObject({ position: position - 1n, totals: { onHand: 6n, reserved: 0n, available: 6n } });
+    const now = await client.getPastItemStock(
+      { sku, asOf: { case: 'at', value: BigInt(api.clock.read()) }, clock: StockClock.RECORDED },
+      opts,
+    );
+    expect(now.levels).toMatchObject([{ location: east, onHand: 6n, reserved: 2n, available: 4n }]);
+    const neither = await refusal(client.getPastItemStock({ sku }, opts));
+    expect(neither).toMatchObject({ status: Code.InvalidArgument, code: 'VALIDATION_FAILED' });
     const projections = await client.getProjections({}, opts);
     expect(projections.projecting).toBe(true);
     expect(projections.models.every((model) => model.position >= position)).toBe(true);
