@@ -187,6 +187,9 @@ export const rpcs = {
   ListDailyMovements: { operation: 'DailyMovements' },
   GetProjections: { operation: 'Projections' },
   GetPastItemStock: { operation: 'ItemStock' },
+  ImportCountSheet: { operation: 'ImportCountSheet' },
+  ListReconciliationReports: { operation: 'ListReconciliationReports' },
+  GetReconciliationReport: { operation: 'GetReconciliationReport' },
   WatchEvents: { operation: 'Ledger' },
 } as const satisfies Record<string, { readonly operation: OperationName }>;
 

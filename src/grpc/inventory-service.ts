@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { MessageInitShape } from '@bufbuild/protobuf';
+import type { JsonObject, MessageInitShape } from '@bufbuild/protobuf';
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
 import type { ApiRuntime, ClientCommandType } from '../api/commands.js';
 import { commandScopes } from '../auth/scopes.js';
@@ -25,7 +25,12 @@ import {
   listReservations,
   listStockSummary,
 } from '../events/read-side/read-queries.js';
+import { importCountSheet } from '../events/reconciliation/count-import.js';
+import { type CountSheet, CountSheetError, readCsvSheet, readJsonSheet } from '../events/reconciliation/count-sheet.js';
+import { reportsListedMax } from '../events/reconciliation/reports.js';
+import type { ReportSummary } from '../store/port.js';
 import {
+  type CountSheetLine,
   type ExecuteCommandsRequest,
   type ExecuteCommandsResponseSchema,
   type InventoryService,
@@ -93,6 +98,31 @@ const statusNames: Readonly<Record<ReservationStatus, Reservation['status'] | un
   [ReservationStatus.RELEASED]: 'released',
   [ReservationStatus.EXPIRED]: 'expired',
 };
+
+/** Reports a page lists when the request names no limit, as over HTTP. */
+const reportsListDefault = 20;
+
+/** A count sheet's line as the JSON sheet reader takes it (absent members left out). */
+function sheetLine(line: CountSheetLine): Record<string, unknown> {
+  const fields: Record<string, unknown> = { sku: line.sku, location: line.location, counted: Number(line.counted) };
+  if (line.reason !== undefined) fields.reason = line.reason;
+  if (line.occurredAt !== undefined) fields.occurredAt = Number(line.occurredAt);
+  return fields;
+}
+
+/** A report, or a report's summary (no body), as the contract's message. */
+function reportMessage(report: ReportSummary & { readonly body?: unknown }) {
+  const { body } = report;
+  return {
+    id: report.id,
+    kind: report.kind,
+    createdAt: BigInt(report.createdAt),
+    actor: report.actor,
+    findings: BigInt(report.findings),
+    summary: report.summary,
+    body: body === undefined ? undefined : (JSON.parse(JSON.stringify(body)) as JsonObject),
+  };
+}
 
 /** Sends a command unless the call is already over: a cancelled call's command is never started. */
 function execute(runtime: ApiRuntime, context: HandlerContext, command: Command): Promise<Answer> {
@@ -433,6 +463,40 @@ export function inventoryService(
       const past =
         asOf.case === 'position' ? await stockAtPosition(db, sku, asked) : await stockAtTime(db, sku, asked, clock);
       return { sku, levels: past.levels.map(bigints), totals: bigints(past.totals), position: BigInt(past.position) };
+    },
+    async importCountSheet(request, context) {
+      const sheetId = request.sheetId;
+      const { sheet } = request;
+      if (sheet.case === undefined) refuse(invalidField('sheet', 'must give `csv` or `lines`'));
+      let read: CountSheet;
+      try {
+        read =
+          sheet.case === 'csv'
+            ? readCsvSheet(sheet.value, sheetId)
+            : readJsonSheet(sheet.value.lines.map(sheetLine), sheetId);
+      } catch (error) {
+        if (!(error instanceof CountSheetError)) throw error;
+        refuse(domainError('VALIDATION_FAILED', error.message));
+      }
+      const parts = { executor: runtime.engine, store };
+      const { report } = await importCountSheet(parts, read, principalOf(context).actor, Date.now());
+      return { report: reportMessage(report) };
+    },
+    async listReconciliationReports(request) {
+      const size = request.limit ?? reportsListDefault;
+      if (!Number.isSafeInteger(size) || size < 1 || size > reportsListedMax) {
+        refuse(invalidField('limit', `must be an integer from 1 to ${reportsListedMax}`));
+      }
+      if (request.before !== undefined && !isValidId(request.before))
+        refuse(invalidField('before', 'is not a valid id'));
+      const reports = await store.reports.listReports(request.before, size);
+      return { reports: reports.map(reportMessage), next: reports.length < size ? undefined : reports.at(-1)?.id };
+    },
+    async getReconciliationReport({ id }) {
+      if (!isValidId(id)) refuse(invalidField('id', 'is not a valid id'));
+      const report = await store.reports.getReport(id);
+      if (report === undefined) refuse(domainError('NOT_FOUND', `report ${id} does not exist`, { id }));
+      return { report: reportMessage(report) };
     },
     watchEvents: (request, context) => watchEvents(runtime, positionOf('after', request.after) ?? 0, context, closing),
   };

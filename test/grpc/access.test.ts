@@ -103,6 +103,19 @@ const calls: Record<keyof typeof rpcs, Call> = {
   GetProjections: async (api) => (key) => api.client.getProjections({}, as(key)),
   GetPastItemStock: async (api, sku) => (key) =>
     api.client.getPastItemStock({ sku, asOf: { case: 'at', value: 0n } }, as(key)),
+  ImportCountSheet: async (api, sku) => {
+    const { level } = await api.client.getLevel({ sku, location: east }, as(api.adminKey));
+    const lines = { lines: [{ sku, location: east, counted: level?.onHand ?? 0n }] };
+    return (key) =>
+      api.client.importCountSheet({ sheetId: unique('sheet'), sheet: { case: 'lines', value: lines } }, as(key));
+  },
+  ListReconciliationReports: async (api) => (key) => api.client.listReconciliationReports({}, as(key)),
+  GetReconciliationReport: async (api, sku) => {
+    const lines = { lines: [{ sku, location: 'WH-NONE', counted: 0n }] };
+    const sheet = { sheetId: unique('sheet'), sheet: { case: 'lines' as const, value: lines } };
+    const { report } = await api.client.importCountSheet(sheet, as(api.adminKey));
+    return (key) => api.client.getReconciliationReport({ id: report?.id ?? '' }, as(key));
+  },
   WatchEvents: async (api) => (key) => firstEvent(api, key),
 };
 

@@ -247,6 +247,25 @@ describe.each(dialects)('gRPC inventory service on %s', (dialect) => {
     expect(await api.runtime.store.headPosition()).toBe(head);
   });
 
+  it('imports a count sheet once however often it is sent, and serves its report', async () => {
+    const sku = await stocked(10);
+    const csv = `sku,location,counted,reason\n${sku},${east},8,shelf count\n${sku},bad code!,1,\n`;
+    const sheet = { sheetId: unique('sheet'), sheet: { case: 'csv' as const, value: csv } };
+    const { report } = await api.client.importCountSheet(sheet, opts);
+    expect(report).toMatchObject({ kind: 'count-sheet', findings: 2n, actor: 'key:grpc-admin' });
+    expect(report?.body).toMatchObject({ applied: 1 });
+    const again = await api.client.importCountSheet(sheet, opts);
+    expect(again.report?.body).toMatchObject({ applied: 0, alreadyApplied: 1 });
+    expect((await api.client.getLevel({ sku, location: east }, opts)).level?.onHand).toBe(8n);
+    const listed = await api.client.listReconciliationReports({ limit: 2 }, opts);
+    expect(listed.reports.map((row) => row.id)).toEqual([again.report?.id, report?.id]);
+    expect(listed.reports[0]?.body).toBeUndefined();
+    const read = await api.client.getReconciliationReport({ id: report?.id as string }, opts);
+    expect(read.report?.body).toEqual(report?.body);
+    const missing = await refusal(api.client.getReconciliationReport({ id: unique('none') }, opts));
+    expect(missing).toMatchObject({ status: Code.NotFound, code: 'NOT_FOUND' });
+  });
+
   it('carries 10,000 commands on one stream and answers each, in order', async () => {
     const sku = await stocked(1_000_000);
     const count = 10_000;
