@@ -309,7 +309,7 @@ export const settings = {
     flag: '--grpc-port',
     default: 'off' as number | 'off',
     description:
-      'gRPC port (HTTP/2 on SKULD_HOST, TLS when SKULD_TLS_CERT_FILE is set): the commands and the core reads of the HTTP API; 0: any free port; `off`: no gRPC',
+      'gRPC port (HTTP/2 on SKULD_HOST, TLS when SKULD_TLS_CERT_FILE is set): the commands and reads of the HTTP API; 0: any free port; `off`: no gRPC',
     parse: (raw: string): number | 'off' => (raw === 'off' ? 'off' : integer(0, 65535)(raw)),
   },
   logLevel: {
