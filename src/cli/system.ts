@@ -170,6 +170,7 @@ export async function startSystem(config: Config, argv: readonly string[]): Prom
 /** `skuld system`: starts everything, prints where it is, and stops it all on Ctrl-C. */
 export async function runSystem(config: Config, argv: readonly string[]): Promise<number> {
   const system = await startSystem(config, argv);
+  const stopped = untilStopped();
   console.log('\nSkuld system is up:');
   for (const instance of system.inventory) {
     console.log(
@@ -182,7 +183,7 @@ export async function runSystem(config: Config, argv: readonly string[]): Promis
   const died = Promise.race(
     [...system.inventory, system.orders].map((process) => process.exited.then((code) => ({ process, code }))),
   );
-  const reason = await Promise.race([untilStopped().then(() => undefined), died]);
+  const reason = await Promise.race([stopped.then(() => undefined), died]);
   if (reason !== undefined) console.error(`${reason.process.name} exited with ${reason.code}; stopping the rest`);
   await system.stop();
   return reason === undefined ? 0 : 1;

@@ -37,7 +37,7 @@ describe('skuld system and skuld simulate', () => {
       output += chunk.toString();
     });
     try {
-      await eventually('the system is up', () => output.includes('Skuld system is up'), 90_000);
+      await eventually('the system is up', () => output.includes('Ctrl-C stops everything.'), 90_000);
       const inventoryUrl = /inventory-1: (http:\/\/\S+)/.exec(output)?.[1] as string;
       const ordersUrl = /orders: +(http:\/\/\S+)\/v1\/orders/.exec(output)?.[1] as string;
       expect(inventoryUrl).toBeDefined();
@@ -57,8 +57,9 @@ describe('skuld system and skuld simulate', () => {
       expect(simulated.stderr).toMatch(/^1 s: \d+ placed/m);
     } finally {
       system.kill('SIGINT');
-      expect(await exited).toBe(0);
+      await exited;
     }
+    expect(system.exitCode, output).toBe(0);
     // The keys made for the run (the order service's, the simulation's) were revoked when they ended.
     const keys = await runSkuld(['keys', 'list'], env);
     const lines = keys.stdout.split('\n').filter((line) => /system-orders-|simulate-/.test(line));
