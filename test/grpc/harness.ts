@@ -30,7 +30,12 @@ export interface GrpcApi {
   close(): Promise<void>;
 }
 
-export async function startGrpc(dialect: Dialect, env: Record<string, string> = {}): Promise<GrpcApi> {
+/** `tls`: the server's certificate and key (PEM); the typed client then trusts that certificate. */
+export async function startGrpc(
+  dialect: Dialect,
+  env: Record<string, string> = {},
+  tls?: { readonly cert: Buffer; readonly key: Buffer },
+): Promise<GrpcApi> {
   const db = await createTestDatabase(dialect);
   const clock = new ManualClock();
   const config = loadConfig({ ...db.env, SKULD_LOG_LEVEL: 'silent', ...env });
@@ -38,8 +43,8 @@ export async function startGrpc(dialect: Dialect, env: Record<string, string> = 
   const log = createLog(config);
   const auth = apiAuth(runtime, log);
   await auth.ready();
-  const server = await startGrpcServer({ runtime, auth, log, host: '127.0.0.1', port: 0 });
-  const transport = createGrpcTransport({ baseUrl: server.url });
+  const server = await startGrpcServer({ runtime, auth, log, host: '127.0.0.1', port: 0, tls });
+  const transport = createGrpcTransport({ baseUrl: server.url, nodeOptions: { ca: tls?.cert } });
   const client = createClient(InventoryService, transport);
   const adminKey = await keyOf(runtime, ['admin'], 'grpc-admin');
   return {

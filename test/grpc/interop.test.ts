@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import * as grpc from '@grpc/grpc-js';
@@ -209,6 +212,33 @@ describe('a standard gRPC client (grpc-js)', () => {
     const listed = answer?.listServicesResponse as { service: unknown[] } | undefined;
     expect(listed?.service).toHaveLength(3);
     client.close();
+  });
+});
+
+describe('gRPC over TLS', () => {
+  let api: GrpcApi;
+  let cert: Buffer;
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skuld-grpc-tls-'));
+    const files = { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
+    const subject = ['-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'];
+    const args = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', ...subject];
+    execFileSync('openssl', [...args, '-keyout', files.key, '-out', files.cert], { stdio: 'ignore' });
+    cert = readFileSync(files.cert);
+    api = await startGrpc('sqlite', {}, { cert, key: readFileSync(files.key) });
+    rmSync(dir, { recursive: true, force: true });
+  });
+  afterAll(async () => api?.close());
+
+  it('serves the standard client over TLS with the configured certificate', async () => {
+    expect(api.server.url).toMatch(/^https:\/\//);
+    const contract = loadContract();
+    const address = api.server.url.replace('https://', '');
+    const health = new contract.grpc.health.v1.Health(address, grpc.credentials.createSsl(cert));
+    expect(await unaryCall(health, 'Check', { service: '' })).toEqual({ status: 'SERVING' });
+    health.close();
+    expect((await api.client.listItems({}, as(api.adminKey))).items).toEqual([]);
   });
 });
 
