@@ -1,13 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { Redis } from 'ioredis';
-import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { redisUrl } from '../support/global-setup.js';
@@ -97,10 +98,18 @@ describe('JWT bearer tokens', () => {
     expect(reserved.statusCode).toBe(201);
     const [event] = await api.runtime.store.readLedger(head, 1);
     expect(event?.actor).toBe('jwt:svc-orders');
-    expectProblem(await api.app.inject({ ...ledger, headers: bearer(orders) }), 403, 'FORBIDDEN');
+    // Receipts are not the orders role's: its roles grant what they grant and no more.
+    const receipt = { method: 'POST' as const, url: '/v1/receipts', headers: bearer(orders) };
+    const payload = { id: unique('rcv'), sku, location: 'WH1', quantity: 1 };
+    expectProblem(await api.app.inject({ ...receipt, payload }), 403, 'FORBIDDEN');
     const auditor = await token({ sub: 'svc-audit', scope: 'ledger:read' });
     issued(auditor);
     expect((await api.app.inject({ ...ledger, headers: bearer(auditor) })).statusCode).toBe(200);
+    expectProblem(
+      await api.app.inject({ method: 'GET', url: '/v1/items', headers: bearer(auditor) }),
+      403,
+      'FORBIDDEN',
+    );
   });
 
   it('refuses a wrong issuer, a wrong audience, an expired token, alg none and an unpinned algorithm', async () => {
@@ -151,6 +160,41 @@ describe('JWT bearer tokens', () => {
       expectProblem(await rsa.app.inject({ ...ledger, headers: bearer(confused) }), 401, 'UNAUTHENTICATED');
     } finally {
       await rsa.close();
+    }
+  });
+
+  it("with a JWKS URL, accepts a token signed by the provider's key and refuses one signed by another", async () => {
+    const provider = await generateKeyPair('RS256');
+    const impostor = await generateKeyPair('RS256');
+    const jwk = { ...(await exportJWK(provider.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    const jwks = createHttpServer((_request, response) => {
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+    const { port } = jwks.address() as AddressInfo;
+    const env = {
+      SKULD_AUTH_JWT_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+      SKULD_AUTH_JWT_ISSUER: issuer,
+      SKULD_AUTH_JWT_AUDIENCE: audience,
+    };
+    const remote = await startApi('sqlite', env);
+    try {
+      const signed = (key: typeof provider.privateKey) =>
+        new SignJWT({ sub: 'svc-audit', roles: ['auditor'] })
+          .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+          .setIssuer(issuer)
+          .setAudience(audience)
+          .setExpirationTime('5m')
+          .sign(key);
+      const good = await signed(provider.privateKey);
+      const forged = await signed(impostor.privateKey);
+      issued(good, forged);
+      expect((await remote.app.inject({ ...ledger, headers: bearer(good) })).statusCode).toBe(200);
+      expectProblem(await remote.app.inject({ ...ledger, headers: bearer(forged) }), 401, 'UNAUTHENTICATED');
+    } finally {
+      await remote.close();
+      jwks.close();
     }
   });
 
