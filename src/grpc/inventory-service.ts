@@ -233,19 +233,26 @@ async function* executeCommands(
     let sequence = 0;
     for await (const request of requests) {
       while (answers.length >= streamCommandsInFlightMax) await new Promise<void>((resolve) => (room = resolve));
-      answers.push(streamAnswer(runtime, auth, context, request, sequence));
+      const answer = streamAnswer(runtime, auth, context, request, sequence);
+      // A call that ended leaves its answers unread: their failures are the call's, not the process's.
+      answer.catch(() => undefined);
+      answers.push(answer);
       sequence += 1;
       wake?.();
     }
   })();
+  // The request side ended, or failed (the client went away): either way the answers go on to the end.
   reading.then(
-    () => (readDone = true),
+    () => {
+      readDone = true;
+      wake?.();
+    },
     (error: unknown) => {
       readError = error;
       readDone = true;
+      wake?.();
     },
   );
-  reading.finally(() => wake?.());
   while (true) {
     const next = answers.shift();
     if (next === undefined) {

@@ -303,6 +303,39 @@ describe.each(dialects)('gRPC inventory service on %s', (dialect) => {
     expect((await verify(api.runtime.store)).ok).toBe(true);
   });
 
+  it('leaves each command of a cancelled stream done or not at all; resent, each is answered once', async () => {
+    const sku = await stocked(100_000);
+    const count = 3000;
+    function* ids() {
+      for (let index = 0; index < count; index += 1) yield `cancel-${sku}-${index}`;
+    }
+    async function* commands(): AsyncGenerator<ExecuteCommandsRequest> {
+      for (const id of ids()) {
+        const value = { id, lines: [{ sku, location: east, quantity: 1n }] };
+        yield create(ExecuteCommandsRequestSchema, { command: { case: 'reserveStock', value } });
+      }
+    }
+    const stop = new AbortController();
+    let received = 0;
+    const ended = await (async () => {
+      for await (const _ of api.client.executeCommands(commands(), as(api.adminKey, { signal: stop.signal }))) {
+        received += 1;
+        if (received === 100) stop.abort();
+      }
+    })().then(
+      () => 'completed',
+      (error: unknown) => (error as { code?: Code }).code,
+    );
+    expect(ended).toBe(Code.Canceled);
+    const answers: ExecuteCommandsResponse[] = [];
+    for await (const answer of api.client.executeCommands(commands(), opts)) answers.push(answer);
+    expect(answers.every((answer) => answer.result.case === 'ok')).toBe(true);
+    const replayed = answers.filter((answer) => answer.replayed).length;
+    expect(replayed).toBeGreaterThanOrEqual(100);
+    expect((await api.client.getItemStock({ sku }, opts)).totals?.reserved).toBe(BigInt(count));
+    expect((await verify(api.runtime.store)).ok).toBe(true);
+  });
+
   it('answers a stream command that carries no command, and goes on', async () => {
     const sku = unique('SKU');
     async function* commands(): AsyncGenerator<ExecuteCommandsRequest> {
