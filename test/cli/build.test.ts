@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureOutput } from '../support/run-logs.js';
 
 // What `npm install` builds is what production runs: compiled JavaScript in both threads and the
 // SQLite threads' plain modules beside it, with no TypeScript loader. Built here into a directory
@@ -53,6 +54,7 @@ describe('the build', () => {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    captureOutput(child, 'serve-built');
     try {
       let output = '';
       const base = await new Promise<string>((resolve, reject) => {

@@ -8,6 +8,7 @@ import { eventually } from '../support/eventually.js';
 import { natsUrl } from '../support/nats.js';
 import { rabbitmqUrl } from '../support/rabbitmq.js';
 import { brokersForSuite, consumeExchange, deleteStream, readStream, uniqueName } from '../support/relayed.js';
+import { captureOutput } from '../support/run-logs.js';
 import { skuldArgs } from '../support/server-process.js';
 
 // Two `skuld relay` processes on one PostgreSQL database race for each broker's lease while the
@@ -29,6 +30,7 @@ function startRelay(db: TestDatabase, env: Record<string, string>): Promise<Rela
     env: { ...process.env, ...db.env, SKULD_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  captureOutput(child, 'relay');
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let output = '';
   return new Promise((resolve, reject) => {
