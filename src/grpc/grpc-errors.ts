@@ -48,3 +48,8 @@ export function toConnectError(error: DomainError): ConnectError {
 export function invalidField(field: string, message: string): DomainError {
   return domainError('VALIDATION_FAILED', `${field} ${message}`, { field, in: 'message' });
 }
+
+/** Ends the call with a domain error's status. */
+export function refuse(error: DomainError): never {
+  throw toConnectError(error);
+}
