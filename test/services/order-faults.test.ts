@@ -162,6 +162,7 @@ describe('the order service and an inventory cluster, under faults', () => {
       await eventually(
         'the owed reservation is made once',
         async () => (await call('GET', `/v1/orders/${id}`)).body.status === 'awaiting_payment',
+        60_000,
       );
       expect(await stockOf(sku)).toEqual({ onHand: before.onHand, reserved: before.reserved + 2 });
       // Paying: dies at the same point, and the restart ships once.
@@ -172,6 +173,7 @@ describe('the order service and an inventory cluster, under faults', () => {
       await eventually(
         'the owed commit is made once',
         async () => (await call('GET', `/v1/orders/${id}`)).body.status === 'paid',
+        60_000,
       );
       expect(await stockOf(sku)).toEqual({ onHand: before.onHand - 2, reserved: before.reserved });
       await expectOrdersMatchInventory();

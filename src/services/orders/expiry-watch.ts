@@ -1,6 +1,6 @@
 import type { Log } from '../../log.js';
 import type { InventoryPool } from '../inventory-client.js';
-import type { OrderDb, OrderSql } from './order-db.js';
+import type { ServiceDb, ServiceSql } from '../service-db.js';
 import type { OrderService } from './orders.js';
 
 // An unpaid order learns that its reservation expired from the inventory's own events: the
@@ -19,7 +19,7 @@ export class ExpiryWatch {
 
   constructor(
     private readonly options: {
-      readonly db: OrderDb;
+      readonly db: ServiceDb;
       readonly inventory: InventoryPool;
       readonly orders: OrderService;
       readonly log: Log;
@@ -92,7 +92,7 @@ export class ExpiryWatch {
   }
 }
 
-async function saveAt(sql: OrderSql, position: number): Promise<void> {
+async function saveAt(sql: ServiceSql, position: number): Promise<void> {
   // The position only moves forward: a late save of an older one changes nothing.
   const changed = await sql.run('UPDATE checkpoints SET position = ? WHERE name = ? AND position < ?', [
     position,

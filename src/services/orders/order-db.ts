@@ -1,29 +1,10 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
-import postgres from 'postgres';
-import { StartupError } from '../../startup-error.js';
+import { type Migrations, openServiceDb, type ServiceDb } from '../service-db.js';
 
-// The order service's own database: an embedded SQLite file by default, a PostgreSQL database in
-// production. The service's SQL is written once, with `?` placeholders; this file runs it on
-// either, one transaction at a time on SQLite (one connection, statements never interleave).
-
-export type SqlValue = string | number | null;
-
-export interface OrderSql {
-  all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
-  run(sql: string, params?: readonly SqlValue[]): Promise<number>;
-}
-
-export interface OrderDb extends OrderSql {
-  readonly dialect: 'sqlite' | 'postgres';
-  /** Runs `work` in one transaction: all of its statements commit, or none. */
-  transaction<T>(work: (sql: OrderSql) => Promise<T>): Promise<T>;
-  close(): Promise<void>;
-}
+// The order service's database: its orders, the calls it owes the inventory (the outbox), and
+// the ledger position its watch for expiries has seen.
 
 /** The schema, in order: a database at version n has run the first n steps. */
-const migrations: readonly (readonly string[])[] = [
+const orderMigrations: Migrations = [
   [
     `CREATE TABLE orders (
       id TEXT PRIMARY KEY,
@@ -51,133 +32,6 @@ const migrations: readonly (readonly string[])[] = [
   ],
 ];
 
-export async function openOrderDb(url: string): Promise<OrderDb> {
-  const db = url.startsWith('sqlite:')
-    ? new SqliteOrderDb(url.slice('sqlite:'.length))
-    : url.startsWith('postgres://') || url.startsWith('postgresql://')
-      ? new PostgresOrderDb(url)
-      : undefined;
-  if (db === undefined) {
-    throw new StartupError('CONFIG_INVALID', `the order database must be sqlite:<file> or postgres://…, got "${url}"`);
-  }
-  try {
-    await migrate(db);
-  } catch (error) {
-    await db.close();
-    throw error;
-  }
-  return db;
-}
-
-async function migrate(db: OrderDb): Promise<void> {
-  await db.run('CREATE TABLE IF NOT EXISTS order_migrations (version INTEGER PRIMARY KEY)');
-  for (let version = 1; version <= migrations.length; version += 1) {
-    await db.transaction(async (sql) => {
-      // PostgreSQL: two services starting at once take turns here.
-      if (db.dialect === 'postgres') await sql.run('LOCK TABLE order_migrations IN EXCLUSIVE MODE');
-      const done = await sql.all('SELECT version FROM order_migrations WHERE version = ?', [version]);
-      if (done.length > 0) return;
-      for (const statement of migrations[version - 1] ?? []) await sql.run(statement);
-      await sql.run('INSERT INTO order_migrations (version) VALUES (?)', [version]);
-    });
-  }
-}
-
-class SqliteOrderDb implements OrderDb {
-  readonly dialect = 'sqlite';
-  private readonly db: Database.Database;
-  /** Every use of the connection, in turn: a transaction's statements are never interleaved. */
-  private turn: Promise<unknown> = Promise.resolve();
-
-  constructor(file: string) {
-    const path = resolve(file);
-    mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-  }
-
-  private readonly direct: OrderSql = {
-    all: async <T>(sql: string, params: readonly SqlValue[] = []) => this.db.prepare(sql).all(...params) as T[],
-    run: async (sql: string, params: readonly SqlValue[] = []) => this.db.prepare(sql).run(...params).changes,
-  };
-
-  private inTurn<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.turn.then(work);
-    this.turn = result.catch(() => undefined);
-    return result;
-  }
-
-  all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
-    return this.inTurn(() => this.direct.all<T>(sql, params));
-  }
-
-  run(sql: string, params?: readonly SqlValue[]): Promise<number> {
-    return this.inTurn(() => this.direct.run(sql, params));
-  }
-
-  transaction<T>(work: (sql: OrderSql) => Promise<T>): Promise<T> {
-    return this.inTurn(async () => {
-      this.db.exec('BEGIN IMMEDIATE');
-      try {
-        const result = await work(this.direct);
-        this.db.exec('COMMIT');
-        return result;
-      } catch (error) {
-        this.db.exec('ROLLBACK');
-        throw error;
-      }
-    });
-  }
-
-  async close(): Promise<void> {
-    await this.turn;
-    this.db.close();
-  }
-}
-
-class PostgresOrderDb implements OrderDb {
-  readonly dialect = 'postgres';
-  private readonly sql: postgres.Sql;
-
-  constructor(url: string) {
-    this.sql = postgres(url, { max: 8, onnotice: () => undefined, types: { bigint: postgres.BigInt } });
-  }
-
-  private static on(sql: postgres.Sql | postgres.TransactionSql): OrderSql {
-    const numbered = (text: string) => {
-      let index = 0;
-      return text.replace(/\?/g, () => `$${++index}`);
-    };
-    return {
-      all: async <T>(text: string, params: readonly SqlValue[] = []) =>
-        (await sql.unsafe(numbered(text), params as SqlValue[])).map(plainRow) as T[],
-      run: async (text: string, params: readonly SqlValue[] = []) =>
-        (await sql.unsafe(numbered(text), params as SqlValue[])).count,
-    };
-  }
-
-  all<T>(text: string, params?: readonly SqlValue[]): Promise<T[]> {
-    return PostgresOrderDb.on(this.sql).all<T>(text, params);
-  }
-
-  run(text: string, params?: readonly SqlValue[]): Promise<number> {
-    return PostgresOrderDb.on(this.sql).run(text, params);
-  }
-
-  async transaction<T>(work: (sql: OrderSql) => Promise<T>): Promise<T> {
-    return (await this.sql.begin((tx) => work(PostgresOrderDb.on(tx)))) as T;
-  }
-
-  async close(): Promise<void> {
-    await this.sql.end({ timeout: 5 });
-  }
-}
-
-/** BIGINT columns come back as bigint: the service's numbers (times, positions) fit a double. */
-function plainRow(row: Record<string, unknown>): Record<string, unknown> {
-  const plain: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(row)) plain[key] = typeof value === 'bigint' ? Number(value) : value;
-  return plain;
+export function openOrderDb(url: string): Promise<ServiceDb> {
+  return openServiceDb(url, orderMigrations, 'order_migrations');
 }

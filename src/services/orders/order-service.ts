@@ -3,8 +3,9 @@ import type { Config } from '../../config.js';
 import type { Log } from '../../log.js';
 import type { FailpointHook } from '../failpoints.js';
 import { InventoryPool } from '../inventory-client.js';
+import type { ServiceDb } from '../service-db.js';
 import { ExpiryWatch } from './expiry-watch.js';
-import { type OrderDb, openOrderDb } from './order-db.js';
+import { openOrderDb } from './order-db.js';
 import { buildOrderApp } from './order-http.js';
 import { OrderService } from './orders.js';
 
@@ -14,7 +15,7 @@ import { OrderService } from './orders.js';
 export interface RunningOrderService {
   readonly app: FastifyInstance;
   readonly orders: OrderService;
-  readonly db: OrderDb;
+  readonly db: ServiceDb;
   readonly inventory: InventoryPool;
   /** Stops taking requests, lets the calls in progress finish, and closes the database. */
   close(): Promise<void>;

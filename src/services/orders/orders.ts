@@ -1,9 +1,9 @@
-import { ConnectError } from '@connectrpc/connect';
 import { codePattern, quantityMax, reservationLinesMax } from '../../domain/limits.js';
 import type { Log } from '../../log.js';
 import type { FailpointHook } from '../failpoints.js';
-import { type InventoryPool, refusalCode } from '../inventory-client.js';
-import type { OrderDb, OrderSql } from './order-db.js';
+import type { InventoryClient, InventoryPool } from '../inventory-client.js';
+import { type CallResult, type OwedCall, OwedCalls } from '../owed-calls.js';
+import type { ServiceDb, ServiceSql } from '../service-db.js';
 
 // Orders: placed, paid, cancelled, or left to expire. Every call an order owes the inventory is
 // written to the outbox in the same transaction as the order's change, and its command id is
@@ -93,16 +93,6 @@ const cancelIdOf = (orderId: string) => `ord:${orderId}:cancel`;
 /** Order ids: as command ids, short enough for the ids derived from them. */
 export const orderIdPattern = '^[A-Za-z0-9][A-Za-z0-9._-]{0,47}$';
 
-type OutboxKind = 'reserve' | 'commit' | 'release';
-
-interface OutboxRow {
-  command_id: string;
-  order_id: string;
-  kind: OutboxKind;
-  payload: string;
-  attempts: number;
-}
-
 interface OrderRow {
   id: string;
   customer: string;
@@ -130,7 +120,7 @@ function orderOf(row: OrderRow): Order {
 }
 
 export interface OrderServiceOptions {
-  readonly db: OrderDb;
+  readonly db: ServiceDb;
   readonly inventory: InventoryPool;
   readonly log: Log;
   /** How long an order may stay unpaid: its reservation's TTL. */
@@ -142,42 +132,36 @@ export interface OrderServiceOptions {
   readonly failpoint?: FailpointHook;
 }
 
-/** What a failed call to the inventory leaves: a refusal is final, anything else is retried. */
-type CallResult<T> = { ok: true; value: T } | { ok: false; refusal: string } | { ok: false; refusal: undefined };
-
 export class OrderService {
-  private readonly db: OrderDb;
+  private readonly db: ServiceDb;
   private readonly now: () => number;
   private readonly failpoint: FailpointHook;
-  /** Calls in progress per order: one at a time, in the order they were owed. */
-  private readonly busy = new Map<string, Promise<void>>();
-  private timer: NodeJS.Timeout | undefined;
-  private closed = false;
+  private readonly calls: OwedCalls;
 
   constructor(private readonly options: OrderServiceOptions) {
     this.db = options.db;
     this.now = options.now ?? Date.now;
     this.failpoint = options.failpoint ?? (() => undefined);
+    this.calls = new OwedCalls({
+      db: options.db,
+      ownerColumn: 'order_id',
+      inventory: options.inventory,
+      call: (client, callOptions, row) => this.call(client, callOptions, row),
+      answered: (sql, row, result) => this.answered(sql, row, result),
+      log: options.log,
+      retryMs: options.retryMs,
+      now: this.now,
+      afterAnswer: () => this.failpoint('orders:answered'),
+    });
   }
 
-  /** Starts making the calls owed, at once (a restart's leftovers) and then every retry period. */
+  /** Starts making the calls owed: at once (a restart's leftovers), then every retry period. */
   start(): void {
-    const tick = async () => {
-      if (this.closed) return;
-      try {
-        await this.flush();
-      } catch (error) {
-        this.options.log.warn({ err: error }, 'owed inventory calls: a pass failed; it is tried again');
-      }
-      if (!this.closed) this.timer = setTimeout(tick, this.options.retryMs);
-    };
-    void tick();
+    this.calls.start();
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    clearTimeout(this.timer);
-    await Promise.all(this.busy.values());
+    await this.calls.close();
   }
 
   async get(id: string): Promise<Order | undefined> {
@@ -232,17 +216,8 @@ export class OrderService {
          VALUES (?, ?, ?, 'placing', NULL, NULL, NULL, ?, ?)`,
         [input.id, input.customer, JSON.stringify(input.lines), now, now],
       );
-      await owe(
-        sql,
-        input.id,
-        reservationIdOf(input.id),
-        'reserve',
-        {
-          lines: input.lines,
-          ttlMs: this.options.paymentWindowMs,
-        },
-        now,
-      );
+      const reserve = { lines: input.lines, ttlMs: this.options.paymentWindowMs };
+      await this.calls.owe(sql, input.id, reservationIdOf(input.id), 'reserve', reserve);
       return true;
     });
     if (created) this.options.log.info({ order: input.id }, 'order placed');
@@ -266,7 +241,7 @@ export class OrderService {
         if (refused !== undefined) throw refused;
       }
       await this.move(sql, id, 'paying', { reason: null });
-      await owe(sql, id, payIdOf(id), 'commit', { lines: lines ?? null }, this.now());
+      await this.calls.owe(sql, id, payIdOf(id), 'commit', { lines: lines ?? null });
     });
     this.failpoint('orders:owed');
     await this.settle(id);
@@ -280,7 +255,7 @@ export class OrderService {
       if (order.status === 'cancelling' || order.status === 'cancelled') return;
       if (order.status !== 'awaiting_payment' && order.status !== 'placing') throw notNow(order, 'cancelled');
       await this.move(sql, id, 'cancelling', {});
-      await owe(sql, id, cancelIdOf(id), 'release', { reason: 'order cancelled' }, this.now());
+      await this.calls.owe(sql, id, cancelIdOf(id), 'release', { reason: 'order cancelled' });
     });
     this.failpoint('orders:owed');
     await this.settle(id);
@@ -288,7 +263,7 @@ export class OrderService {
   }
 
   /** The inventory expired an order's reservation: an order still unpaid is expired. */
-  async reservationExpired(sql: OrderSql, reservationId: string): Promise<void> {
+  async reservationExpired(sql: ServiceSql, reservationId: string): Promise<void> {
     const id = orderOfCommand(reservationId);
     if (id === undefined || reservationIdOf(id) !== reservationId) return;
     const changed = await sql.run(
@@ -298,108 +273,60 @@ export class OrderService {
     if (changed > 0) this.options.log.info({ order: id }, 'order expired unpaid');
   }
 
-  /** Makes every call owed, oldest first, each order's in turn. */
-  async flush(): Promise<void> {
-    const rows = await this.db.all<{ order_id: string }>(
-      'SELECT DISTINCT order_id FROM outbox WHERE done_at IS NULL ORDER BY order_id LIMIT 500',
-    );
-    await Promise.all(rows.map((row) => this.settle(row.order_id)));
+  /** Makes every call owed (a restart's leftovers among them). */
+  flush(): Promise<void> {
+    return this.calls.flush();
   }
 
-  /** Makes the calls an order owes, in the order owed; returns when none is left or one failed. */
   private settle(orderId: string): Promise<void> {
-    const before = this.busy.get(orderId) ?? Promise.resolve();
-    const run = before.then(() => this.callsOf(orderId));
-    const tracked = run.finally(() => {
-      if (this.busy.get(orderId) === tracked) this.busy.delete(orderId);
-    });
-    this.busy.set(orderId, tracked);
-    return tracked;
+    return this.calls.settle(orderId);
   }
 
-  private async callsOf(orderId: string): Promise<void> {
-    for (;;) {
-      const [row] = await this.db.all<OutboxRow>(
-        'SELECT * FROM outbox WHERE order_id = ? AND done_at IS NULL ORDER BY created_at, command_id LIMIT 1',
-        [orderId],
-      );
-      if (row === undefined) return;
-      const result = await this.send(row);
-      this.failpoint('orders:answered');
-      if (!result.ok && result.refusal === undefined) {
-        await this.db.run('UPDATE outbox SET attempts = attempts + 1 WHERE command_id = ?', [row.command_id]);
-        return;
+  /** One owed call, by its kind. */
+  private async call(client: InventoryClient, options: { timeoutMs: number }, row: OwedCall): Promise<unknown> {
+    const { payload } = row;
+    const grpcLines = (lines: readonly OrderLine[]) =>
+      lines.map((line) => ({ ...line, quantity: BigInt(line.quantity) }));
+    switch (row.kind) {
+      case 'reserve': {
+        const request = {
+          id: row.commandId,
+          lines: grpcLines(payload.lines as OrderLine[]),
+          ttlMs: BigInt(payload.ttlMs as number),
+          reference: row.ownerId,
+        };
+        const answer = await client.reserveStock(request, options);
+        return { expiresAt: Number(answer.reservation?.expiresAt ?? 0) };
       }
-      await this.db.transaction(async (sql) => {
-        const done = await sql.run('UPDATE outbox SET done_at = ? WHERE command_id = ? AND done_at IS NULL', [
-          this.now(),
-          row.command_id,
-        ]);
-        if (done > 0) await this.answered(sql, row, result);
-      });
-    }
-  }
-
-  /** One owed call. */
-  private async send(row: OutboxRow): Promise<CallResult<unknown>> {
-    const payload = JSON.parse(row.payload) as Record<string, unknown>;
-    try {
-      const value = await this.options.inventory.call(async (client, options) => {
-        switch (row.kind) {
-          case 'reserve': {
-            const lines = payload.lines as OrderLine[];
-            const answer = await client.reserveStock(
-              {
-                id: row.command_id,
-                lines: lines.map((line) => ({ ...line, quantity: BigInt(line.quantity) })),
-                ttlMs: BigInt(payload.ttlMs as number),
-                reference: row.order_id,
-              },
-              options,
-            );
-            return { expiresAt: Number(answer.reservation?.expiresAt ?? 0) };
-          }
-          case 'commit': {
-            const lines = (payload.lines as OrderLine[] | null) ?? [];
-            const answer = await client.commitReservation(
-              {
-                id: row.command_id,
-                reservationId: reservationIdOf(row.order_id),
-                lines: lines.map((line) => ({ ...line, quantity: BigInt(line.quantity) })),
-              },
-              options,
-            );
-            const shipped = (answer.reservation?.lines ?? []).map((line) => ({
-              sku: line.sku,
-              location: line.location,
-              quantity: Number(line.committed ?? 0n),
-            }));
-            return { shipped };
-          }
-          case 'release':
-            await client.releaseReservation(
-              { id: row.command_id, reservationId: reservationIdOf(row.order_id), reason: payload.reason as string },
-              options,
-            );
-            return {};
-        }
-      });
-      return { ok: true, value };
-    } catch (error) {
-      const refusal = refusalCode(error);
-      if (refusal === undefined) {
-        this.options.log.warn(
-          { order: row.order_id, command: row.command_id, err: error instanceof ConnectError ? error.message : error },
-          'an inventory call failed; it is tried again',
-        );
+      case 'commit': {
+        const request = {
+          id: row.commandId,
+          reservationId: reservationIdOf(row.ownerId),
+          lines: grpcLines((payload.lines as OrderLine[] | null) ?? []),
+        };
+        const answer = await client.commitReservation(request, options);
+        const shipped = (answer.reservation?.lines ?? []).map((line) => ({
+          sku: line.sku,
+          location: line.location,
+          quantity: Number(line.committed ?? 0n),
+        }));
+        return { shipped };
       }
-      return { ok: false, refusal };
+      default: {
+        const request = {
+          id: row.commandId,
+          reservationId: reservationIdOf(row.ownerId),
+          reason: payload.reason as string,
+        };
+        await client.releaseReservation(request, options);
+        return {};
+      }
     }
   }
 
   /** The inventory answered a call: the order moves, once. */
-  private async answered(sql: OrderSql, row: OutboxRow, result: CallResult<unknown>): Promise<void> {
-    const order = await this.locked(sql, row.order_id);
+  private async answered(sql: ServiceSql, row: OwedCall, result: CallResult): Promise<void> {
+    const order = await this.locked(sql, row.ownerId);
     const value = (result.ok ? result.value : {}) as { expiresAt?: number; shipped?: OrderLine[] };
     const refusal = result.ok ? undefined : result.refusal;
     switch (row.kind) {
@@ -423,7 +350,7 @@ export class OrderService {
     }
   }
 
-  private async locked(sql: OrderSql, id: string): Promise<Order> {
+  private async locked(sql: ServiceSql, id: string): Promise<Order> {
     const lock = this.db.dialect === 'postgres' ? ' FOR UPDATE' : '';
     const [row] = await sql.all<OrderRow>(`SELECT * FROM orders WHERE id = ?${lock}`, [id]);
     if (row === undefined) throw orderError('ORDER_NOT_FOUND', `no order ${id}`, { id });
@@ -431,7 +358,7 @@ export class OrderService {
   }
 
   private async move(
-    sql: OrderSql,
+    sql: ServiceSql,
     id: string,
     status: OrderStatus,
     changes: { reason?: string | null; shipped?: readonly OrderLine[]; expiresAt?: number | undefined },
@@ -452,20 +379,6 @@ export class OrderService {
     }
     await sql.run(`UPDATE orders SET ${sets.join(', ')} WHERE id = ?`, [...params, id]);
   }
-}
-
-async function owe(
-  sql: OrderSql,
-  orderId: string,
-  commandId: string,
-  kind: OutboxKind,
-  payload: unknown,
-  now: number,
-): Promise<void> {
-  await sql.run(
-    'INSERT INTO outbox (command_id, order_id, kind, payload, created_at, attempts, done_at) VALUES (?, ?, ?, ?, ?, 0, NULL)',
-    [commandId, orderId, kind, JSON.stringify(payload), now],
-  );
 }
 
 const codeRegExp = new RegExp(codePattern);
