@@ -737,6 +737,20 @@ export const settings = {
     description: 'The order service: its own database, `sqlite:<file>` or `postgres://user@host:port/db`',
     parse: text,
   },
+  purchasesPort: {
+    env: 'SKULD_PURCHASES_PORT',
+    flag: '--purchases-port',
+    default: 3200,
+    description: 'The purchase service (`skuld purchases`): its HTTP port (0: any free port)',
+    parse: integer(0, 65535),
+  },
+  purchasesDatabaseUrl: {
+    env: 'SKULD_PURCHASES_DATABASE_URL',
+    flag: '--purchases-database-url',
+    default: 'sqlite:./data/purchases.db',
+    description: 'The purchase service: its own database, `sqlite:<file>` or `postgres://user@host:port/db`',
+    parse: text,
+  },
   systemInstances: {
     env: 'SKULD_SYSTEM_INSTANCES',
     flag: '--system-instances',

@@ -44,6 +44,7 @@ Commands:
   counts    import a physical count sheet (CSV) as counts with reasons (skuld counts --help)
   reconciliation  the reports of count sheets and verify runs; run verify now (skuld reconciliation --help)
   orders    run the order service (its own database; reserves, commits and releases over gRPC)
+  purchases run the purchase service (its own database; purchase orders, receipts into the inventory over gRPC)
   system    run the whole system: N inventory instances and the order service, until Ctrl-C
   simulate  a storefront and a receiving dock against the running system, then a report and verify (skuld simulate --help)
   relay     publish committed events to the destinations of SKULD_RELAY until stopped, without serving HTTP
@@ -68,7 +69,9 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'serve':
       return serve(config);
     case 'orders':
-      return (await import('./orders.js')).serveOrders(config);
+      return (await import('./services.js')).serveOrders(config);
+    case 'purchases':
+      return (await import('./services.js')).servePurchases(config);
     case 'system':
       return (await import('./system.js')).runSystem(config, rest);
     case 'migrate':

@@ -7,7 +7,8 @@ import { sharedFlags } from './system.js';
 
 // `skuld simulate`: a storefront and a receiving dock against a running system (`skuld
 // system`): orders placed at a given rate through the order service, most paid (some in part),
-// some cancelled, the rest abandoned; purchase receipts into the inventory beside them. A
+// some cancelled, the rest abandoned; purchase orders drafted, confirmed and received (some in
+// two receipts) through the purchase service beside them. A
 // progress line a second; at the end a report, the inventory's verify, and every order of the
 // run checked against its reservation in the inventory. Exit 1 if anything does not match.
 
@@ -21,8 +22,9 @@ export const simulateUsage = `Usage: skuld simulate [--rate N] [--duration S] [-
   --pay F                  share of reserved orders paid in full (default 0.7)
   --partial F              share paid in part: one unit less of the first line (default 0.1)
   --cancel F               share cancelled (default 0.1); the rest is abandoned unpaid
-  --receipts-per-second N  purchase receipts into the inventory per second (default 1)
+  --receipts-per-second N  purchase orders received per second through the purchase service (default 1)
   --orders-url URL         the order service (default http://127.0.0.1:<SKULD_ORDERS_PORT>)
+  --purchases-url URL      the purchase service (default http://127.0.0.1:<SKULD_PURCHASES_PORT>)
   --inventory-url URL      an inventory instance (default http://127.0.0.1:<SKULD_PORT>)
 
 It makes itself a key (roles purchasing and auditor) on the inventory's store (the same settings
@@ -36,6 +38,7 @@ export interface SimulateOptions {
   readonly cancel: number;
   readonly receiptsPerSecond: number;
   readonly ordersUrl: string | undefined;
+  readonly purchasesUrl: string | undefined;
   readonly inventoryUrl: string | undefined;
 }
 
@@ -47,6 +50,7 @@ const optionNames = [
   '--cancel',
   '--receipts-per-second',
   '--orders-url',
+  '--purchases-url',
   '--inventory-url',
 ] as const;
 
@@ -79,6 +83,7 @@ export function parseSimulateArgs(args: readonly string[]): { options: SimulateO
     cancel: number('--cancel', 0.1, 0, 1),
     receiptsPerSecond: number('--receipts-per-second', 1, 0, 1000),
     ordersUrl: values.get('--orders-url'),
+    purchasesUrl: values.get('--purchases-url'),
     inventoryUrl: values.get('--inventory-url'),
   };
   if (options.pay + options.partial + options.cancel > 1)
@@ -117,6 +122,7 @@ class Latencies {
 export async function simulate(config: Config, options: SimulateOptions, argv: readonly string[]): Promise<number> {
   const flags = sharedFlags(argv);
   const ordersUrl = options.ordersUrl ?? `http://127.0.0.1:${config.ordersPort}`;
+  const purchasesUrl = options.purchasesUrl ?? `http://127.0.0.1:${config.purchasesPort}`;
   const inventoryUrl = options.inventoryUrl ?? `http://127.0.0.1:${config.port}`;
   const skuld = (args: string[]) =>
     run(process.execPath, [...process.execArgv, process.argv[1] as string, ...args, ...flags], { env: process.env });
@@ -135,7 +141,7 @@ export async function simulate(config: Config, options: SimulateOptions, argv: r
   if (key === undefined || keyId === undefined)
     throw new StartupError('PROCESS_FAILED', 'no key could be made for the simulation');
   try {
-    return await load(options, ordersUrl, inventoryUrl, key, () => skuld(['verify']));
+    return await load(options, { ordersUrl, purchasesUrl, inventoryUrl }, key, () => skuld(['verify']));
   } finally {
     await skuld(['keys', 'revoke', keyId]).catch(() => undefined);
   }
@@ -143,8 +149,7 @@ export async function simulate(config: Config, options: SimulateOptions, argv: r
 
 async function load(
   options: SimulateOptions,
-  ordersUrl: string,
-  inventoryUrl: string,
+  { ordersUrl, purchasesUrl, inventoryUrl }: { ordersUrl: string; purchasesUrl: string; inventoryUrl: string },
   key: string,
   verify: () => Promise<{ stdout: string }>,
 ): Promise<number> {
@@ -239,11 +244,29 @@ async function load(
     } else counts.abandoned += 1;
   };
 
+  const purchases = async (path: string, body?: unknown) => {
+    const response = await fetch(`${purchasesUrl}${path}`, {
+      method: 'POST',
+      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    });
+    return (await response.json()) as { status?: string };
+  };
+  /** A purchase order of one line, confirmed and received: in one receipt, or in two. */
   const oneReceipt = async (index: number) => {
     const level = pick(stock);
     const quantity = 10 + Math.floor(random() * 40);
-    const answer = await inventory('/v1/receipts', { id: `sim-${run}-rcv-${index}`, ...level, quantity });
-    if (answer.status === 201) counts.receipts += 1;
+    const id = `s${run}-${index}`;
+    await purchases('/v1/purchase-orders', { id, supplier: `supplier-${index % 7}`, lines: [{ ...level, quantity }] });
+    await purchases(`/v1/purchase-orders/${id}/confirm`);
+    const parts = random() < 0.3 ? [Math.ceil(quantity / 2), Math.floor(quantity / 2)] : [quantity];
+    let last: { status?: string } = {};
+    for (const [part, units] of parts.entries()) {
+      last = await purchases(`/v1/purchase-orders/${id}/receipts`, {
+        id: `r${part}`,
+        lines: [{ line: 1, quantity: units }],
+      });
+    }
+    if (last.status === 'received') counts.receipts += 1;
     else counts.failed += 1;
   };
 
@@ -293,7 +316,7 @@ async function load(
   console.log(`    paid          ${counts.paid} in full, ${counts.partial} in part`);
   console.log(`    cancelled     ${counts.cancelled}`);
   console.log(`    left unpaid   ${counts.abandoned} (they expire after the payment window)`);
-  console.log(`  receipts        ${counts.receipts}`);
+  console.log(`  purchase orders ${counts.receipts} received`);
   console.log(`  failed          ${counts.failed}`);
   console.log(
     `  place latency   p50 ${placing.percentile(50).toFixed(1)} ms, p99 ${placing.percentile(99).toFixed(1)} ms`,

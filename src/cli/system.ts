@@ -5,14 +5,22 @@ import { StartupError } from '../startup-error.js';
 import { untilStopped } from './serve.js';
 
 // `skuld system`: the whole system on one machine, for development, demos and the simulation:
-// N inventory instances (HTTP and gRPC) on one store, and the order service, each a process of
-// its own, their output prefixed with their name. The order service gets a key of role `orders`
-// made for this run and revoked when it stops. Ctrl-C stops everything, the order service first.
+// N inventory instances (HTTP and gRPC) on one store, the order service and the purchase
+// service, each a process of its own, their output prefixed with their name. Each service gets a
+// key made for this run (roles `orders`, `purchasing`) and revoked when it stops. Ctrl-C stops
+// everything, the services first.
 
 const run = promisify(execFile);
 
 /** The settings the system sets per process: a flag for them would override every process alike. */
-const perProcessFlags = new Set(['--port', '--grpc-port', '--orders-port', '--inventory-grpc-urls', '--inventory-key']);
+const perProcessFlags = new Set([
+  '--port',
+  '--grpc-port',
+  '--orders-port',
+  '--purchases-port',
+  '--inventory-grpc-urls',
+  '--inventory-key',
+]);
 
 /** The process's own entry (bin/skuld.js, or the sources through tsx) with the flags to pass on. */
 function skuld(args: readonly string[]): string[] {
@@ -108,7 +116,8 @@ export function instancesOf(config: Config): number {
 export interface RunningSystem {
   readonly inventory: readonly SystemProcess[];
   readonly orders: SystemProcess;
-  /** Stops the order service, then the instances, and revokes the key made for this run. */
+  readonly purchases: SystemProcess;
+  /** Stops the services, then the instances, and revokes the keys made for this run. */
   stop(): Promise<void>;
 }
 
@@ -120,14 +129,28 @@ export async function startSystem(config: Config, argv: readonly string[]): Prom
   const at = (base: number, index: number) => String(base === 0 ? 0 : base + index);
   const inventory: SystemProcess[] = [];
   const started: SystemProcess[] = [];
-  let keyId: string | undefined;
+  const keyIds: string[] = [];
   const stopAll = async () => {
     for (const process of [...started].reverse()) await stop(process);
-    if (keyId !== undefined) {
-      await run(globalThis.process.execPath, skuld(['keys', 'revoke', keyId, ...flags]), { env }).catch(
-        () => undefined,
-      );
+    for (const id of keyIds) {
+      await run(globalThis.process.execPath, skuld(['keys', 'revoke', id, ...flags]), { env }).catch(() => undefined);
     }
+  };
+  /** A key of `role` for a service of this run, on the inventory's store. */
+  const keyFor = async (service: string, role: string) => {
+    const name = `system-${service}-${globalThis.process.pid}`;
+    const created = await run(
+      globalThis.process.execPath,
+      skuld(['keys', 'create', '--name', name, '--role', role, ...flags]),
+      {
+        env,
+      },
+    );
+    const id = /created key (\S+)/.exec(created.stdout)?.[1];
+    if (id !== undefined) keyIds.push(id);
+    const key = /^(skuld_\S+)$/m.exec(created.stdout)?.[1];
+    if (key === undefined) throw new StartupError('PROCESS_FAILED', `no key for the ${service} service could be made`);
+    return key;
   };
   try {
     for (let index = 0; index < count; index += 1) {
@@ -140,27 +163,32 @@ export async function startSystem(config: Config, argv: readonly string[]): Prom
       inventory.push(instance);
       started.push(instance);
     }
-    const created = await run(
-      globalThis.process.execPath,
-      skuld(['keys', 'create', '--name', `system-orders-${globalThis.process.pid}`, '--role', 'orders', ...flags]),
-      { env },
-    );
-    keyId = /created key (\S+)/.exec(created.stdout)?.[1];
-    const key = /^(skuld_\S+)$/m.exec(created.stdout)?.[1];
-    if (key === undefined) throw new StartupError('PROCESS_FAILED', 'no key for the order service could be made');
+    const grpcUrls = inventory.map((instance) => instance.urls.grpc).join(',');
     const orders = await start(
       'orders',
       ['orders', ...flags],
       {
         ...env,
         SKULD_ORDERS_PORT: String(config.ordersPort),
-        SKULD_INVENTORY_GRPC_URLS: inventory.map((instance) => instance.urls.grpc).join(','),
-        SKULD_INVENTORY_KEY: key,
+        SKULD_INVENTORY_GRPC_URLS: grpcUrls,
+        SKULD_INVENTORY_KEY: await keyFor('orders', 'orders'),
       },
-      { orders: /order service on (https?:\/\/\S+)/ },
+      { url: /order service on (https?:\/\/\S+)/ },
     );
     started.push(orders);
-    return { inventory, orders, stop: stopAll };
+    const purchases = await start(
+      'purchases',
+      ['purchases', ...flags],
+      {
+        ...env,
+        SKULD_PURCHASES_PORT: String(config.purchasesPort),
+        SKULD_INVENTORY_GRPC_URLS: grpcUrls,
+        SKULD_INVENTORY_KEY: await keyFor('purchases', 'purchasing'),
+      },
+      { url: /purchase service on (https?:\/\/\S+)/ },
+    );
+    started.push(purchases);
+    return { inventory, orders, purchases, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;
@@ -177,11 +205,14 @@ export async function runSystem(config: Config, argv: readonly string[]): Promis
       `  ${instance.name}: ${instance.urls.http} (API docs ${instance.urls.http}/docs), gRPC ${instance.urls.grpc}`,
     );
   }
-  console.log(`  orders:      ${system.orders.urls.orders}/v1/orders`);
+  console.log(`  orders:      ${system.orders.urls.url}/v1/orders`);
+  console.log(`  purchases:   ${system.purchases.urls.url}/v1/purchase-orders`);
   console.log('  simulate a storefront: npx skuld simulate --rate 20 --duration 30');
   console.log('Ctrl-C stops everything.');
   const died = Promise.race(
-    [...system.inventory, system.orders].map((process) => process.exited.then((code) => ({ process, code }))),
+    [...system.inventory, system.orders, system.purchases].map((process) =>
+      process.exited.then((code) => ({ process, code })),
+    ),
   );
   const reason = await Promise.race([stopped.then(() => undefined), died]);
   if (reason !== undefined) console.error(`${reason.process.name} exited with ${reason.code}; stopping the rest`);

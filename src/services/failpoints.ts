@@ -3,8 +3,8 @@
 // or an OOM kill would) the first time it reaches that point. Not a setting: nothing but a crash
 // test has a reason to arm one.
 
-/** The points of the order service: after an owed call is recorded, and after its answer came. */
-export const failpoints = ['orders:owed', 'orders:answered'] as const;
+/** The points: after an owed call is recorded (orders), and after its answer came, before it is recorded. */
+export const failpoints = ['orders:owed', 'orders:answered', 'purchases:answered'] as const;
 
 export type Failpoint = (typeof failpoints)[number];
 

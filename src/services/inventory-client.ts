@@ -1,5 +1,6 @@
 import { type Client, Code, ConnectError, createClient, type Interceptor } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
+import type { Config } from '../config.js';
 import { InventoryService } from '../grpc/gen/skuld/inventory/v1/inventory_service_pb.js';
 import { ErrorDetailSchema } from '../grpc/gen/skuld/inventory/v1/types_pb.js';
 
@@ -104,4 +105,15 @@ export class InventoryPool {
 export function refusalCode(error: unknown): string | undefined {
   if (!(error instanceof ConnectError)) return undefined;
   return error.findDetails(ErrorDetailSchema)[0]?.code ?? error.metadata.get('skuld-error-code') ?? undefined;
+}
+
+/** The pool a service's settings describe: the instances, the key, the deadline of each call. */
+export function inventoryPoolOf(config: Config): InventoryPool {
+  return new InventoryPool({
+    urls: config.inventoryGrpcUrls,
+    credential: config.inventoryKey,
+    timeoutMs: config.inventoryCallTimeoutMs,
+    ejectMs: 2000,
+    attemptsMax: Math.max(3, config.inventoryGrpcUrls.length * 2),
+  });
 }

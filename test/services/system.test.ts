@@ -10,7 +10,7 @@ import { captureOutput } from '../support/run-logs.js';
 import { runSkuld, skuldArgs } from '../support/server-process.js';
 
 // `skuld system` and `skuld simulate` as a user runs them: the system on embedded SQLite files
-// (one inventory instance, the order service), a short simulated storefront against it whose
+// (one inventory instance, the order and purchase services), a short simulated storefront against it whose
 // report checks every order against its reservation and verifies the inventory, then Ctrl-C.
 
 describe('skuld system and skuld simulate', () => {
@@ -21,6 +21,8 @@ describe('skuld system and skuld simulate', () => {
     SKULD_PORT: '0',
     SKULD_GRPC_PORT: '0',
     SKULD_ORDERS_PORT: '0',
+    SKULD_PURCHASES_PORT: '0',
+    SKULD_PURCHASES_DATABASE_URL: `sqlite:${join(dir, 'purchases.db')}`,
     SKULD_LOG_LEVEL: 'warn',
   };
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,13 +42,19 @@ describe('skuld system and skuld simulate', () => {
       await eventually('the system is up', () => output.includes('Ctrl-C stops everything.'), 90_000);
       const inventoryUrl = /inventory-1: (http:\/\/\S+)/.exec(output)?.[1] as string;
       const ordersUrl = /orders: +(http:\/\/\S+)\/v1\/orders/.exec(output)?.[1] as string;
+      const purchasesUrl = /purchases: +(http:\/\/\S+)\/v1\/purchase-orders/.exec(output)?.[1] as string;
       expect(inventoryUrl).toBeDefined();
       expect(ordersUrl).toBeDefined();
+      expect(purchasesUrl).toBeDefined();
       // The first start's admin key, on the terminal, once.
       expect(output).toMatch(/skuld_[0-9a-f]{16}_/);
 
       const simulated = await runSkuld(
-        ['simulate', '--rate', '15', '--duration', '3', '--orders-url', ordersUrl, '--inventory-url', inventoryUrl],
+        [
+          'simulate',
+          ...['--rate', '15', '--duration', '3', '--receipts-per-second', '3'],
+          ...['--orders-url', ordersUrl, '--purchases-url', purchasesUrl, '--inventory-url', inventoryUrl],
+        ],
         env,
       );
       expect(simulated.code, simulated.stdout + simulated.stderr).toBe(0);
@@ -54,6 +62,7 @@ describe('skuld system and skuld simulate', () => {
       expect(placed).toBeGreaterThan(20);
       expect(simulated.stdout).toContain(`orders checked against their reservations: ${placed}, 0 mismatched`);
       expect(simulated.stdout).toContain('inventory verify: OK');
+      expect(Number(/purchase orders (\d+) received/.exec(simulated.stdout)?.[1])).toBeGreaterThan(3);
       expect(simulated.stderr).toMatch(/^1 s: \d+ placed/m);
     } finally {
       system.kill('SIGINT');
@@ -62,8 +71,8 @@ describe('skuld system and skuld simulate', () => {
     expect(system.exitCode, output).toBe(0);
     // The keys made for the run (the order service's, the simulation's) were revoked when they ended.
     const keys = await runSkuld(['keys', 'list'], env);
-    const lines = keys.stdout.split('\n').filter((line) => /system-orders-|simulate-/.test(line));
-    expect(lines).toHaveLength(2);
+    const lines = keys.stdout.split('\n').filter((line) => /system-orders-|system-purchases-|simulate-/.test(line));
+    expect(lines).toHaveLength(3);
     for (const line of lines) expect(line).toMatch(/revoked/);
   });
 

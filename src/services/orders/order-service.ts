@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config.js';
 import type { Log } from '../../log.js';
 import type { FailpointHook } from '../failpoints.js';
-import { InventoryPool } from '../inventory-client.js';
+import { type InventoryPool, inventoryPoolOf } from '../inventory-client.js';
 import type { ServiceDb } from '../service-db.js';
 import { ExpiryWatch } from './expiry-watch.js';
 import { openOrderDb } from './order-db.js';
@@ -28,13 +28,7 @@ export async function openOrderService(
   failpoint?: FailpointHook,
 ): Promise<RunningOrderService> {
   const db = await openOrderDb(config.ordersDatabaseUrl);
-  const inventory = new InventoryPool({
-    urls: config.inventoryGrpcUrls,
-    credential: config.inventoryKey,
-    timeoutMs: config.inventoryCallTimeoutMs,
-    ejectMs: 2000,
-    attemptsMax: Math.max(3, config.inventoryGrpcUrls.length * 2),
-  });
+  const inventory = inventoryPoolOf(config);
   const orders = new OrderService({
     db,
     inventory,

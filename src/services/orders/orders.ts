@@ -4,6 +4,7 @@ import type { FailpointHook } from '../failpoints.js';
 import type { InventoryClient, InventoryPool } from '../inventory-client.js';
 import { type CallResult, type OwedCall, OwedCalls } from '../owed-calls.js';
 import type { ServiceDb, ServiceSql } from '../service-db.js';
+import { errorsOf, type ServiceError } from '../service-http.js';
 
 // Orders: placed, paid, cancelled, or left to expire. Every call an order owes the inventory is
 // written to the outbox in the same transaction as the order's change, and its command id is
@@ -12,7 +13,7 @@ import type { ServiceDb, ServiceSql } from '../service-db.js';
 // inventory has answered it: the inventory answers a repeated id from its record, so a retry
 // never reserves, ships or releases twice. Only the first answer to an outbox row moves the order.
 
-/** The order service's refusals: a stable code, its HTTP status, and what it concerns. */
+/** The order service's refusals: a stable code and its HTTP status. */
 export const orderErrorStatus = {
   VALIDATION_FAILED: 400,
   INVALID_QUANTITY: 400,
@@ -23,21 +24,7 @@ export const orderErrorStatus = {
   COMMIT_EXCEEDS_ORDER: 409,
 } as const;
 
-export type OrderErrorCode = keyof typeof orderErrorStatus;
-
-export class OrderError extends Error {
-  constructor(
-    readonly code: OrderErrorCode,
-    message: string,
-    readonly details: Readonly<Record<string, unknown>> = {},
-  ) {
-    super(message);
-    this.name = 'OrderError';
-  }
-}
-
-const orderError = (code: OrderErrorCode, message: string, details?: Record<string, unknown>) =>
-  new OrderError(code, message, details);
+const orderError = errorsOf(orderErrorStatus);
 
 export type OrderStatus =
   | 'placing'
@@ -383,7 +370,7 @@ export class OrderService {
 
 const codeRegExp = new RegExp(codePattern);
 
-function checkLines(lines: readonly OrderLine[]): OrderError | undefined {
+function checkLines(lines: readonly OrderLine[]): ServiceError | undefined {
   if (lines.length === 0 || lines.length > reservationLinesMax) {
     return orderError('VALIDATION_FAILED', `an order has 1 to ${reservationLinesMax} lines`, { field: 'lines' });
   }
@@ -404,7 +391,7 @@ function checkLines(lines: readonly OrderLine[]): OrderError | undefined {
   return undefined;
 }
 
-function exceedsOrder(order: Order, lines: readonly OrderLine[]): OrderError | undefined {
+function exceedsOrder(order: Order, lines: readonly OrderLine[]): ServiceError | undefined {
   for (const line of lines) {
     const ordered = order.lines.find((o) => o.sku === line.sku && o.location === line.location);
     if (ordered === undefined || line.quantity > ordered.quantity) {
@@ -420,7 +407,7 @@ function sameLines(a: readonly OrderLine[], b: readonly OrderLine[]): boolean {
   return JSON.stringify(a) === JSON.stringify(b.map(({ sku, location, quantity }) => ({ sku, location, quantity })));
 }
 
-function notNow(order: Order, wanted: string): OrderError {
+function notNow(order: Order, wanted: string): ServiceError {
   return orderError('ORDER_STATE_CONFLICT', `order ${order.id} is ${order.status}: it cannot be ${wanted}`, {
     id: order.id,
     orderStatus: order.status,

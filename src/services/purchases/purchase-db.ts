@@ -1,0 +1,50 @@
+import { type Migrations, openServiceDb, type ServiceDb } from '../service-db.js';
+
+// The purchase service's database: suppliers' purchase orders and their lines, the receipts
+// against them, and the calls it owes the inventory (the outbox).
+
+const purchaseMigrations: Migrations = [
+  [
+    `CREATE TABLE purchase_orders (
+      id TEXT PRIMARY KEY,
+      supplier TEXT NOT NULL,
+      status TEXT NOT NULL,
+      reason TEXT,
+      created_at BIGINT NOT NULL,
+      updated_at BIGINT NOT NULL
+    )`,
+    'CREATE INDEX purchase_orders_by_status ON purchase_orders (status, id)',
+    `CREATE TABLE po_lines (
+      po_id TEXT NOT NULL,
+      line INTEGER NOT NULL,
+      sku TEXT NOT NULL,
+      location TEXT NOT NULL,
+      ordered BIGINT NOT NULL,
+      received BIGINT NOT NULL,
+      refused BIGINT NOT NULL,
+      expected_at BIGINT,
+      PRIMARY KEY (po_id, line)
+    )`,
+    `CREATE TABLE receipts (
+      po_id TEXT NOT NULL,
+      id TEXT NOT NULL,
+      lines TEXT NOT NULL,
+      created_at BIGINT NOT NULL,
+      PRIMARY KEY (po_id, id)
+    )`,
+    `CREATE TABLE outbox (
+      command_id TEXT PRIMARY KEY,
+      owner_id TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      payload TEXT NOT NULL,
+      created_at BIGINT NOT NULL,
+      attempts INTEGER NOT NULL,
+      done_at BIGINT
+    )`,
+    'CREATE INDEX outbox_pending ON outbox (done_at, created_at)',
+  ],
+];
+
+export function openPurchaseDb(url: string): Promise<ServiceDb> {
+  return openServiceDb(url, purchaseMigrations, 'purchase_migrations');
+}
