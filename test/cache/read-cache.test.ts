@@ -33,8 +33,11 @@ describe('the read cache', () => {
     const sku = await stockedItem(opened.engine, 7);
     const counted = countedReads(opened.store);
     const namespace = freshNamespace();
-    const first = await openReadPath(counted.reads, opened.engine, namespace);
-    const second = await openReadPath(counted.reads, opened.engine, namespace);
+    // The other instance waits for the loader's value as long as it takes: on a loaded machine the
+    // default wait (200 ms) can run out, and a waiter then loads itself, as it should.
+    const patient = { SKULD_CACHE_LOCK_WAIT_MS: '30000' };
+    const first = await openReadPath(counted.reads, opened.engine, namespace, patient);
+    const second = await openReadPath(counted.reads, opened.engine, namespace, patient);
     try {
       counted.reset();
       const reads = Array.from({ length: 1000 }, (_, index) => (index % 2 === 0 ? first : second).stock.itemStock(sku));
