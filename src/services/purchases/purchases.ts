@@ -107,7 +107,7 @@ export class PurchaseService {
   private readonly now: () => number;
   private readonly calls: OwedCalls;
 
-  constructor(private readonly options: PurchaseServiceOptions) {
+  constructor(options: PurchaseServiceOptions) {
     this.db = options.db;
     this.now = options.now ?? Date.now;
     const failpoint = options.failpoint ?? (() => undefined);
