@@ -9,6 +9,7 @@ import { writeMatrixCharts } from './chart.js';
 import { assertLoopback, type ServerUrls, type StoreVersions, storeVersions } from './databases.js';
 import { cellEngineThread, type EngineCellResult, type EngineCellSpec, runEngineCell } from './engine-bench.js';
 import { eventsBenchCli } from './events-bench.js';
+import { grpcBenchCli } from './grpc-bench.js';
 import { type HttpBenchResult, httpRounds, runHttpBench } from './http-bench.js';
 import { type Options, parseOptions, type StormOptions, UsageError, usage } from './options.js';
 import { type ReadCell, runReadBench } from './read-bench.js';
@@ -187,6 +188,7 @@ function serversUsed(options: Options): Partial<ServerUrls> {
 
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--auth')) return authBenchCli(argv);
+  if (argv.includes('--grpc')) return grpcBenchCli(argv);
   if (argv.includes('--events')) return eventsBenchCli(argv);
   const options = parseOptions(argv);
   if (options === undefined) {

@@ -40,6 +40,8 @@ By default W1 (flash sale), batched, SQLite and PostgreSQL, both modes, 64 and 1
                                        reservation load, with no cache, L1, L1+L2 and L1+L2 with Redis down
                                        (--connections per side, default 64; --duration-ms per setup)
   --auth                               only the auth bench: reservations/s over HTTP with an API key, a JWT, none
+  --grpc                               only the gRPC bench: reservations/s over HTTP, gRPC unary and the command
+                                       stream, and orders through the order service, on 1 and 3 instances
   --events                             only the events bench: relays to RabbitMQ and NATS and the projector beside
                                        W1 on PostgreSQL (--duration-ms, default 10000), then verify, rebuild and
                                        stock at a past moment over --events-scale N events on SQLite (default
