@@ -1,4 +1,3 @@
-import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,6 +11,7 @@ import { createRuntime } from '../src/compose/runtime.js';
 import { loadConfig } from '../src/config.js';
 import { verify } from '../src/verify/verify.js';
 import { prepareW1 } from './http-bench.js';
+import { forkLoadChild, serveLoadChild } from './load-child.js';
 import { orderLines, seededRandom, w1 } from './workload.js';
 
 // `npm run bench -- --auth`: reservations/s over HTTP with an API key and with a JWT, beside the
@@ -103,29 +103,10 @@ async function runChild(spec: ChildSpec): Promise<AuthVariantResult[]> {
   });
 }
 
-if (process.argv.includes('--auth-load-child')) {
-  process.once('message', (spec: ChildSpec) => {
-    runChild(spec).then(
-      (result) => process.send?.(result, () => process.exit(0)),
-      (error: unknown) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
-  });
-}
+serveLoadChild('--auth-load-child', runChild);
 
 function runLoad(spec: ChildSpec): Promise<AuthVariantResult[]> {
-  const child = fork(fileURLToPath(import.meta.url), ['--auth-load-child'], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('message', (result: AuthVariantResult[]) => resolve(result));
-    child.once('close', (code) => reject(new Error(`the load generator exited (code ${code}) without a result`)));
-    child.once('error', reject);
-    child.send(spec);
-  });
+  return forkLoadChild(fileURLToPath(import.meta.url), '--auth-load-child', spec, ['--import', 'tsx']);
 }
 
 async function listen(app: FastifyInstance): Promise<number> {

@@ -1,4 +1,4 @@
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { silentLog } from '../src/log.js';
 import { verify } from '../src/verify/verify.js';
 import { postgresUrlDefault, withBenchDatabase } from './databases.js';
 import { prepareW1 } from './http-bench.js';
+import { forkLoadChild, serveLoadChild } from './load-child.js';
 import { orderLines, seededRandom, w1 } from './workload.js';
 
 // `npm run bench -- --grpc`: W1 reservations through the HTTP route, through gRPC unary calls and
@@ -257,29 +258,14 @@ async function runChild(spec: ChildSpec): Promise<PathResult[]> {
   });
 }
 
-if (process.argv.includes('--grpc-load-child')) {
-  process.once('message', (spec: ChildSpec) => {
-    runChild(spec).then(
-      (result) => process.send?.(result, () => process.exit(0)),
-      (error: unknown) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
-  });
-}
+serveLoadChild('--grpc-load-child', runChild);
 
 function runLoad(spec: ChildSpec): Promise<PathResult[]> {
-  const child = fork(fileURLToPath(import.meta.url), ['--grpc-load-child'], {
-    execArgv: ['--max-semi-space-size=32', '--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('message', (result: PathResult[]) => resolve(result));
-    child.once('close', (code) => reject(new Error(`the load generator exited (code ${code}) without a result`)));
-    child.once('error', reject);
-    child.send(spec);
-  });
+  return forkLoadChild(fileURLToPath(import.meta.url), '--grpc-load-child', spec, [
+    '--max-semi-space-size=32',
+    '--import',
+    'tsx',
+  ]);
 }
 
 /** A `skuld` process from the sources; resolves with what its banner printed. */

@@ -11,6 +11,22 @@ import type { ServiceDb, ServiceSql } from './service-db.js';
 // handed on. One owner's calls (an order's, a purchase order's) are made one at a time, in the
 // order they were owed.
 
+/** The outbox's table and index, for a service's migrations; `ownerColumn` names the owner. */
+export function outboxSchema(ownerColumn: string): string[] {
+  return [
+    `CREATE TABLE outbox (
+      command_id TEXT PRIMARY KEY,
+      ${ownerColumn} TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      payload TEXT NOT NULL,
+      created_at BIGINT NOT NULL,
+      attempts INTEGER NOT NULL,
+      done_at BIGINT
+    )`,
+    'CREATE INDEX outbox_pending ON outbox (done_at, created_at)',
+  ];
+}
+
 export interface OwedCall {
   readonly commandId: string;
   readonly ownerId: string;

@@ -1,3 +1,4 @@
+import { outboxSchema } from '../owed-calls.js';
 import { type Migrations, openServiceDb, type ServiceDb } from '../service-db.js';
 
 // The order service's database: its orders, the calls it owes the inventory (the outbox), and
@@ -18,16 +19,7 @@ const orderMigrations: Migrations = [
       updated_at BIGINT NOT NULL
     )`,
     'CREATE INDEX orders_by_status ON orders (status, id)',
-    `CREATE TABLE outbox (
-      command_id TEXT PRIMARY KEY,
-      order_id TEXT NOT NULL,
-      kind TEXT NOT NULL,
-      payload TEXT NOT NULL,
-      created_at BIGINT NOT NULL,
-      attempts INTEGER NOT NULL,
-      done_at BIGINT
-    )`,
-    'CREATE INDEX outbox_pending ON outbox (done_at, created_at)',
+    ...outboxSchema('order_id'),
     'CREATE TABLE checkpoints (name TEXT PRIMARY KEY, position BIGINT NOT NULL)',
   ],
 ];

@@ -1,3 +1,4 @@
+import { outboxSchema } from '../owed-calls.js';
 import { type Migrations, openServiceDb, type ServiceDb } from '../service-db.js';
 
 // The purchase service's database: suppliers' purchase orders and their lines, the receipts
@@ -32,16 +33,7 @@ const purchaseMigrations: Migrations = [
       created_at BIGINT NOT NULL,
       PRIMARY KEY (po_id, id)
     )`,
-    `CREATE TABLE outbox (
-      command_id TEXT PRIMARY KEY,
-      owner_id TEXT NOT NULL,
-      kind TEXT NOT NULL,
-      payload TEXT NOT NULL,
-      created_at BIGINT NOT NULL,
-      attempts INTEGER NOT NULL,
-      done_at BIGINT
-    )`,
-    'CREATE INDEX outbox_pending ON outbox (done_at, created_at)',
+    ...outboxSchema('owner_id'),
   ],
 ];
 
