@@ -6,7 +6,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { apiAuth } from '../../src/api/app.js';
 import { createKey } from '../../src/auth/key-admin.js';
 import type { Role } from '../../src/auth/scopes.js';
-import { createLog, createRuntime, type Runtime } from '../../src/compose/runtime.js';
+import { createRuntime, type Runtime } from '../../src/compose/runtime.js';
 import { loadConfig } from '../../src/config.js';
 import { InventoryService } from '../../src/grpc/gen/skuld/inventory/v1/inventory_service_pb.js';
 import { ErrorDetailSchema } from '../../src/grpc/gen/skuld/inventory/v1/types_pb.js';
@@ -14,6 +14,7 @@ import { type GrpcServer, startGrpcServer } from '../../src/grpc/grpc-server.js'
 import type { Dialect } from '../../src/store/port.js';
 import { ManualClock } from '../support/clock.js';
 import { createTestDatabase } from '../support/dialects.js';
+import { capturedLog, recordCredential } from '../support/run-logs.js';
 
 // The gRPC server under test: a real runtime on a fresh database of the dialect, its gRPC server
 // on a free port, and clients over real HTTP/2: Connect's gRPC transport (typed, from the same
@@ -39,8 +40,9 @@ export async function startGrpc(
   const db = await createTestDatabase(dialect);
   const clock = new ManualClock();
   const config = loadConfig({ ...db.env, SKULD_LOG_LEVEL: 'silent', ...env });
-  const runtime = await createRuntime(config, clock);
-  const log = createLog(config);
+  // Everything it logs goes to the run's folder, which the end of the run checks for credentials.
+  const log = capturedLog();
+  const runtime = await createRuntime(config, clock, log);
   const auth = apiAuth(runtime, log);
   await auth.ready();
   const server = await startGrpcServer({ runtime, auth, log, host: '127.0.0.1', port: 0, tls });
@@ -74,6 +76,7 @@ export async function keyOf(
     now: Date.now(),
     expiresAt: null,
   });
+  recordCredential(created.key);
   return created.key;
 }
 

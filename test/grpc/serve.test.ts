@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/dialects.js';
+import { captureOutput, recordCredential } from '../support/run-logs.js';
 import { skuldArgs } from '../support/server-process.js';
 import { bearerMetadata, loadContract, unaryCall } from './harness.js';
 
@@ -15,6 +16,7 @@ function serve(db: TestDatabase, env: Record<string, string>) {
     env: { ...process.env, ...db.env, SKULD_PORT: '0', SKULD_SEED: 'off', SKULD_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  captureOutput(child, 'serve');
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -25,6 +27,7 @@ function serve(db: TestDatabase, env: Record<string, string>) {
       const key = /skuld_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/.exec(output)?.[0];
       if (grpcUrl !== undefined && key !== undefined) {
         clearInterval(timer);
+        recordCredential(key);
         resolve({ grpcUrl, key });
       }
     }, 50);

@@ -131,6 +131,8 @@ export const authSuites = [
   'test/http/auth-limits.test.ts',
   'test/http/auth-processes.test.ts',
   'test/cli/keys.test.ts',
+  'test/grpc/access.test.ts',
+  'test/grpc/serve.test.ts',
 ];
 
 /**
