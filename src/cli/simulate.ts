@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Config } from '../config.js';
+import type { OrderLine as Line, Order } from '../services/orders/orders.js';
 import { StartupError } from '../startup-error.js';
 import { sharedFlags } from './system.js';
 
@@ -92,19 +93,6 @@ export function parseSimulateArgs(args: readonly string[]): { options: SimulateO
 }
 
 const invalid = (message: string) => new StartupError('CONFIG_INVALID', `${message}\n\n${simulateUsage}`);
-
-interface Line {
-  sku: string;
-  location: string;
-  quantity: number;
-}
-
-interface Order {
-  id: string;
-  status: string;
-  lines: Line[];
-  shipped: Line[] | null;
-}
 
 /** Latencies of one kind of request, in ms. */
 class Latencies {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Order, OrderLine } from '../../src/services/orders/orders.js';
 import { createTestDatabase, type TestDatabase } from '../support/dialects.js';
 import { eventually } from '../support/eventually.js';
 import { recordCredential } from '../support/run-logs.js';
@@ -18,19 +19,6 @@ import { type SystemProcess, startInventory, startOrders } from '../support/syst
 const skus = ['E2E-A', 'E2E-B', 'E2E-C', 'E2E-D'];
 const initialStock = 60;
 const paymentWindowMs = 4000;
-
-interface OrderLine {
-  sku: string;
-  location: string;
-  quantity: number;
-}
-
-interface Order {
-  id: string;
-  status: string;
-  lines: OrderLine[];
-  shipped: OrderLine[] | null;
-}
 
 describe('the order service and an inventory cluster, under faults', () => {
   let db: TestDatabase;
