@@ -319,6 +319,14 @@ export const settings = {
     description: 'Log level (pino)',
     parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
   },
+  logFormat: {
+    env: 'SKULD_LOG_FORMAT',
+    flag: '--log-format',
+    default: 'json' as 'json' | 'pretty',
+    description:
+      '`json`: one JSON object a line (for log collectors); `pretty`: colored, one readable line a record with its fields below (for a terminal). JSON even on a terminal unless set',
+    parse: oneOf('json', 'pretty'),
+  },
   bodyLimitBytes: {
     env: 'SKULD_BODY_LIMIT_BYTES',
     flag: '--body-limit-bytes',
@@ -570,6 +578,14 @@ export const settings = {
     default: 1000,
     description: 'How often unpaid reservations past their TTL are expired',
     parse: integer(10, 3_600_000),
+  },
+  heartbeatIntervalMs: {
+    env: 'SKULD_HEARTBEAT_INTERVAL_MS',
+    flag: '--heartbeat-interval-ms',
+    default: 2000,
+    description:
+      'How often an inventory instance records its heartbeat in the store (GET /v1/instances: unhealthy after three missed) and samples the gauges read from the store (reservations pending, sweeper, relay and projection lag)',
+    parse: integer(100, 60_000),
   },
   sweepBatchMax: {
     env: 'SKULD_SWEEP_BATCH_MAX',

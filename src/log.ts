@@ -8,7 +8,9 @@ export interface Log {
   error(context: object, message: string): void;
   warn(context: object, message: string): void;
   info(context: object, message: string): void;
+  /** What an operator follows only while looking into something (each engine batch). */
+  debug(context: object, message: string): void;
 }
 
 /** For callers that log elsewhere (a benchmark's table, a test that asserts on answers). */
-export const silentLog: Log = { error() {}, warn() {}, info() {} };
+export const silentLog: Log = { error() {}, warn() {}, info() {}, debug() {} };

@@ -6,6 +6,8 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync, type RouteOptio
 import { Authenticator } from '../auth/authenticator.js';
 import { JwtVerifier } from '../auth/jwt.js';
 import { createBuckets, FailureLimit } from '../auth/rate-limit.js';
+import { loggerOptions } from '../log-output.js';
+import { HttpMetrics, observeRequests } from '../metrics/http-metrics.js';
 import { type ApiAuth, guardAccess, securitySchemes } from './auth.js';
 import { clientErrorHandler, refuseConnect } from './client-errors.js';
 import { type ApiContext, type ApiRuntime, batchCommandSchema, commandSpecs } from './commands.js';
@@ -20,6 +22,7 @@ import { apiIndexRoutes, catalogEntries, type RouteEntry } from './routes/api-in
 import { batchRoutes } from './routes/batch.js';
 import { countRoutes } from './routes/counts.js';
 import { healthRoutes } from './routes/health.js';
+import { instanceRoutes } from './routes/instances.js';
 import { itemRoutes } from './routes/items.js';
 import { ledgerRoutes } from './routes/ledger.js';
 import { lowStockRoutes } from './routes/low-stock.js';
@@ -71,6 +74,7 @@ const routes: readonly FastifyPluginAsync<ApiContext>[] = [
   lowStockRoutes,
   reportRoutes,
   projectionRoutes,
+  instanceRoutes,
 ];
 
 /** A request id a client may choose: short and log-safe; anything else gets a fresh one. */
@@ -134,7 +138,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { runtime } = options;
   const { config } = runtime;
   const pino = typeof options.logger === 'object' ? options.logger : {};
-  const logger = options.logger === false ? false : { level: config.logLevel, ...pino };
+  const logger = options.logger === false ? false : { ...loggerOptions(config), ...pino };
   const limits = httpLimits(options.limits);
   const server = serverOptions(limits);
   // The HTTPS server takes the same timeouts as the HTTP one, beside its certificate.
@@ -151,6 +155,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Requests on a closing server are answered by the guard, as a problem.
     return503OnClosing: false,
   });
+  observeRequests(app, new HttpMetrics(runtime.metrics));
   boundConnections(app, limits);
   refuseConnect(app);
   allowOrigins(app, parseOrigins(config.corsOrigins));

@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { StockReads } from '../cache/stock-reads.js';
 import type { Config } from '../config.js';
 import { type Command, type CommandType, type CommandValue, onHandMax, quantityMax } from '../domain/index.js';
 import type { Answer, CommandExecutor } from '../engine/executor.js';
 import type { ReadSide } from '../events/read-side/read-side.js';
-import type { Store, StoreReads } from '../store/port.js';
+import type { InstanceRecord, Store, StoreReads } from '../store/port.js';
 import { type ApiAuth, actorOf } from './auth.js';
 import { sendProblem } from './problem.js';
 import {
@@ -43,6 +44,7 @@ export type CommandSpecs = Readonly<Record<ClientCommandType, CommandSpec>>;
 export type ApiSettings = Pick<
   Config,
   | 'logLevel'
+  | 'logFormat'
   | 'bodyLimitBytes'
   | 'httpBatchCommandsMax'
   | 'reservationTtlMsDefault'
@@ -73,19 +75,29 @@ export interface ApiRuntime {
   readonly engine: CommandExecutor;
   /** Stock reads, through the read cache when there is one. */
   readonly stock: StockReads;
-  /** Prometheus text of the process's metrics. */
-  readonly metrics: MetricsSource;
+  /**
+   * The process's Prometheus registry: the API observes its requests into it, and /metrics
+   * serves it (with the engine thread's metrics merged in, see src/metrics/process-registry.ts).
+   */
+  readonly metrics: Registry;
   /** The reads, the API keys that authenticate requests, and the reconciliation reports. */
   readonly store: StoreReads & Pick<Store, 'keys' | 'reports'>;
   /** The read models (CQRS): their queries, positions and lag. */
   readonly readSide: ReadSide;
+  /** The inventory instances on this store (GET /v1/instances). */
+  readonly instances: InstanceDirectory;
   readonly config: ApiSettings;
 }
 
-/** The process's metrics in the Prometheus text format (a prom-client registry). */
-export interface MetricsSource {
-  readonly contentType: string;
-  metrics(): Promise<string>;
+/** An inventory instance sharing the store, as GET /v1/instances lists it. */
+export interface InstanceStatus extends InstanceRecord {
+  /** Seen within the last few heartbeats. */
+  readonly healthy: boolean;
+}
+
+/** The inventory instances sharing this store, from their heartbeats. */
+export interface InstanceDirectory {
+  list(): Promise<InstanceStatus[]>;
 }
 
 /** What every route plugin receives. */

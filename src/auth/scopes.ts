@@ -129,6 +129,7 @@ export const operations = {
   LowStockCrossings: { access: scope('stock:read'), http: 'GET /v1/low-stock/crossings' },
   DailyMovements: { access: scope('stock:read'), http: 'GET /v1/reports/daily-movements' },
   Projections: { access: scope('ops:read'), http: 'GET /v1/projections' },
+  Instances: { access: scope('ops:read'), http: 'GET /v1/instances' },
 } as const satisfies Record<string, Operation>;
 
 export type OperationName = keyof typeof operations;

@@ -17,6 +17,7 @@ import { keysUsage, parseKeysArgs, runKeys } from './keys.js';
 import { parseProjectionsArgs, projectionsUsage, runProjections } from './projections.js';
 import { seed } from './seed.js';
 import {
+  advertised,
   checkAddressFree,
   firstKeyIfNone,
   grpcPortSetting,
@@ -203,6 +204,7 @@ async function serve(config: Config): Promise<number> {
       runtime.sweeper.start();
       runtime.events.start();
       runtime.relays.start();
+      runtime.ops.start({ httpUrl: advertised(address), grpcUrl: grpc === undefined ? null : advertised(grpc.url) });
       if (firstKey !== undefined) printFirstKey(firstKey, address);
       printBanner(address, runtime, grpc?.url);
       warnIfOpenReads(config, runtime);

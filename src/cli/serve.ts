@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { hostname } from 'node:os';
 import { createKey } from '../auth/key-admin.js';
 import type { Runtime } from '../compose/runtime.js';
 import type { Config } from '../config.js';
@@ -68,14 +69,24 @@ export async function seedIfEmpty(config: Config, runtime: Runtime): Promise<voi
   if (applied > 0) console.log(`seeded demo data (${applied} commands)`);
 }
 
+/** An address a server listens on, as this machine's terminal may open it (a wildcard as loopback). */
+export function local(address: string): string {
+  return address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
+}
+
+/** An address a server listens on, as other machines may reach it (a wildcard as this host's name). */
+export function advertised(address: string): string {
+  return address.replace('://0.0.0.0', `://${hostname()}`).replace('://[::]', `://${hostname()}`);
+}
+
 export function printBanner(address: string, runtime: Runtime, grpcUrl?: string): void {
-  const base = address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
+  const base = local(address);
   console.log(`Skuld is serving on ${base} (store: ${runtime.store.dialect})`);
   console.log(`  API:      ${base}/v1`);
   console.log(`  API docs: ${base}/docs`);
   console.log(`  health:   ${base}/healthz, ${base}/readyz`);
   if (grpcUrl !== undefined) {
-    const grpc = grpcUrl.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
+    const grpc = local(grpcUrl);
     console.log(`  gRPC:     ${grpc} (skuld.inventory.v1.InventoryService, grpc.health.v1, reflection)`);
   }
 }
@@ -100,7 +111,7 @@ export async function firstKeyIfNone(runtime: Runtime): Promise<string | undefin
 
 /** The first key, on the terminal, once: it is never shown again and never logged. */
 export function printFirstKey(key: string, address: string): void {
-  const base = address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
+  const base = local(address);
   console.log(`
 First start: an API key with the admin role was created. It is shown this once; keep it:
 

@@ -5,7 +5,7 @@ import type { Log } from '../log.js';
 import { type FailpointHook, killAt } from '../services/failpoints.js';
 import { openOrderService } from '../services/orders/order-service.js';
 import { openPurchaseService } from '../services/purchases/purchase-service.js';
-import { checkAddressFree, listenError, untilStopped } from './serve.js';
+import { checkAddressFree, listenError, local, untilStopped } from './serve.js';
 
 // `skuld orders` and `skuld purchases`: a service in its own process with its own database,
 // serving its HTTP API until stopped, and calling the inventory over gRPC.
@@ -26,7 +26,7 @@ async function serveService(
     const address = await service.app.listen({ host: config.host, port: what.port }).catch((error: unknown) => {
       throw listenError(error, config.host, what.port, what.portSetting);
     });
-    const base = address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
+    const base = local(address);
     console.log(`Skuld ${what.name} on ${base}`);
     console.log(`  API:       ${base}${what.routes}`);
     console.log(`  health:    ${base}/healthz, ${base}/readyz`);

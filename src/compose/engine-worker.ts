@@ -1,7 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { Registry } from 'prom-client';
 import { domainError } from '../domain/index.js';
 import type { Engine } from '../engine/engine.js';
 import type { Answer } from '../engine/executor.js';
+import { PromEngineMetrics } from '../metrics/engine-metrics.js';
 import { StartupError } from '../startup-error.js';
 import type { Store } from '../store/port.js';
 import type { FromWorker, ToWorker, WorkerStart } from '../thread/messages.js';
@@ -17,13 +19,22 @@ const start = workerData as WorkerStart;
 
 const send = (message: FromWorker) => port.postMessage(message);
 
+/**
+ * The thread's own metrics: the engine's counters and histograms are recorded here, where they
+ * happen, and sent whole to the thread that serves /metrics when it asks (one message a scrape).
+ */
+const registry = new Registry();
+
 async function open(): Promise<{ store: Store; engine: Engine }> {
   const clock = start.clock === undefined ? Date.now : new SharedClock(start.clock).read;
   // The thread's own logger, at the process's level: the engine logs what it isolates and refuses.
   const log = createLog(start.config);
   const store = openStore(start.config, log);
   try {
-    return { store, engine: await buildEngine(start.config, store, clock, log) };
+    let engine: Engine | undefined;
+    const metrics = new PromEngineMetrics(registry, () => engine);
+    engine = await buildEngine(start.config, store, clock, log, metrics);
+    return { store, engine };
   } catch (error) {
     await store.close();
     throw error;
@@ -77,6 +88,9 @@ function serve(store: Store, engine: Engine): void {
         return;
       case 'drain':
         void engine.drain().then(() => done(message.seq));
+        return;
+      case 'metrics':
+        void registry.getMetricsAsJSON().then((metrics) => send({ kind: 'metrics', seq: message.seq, metrics }));
         return;
       case 'close':
         void engine

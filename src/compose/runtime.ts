@@ -1,16 +1,20 @@
 import { createHash } from 'node:crypto';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
+import type { InstanceDirectory } from '../api/commands.js';
 import { createReadPath, type ReadPath } from '../cache/read-path.js';
 import type { StockReads } from '../cache/stock-reads.js';
 import type { Config } from '../config.js';
 import { storeConfig } from '../config.js';
 import { Engine, engineDefaults } from '../engine/engine.js';
+import { type EngineMetrics, noEngineMetrics } from '../engine/engine-metrics.js';
 import type { CommandExecutor } from '../engine/executor.js';
 import { checkStrategy, writePath } from '../engine/strategies.js';
 import { Sweeper } from '../engine/sweeper.js';
 import type { ReadSide } from '../events/read-side/read-side.js';
 import type { Log } from '../log.js';
+import { createLog } from '../log-output.js';
+import { PromEngineMetrics } from '../metrics/engine-metrics.js';
+import { OpsMetrics } from '../metrics/ops-metrics.js';
+import { ProcessRegistry } from '../metrics/process-registry.js';
 import { MysqlStore, mysqlCapabilities } from '../store/mysql/mysql-store.js';
 import type { Dialect, Store, StoreCapabilities } from '../store/port.js';
 import { PostgresStore, postgresCapabilities } from '../store/postgres/postgres-store.js';
@@ -18,16 +22,14 @@ import { SqliteStore, sqliteCapabilities } from '../store/sqlite/sqlite-store.js
 import { EngineThread } from '../thread/engine-thread.js';
 import type { SharedClock } from '../thread/shared-clock.js';
 import { createEventJobs, type EventJobs } from './events.js';
+import { OpsSampler } from './ops-sampler.js';
 import { createReadSide, type ReadSideRuntime } from './read-side.js';
 import { checkRelayConfig, createRelays, type Relays } from './relays.js';
 
+export { createLog };
+
 // Composition: the one place that turns configuration into adapters and wires them (the engine
 // thread's entry, engine-worker.ts beside this file, composes its half with the functions below).
-
-/** The process's logger: JSON lines on stdout at the configured level. */
-export function createLog(config: Config): Log {
-  return pino({ level: config.logLevel });
-}
 
 const storeCapabilities: Readonly<Record<Dialect, StoreCapabilities>> = {
   sqlite: sqliteCapabilities,
@@ -50,7 +52,13 @@ export function openStore(config: Config, log: Log): Store {
 }
 
 /** The engine of a deployment on a migrated store: the configured write strategy and bounds. */
-export async function buildEngine(config: Config, store: Store, clock: () => number, log: Log): Promise<Engine> {
+export async function buildEngine(
+  config: Config,
+  store: Store,
+  clock: () => number,
+  log: Log,
+  metrics: EngineMetrics = noEngineMetrics,
+): Promise<Engine> {
   const path = await writePath(config.strategy, store, {
     // One pool connection stays free for reads.
     concurrency: Math.max(1, config.databaseConnectionsMax - 1),
@@ -68,8 +76,29 @@ export async function buildEngine(config: Config, store: Store, clock: () => num
     reservationTtlMsMax: config.reservationTtlMsMax,
     clock,
     log,
+    metrics,
     ...path.options,
   });
+}
+
+/**
+ * The write path: on the engine thread, whose metrics the registry asks for at each scrape, or
+ * in this thread, recording into the registry itself.
+ */
+async function startWritePath(
+  config: Config,
+  parts: { store: Store; clock: SharedClock | undefined; log: Log; metrics: ProcessRegistry },
+): Promise<CommandExecutor> {
+  const { store, clock, log, metrics } = parts;
+  if (config.engineThread === 'on') {
+    const thread = await EngineThread.start(config, clock?.buffer);
+    metrics.addSource(thread);
+    return thread;
+  }
+  let engine: Engine | undefined;
+  const recorder = new PromEngineMetrics(metrics, () => engine);
+  engine = await buildEngine(config, store, clock?.read ?? Date.now, log, recorder);
+  return engine;
 }
 
 export interface Runtime {
@@ -80,9 +109,13 @@ export interface Runtime {
   readonly engine: CommandExecutor;
   /** Stock reads: through the cache (SKULD_CACHE), which the engine above tells what each write changed. */
   readonly stock: StockReads;
-  /** This process's Prometheus metrics, served at /metrics. */
-  readonly metrics: Registry;
+  /** This process's Prometheus metrics, served at /metrics, with the engine thread's merged in. */
+  readonly metrics: ProcessRegistry;
   readonly sweeper: Sweeper;
+  /** The heartbeat and the gauges read from the store (not yet started; `skuld serve` starts it once it listens). */
+  readonly ops: OpsSampler;
+  /** The inventory instances on this store, from their heartbeats. */
+  readonly instances: InstanceDirectory;
   /** The returns consumer (not yet started; `skuld serve` starts it). */
   readonly events: EventJobs;
   /** The read models (CQRS), in their own database, and the projector that keeps them (SKULD_PROJECTOR). */
@@ -113,18 +146,15 @@ export async function createRuntime(
   checkRelayConfig(config);
   const store = openStore(config, log);
   const read = clock?.read ?? Date.now;
+  const metrics = new ProcessRegistry();
   let writes: CommandExecutor;
   try {
     await store.migrate();
-    writes =
-      config.engineThread === 'on'
-        ? await EngineThread.start(config, clock?.buffer)
-        : await buildEngine(config, store, read, log);
+    writes = await startWritePath(config, { store, clock, log, metrics });
   } catch (error) {
     await store.close();
     throw error;
   }
-  const metrics = new Registry();
   let readPath: ReadPath;
   try {
     readPath = await createReadPath(config, {
@@ -157,6 +187,15 @@ export async function createRuntime(
   });
   const events = createEventJobs(config, { store, engine, log });
   const relays = createRelays(config, { store, log, clock: read });
+  const ops = new OpsSampler({
+    store,
+    relays,
+    readSide: reads.readSide,
+    metrics: new OpsMetrics(metrics, sweeper),
+    intervalMs: config.heartbeatIntervalMs,
+    clock: read,
+    log,
+  });
   return {
     config,
     store,
@@ -164,11 +203,14 @@ export async function createRuntime(
     stock,
     metrics,
     sweeper,
+    ops,
+    instances: ops,
     events,
     readSide: reads.readSide,
     relays,
     log,
     close: async () => {
+      await ops.stop();
       await sweeper.stop();
       await relays.close();
       // The consumer's messages in hand are answered by the engine before it closes.

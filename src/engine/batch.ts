@@ -16,7 +16,7 @@ import {
   type Reservation,
   type StoredOutcome,
 } from '../domain/index.js';
-import { type LevelGuard, type LevelRef, StoreError, type WriteSession, type WriteSet } from '../store/port.js';
+import { conflictError, type LevelGuard, type LevelRef, type WriteSession, type WriteSet } from '../store/port.js';
 import { BatchState } from './batch-state.js';
 import type { Answer } from './executor.js';
 import type { ItemCache } from './item-cache.js';
@@ -71,7 +71,7 @@ export async function runBatch(
   for (const id of reservations.keys()) {
     // Committed by another writer between the two reads: its lines' levels were not locked.
     if (!linesOf.has(id))
-      throw new StoreError('conflict', `reservation ${id} appeared during the batch`, { code: appearedCode });
+      throw conflictError('unique_violation', `reservation ${id} appeared during the batch`, { code: appearedCode });
   }
   const state = new BatchState(items, touched, levels, reservations, records);
   const events: EventDraft[] = [];

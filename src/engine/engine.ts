@@ -3,6 +3,7 @@ import { type Log, silentLog } from '../log.js';
 import { type Store, StoreError } from '../store/port.js';
 import type { PendingCommand } from './batch.js';
 import { type BatchRunner, InProcessRunner } from './batch-runner.js';
+import { type EngineMetrics, noEngineMetrics } from './engine-metrics.js';
 import { type Answer, type CommandExecutor, type EngineStats, emptyStats } from './executor.js';
 import { fingerprint } from './fingerprint.js';
 
@@ -30,8 +31,10 @@ export interface EngineOptions {
   readonly reservationTtlMsMax: number;
   /** The engine's clock: decides expiry and stamps events. */
   readonly clock: () => number;
-  /** Where refusals by the store and other failures are reported. */
+  /** Where refusals by the store and other failures are reported; each batch at debug. */
   readonly log: Log;
+  /** Where commands, batches, transactions and conflicts are counted. */
+  readonly metrics: EngineMetrics;
 }
 
 export const engineDefaults: EngineOptions = {
@@ -47,6 +50,7 @@ export const engineDefaults: EngineOptions = {
   reservationTtlMsMax: 24 * 60 * 60_000,
   clock: Date.now,
   log: silentLog,
+  metrics: noEngineMetrics,
 };
 
 /**
@@ -72,6 +76,7 @@ export class Engine implements CommandExecutor {
   private readonly options: EngineOptions;
   private readonly runner: BatchRunner;
   private readonly log: Log;
+  private readonly metrics: EngineMetrics;
   private queue: Waiting[] = [];
   private scheduled = false;
   private inFlight = 0;
@@ -84,6 +89,7 @@ export class Engine implements CommandExecutor {
     this.options = { ...engineDefaults, ...options };
     this.runner = runner;
     this.log = this.options.log;
+    this.metrics = this.options.metrics;
   }
 
   /** The batched write path on `store`, in this thread: rows locked in global order. */
@@ -98,10 +104,14 @@ export class Engine implements CommandExecutor {
   /** Decides one command. Never throws for an operating error: the outcome carries it. */
   execute(command: Command): Promise<Answer> {
     const invalid = validateCommand(command);
-    if (invalid !== null) return Promise.resolve(rejected(command.id, invalid));
+    if (invalid !== null) {
+      this.metrics.answered(command.type, invalid.code);
+      return Promise.resolve(rejected(command.id, invalid));
+    }
     if (this.queue.length >= this.options.queueDepthMax) {
       this.stats.overloaded += 1;
       this.overloadedSinceLog += 1;
+      this.metrics.answered(command.type, 'OVERLOADED');
       return Promise.resolve(
         rejected(command.id, domainError('OVERLOADED', 'the engine queue is full; retry with the same id')),
       );
@@ -140,11 +150,12 @@ export class Engine implements CommandExecutor {
     while (this.inFlight < this.options.pipelineDepthMax && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.options.batchSizeMax);
       this.inFlight += 1;
-      void this.runIsolating(batch).then((answers) => this.finish(batch, answers));
+      const startedAt = performance.now();
+      void this.runIsolating(batch).then((answers) => this.finish(batch, answers, startedAt));
     }
   }
 
-  private finish(batch: readonly Waiting[], answers: readonly Answer[]): void {
+  private finish(batch: readonly Waiting[], answers: readonly Answer[], startedAt: number): void {
     if (this.overloadedSinceLog > 0) {
       // One line per batch while the queue overflows, not one per refused command.
       const refused = this.overloadedSinceLog;
@@ -155,7 +166,24 @@ export class Engine implements CommandExecutor {
     this.stats.batches += 1;
     this.stats.commands += batch.length;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
-    for (const [index, waiting] of batch.entries()) waiting.resolve(answers[index] as Answer);
+    let refused = 0;
+    for (const [index, waiting] of batch.entries()) {
+      const answer = answers[index] as Answer;
+      const { outcome } = answer;
+      if (!outcome.ok) refused += 1;
+      this.metrics.answered(waiting.command.type, outcome.ok ? 'ok' : outcome.error.code);
+      waiting.resolve(answer);
+    }
+    this.metrics.batch(batch.length);
+    this.log.debug(
+      {
+        commands: batch.length,
+        refused,
+        batchMs: roundMs(performance.now() - startedAt),
+        queueDepth: this.queue.length,
+      },
+      'batch answered',
+    );
     if (this.queue.length > 0) this.schedule();
     else if (this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
   }
@@ -204,16 +232,22 @@ export class Engine implements CommandExecutor {
   ): Promise<{ ok: true; answers: Answer[] } | { ok: false; failure: unknown }> {
     for (let attempt = 0; ; attempt += 1) {
       const context = this.context();
+      const startedAt = performance.now();
       try {
-        return { ok: true, answers: await this.runner.run(batch, context) };
+        const answers = await this.runner.run(batch, context);
+        this.metrics.transaction((performance.now() - startedAt) / 1000);
+        return { ok: true, answers };
       } catch (error) {
+        this.metrics.transaction((performance.now() - startedAt) / 1000);
         const retryable = error instanceof StoreError && error.kind === 'conflict';
         if (retryable) {
           const code = error.code ?? 'unknown';
           this.stats.conflicts[code] = (this.stats.conflicts[code] ?? 0) + 1;
+          this.metrics.conflict(error.conflict);
         }
         if (retryable && attempt < this.options.batchRetryMax) {
           this.stats.retries += 1;
+          this.metrics.retry();
           await this.backoff(attempt);
           continue;
         }
@@ -236,6 +270,8 @@ export class Engine implements CommandExecutor {
     };
   }
 }
+
+const roundMs = (ms: number) => Math.round(ms * 10) / 10;
 
 function rejected(commandId: string, error: ReturnType<typeof domainError>): Answer {
   return { outcome: { ok: false, commandId, error }, replayed: false };

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { type DecideContext, levelKey, type Reservation } from '../domain/index.js';
 import type { Log } from '../log.js';
 import { StartupError } from '../startup-error.js';
-import { type Store, StoreError } from '../store/port.js';
+import { conflictError, type Store, StoreError } from '../store/port.js';
 import { type PendingCommand, referencedReservations, touchedLevels } from './batch.js';
 import type { BatchRunner, InProcessRunner } from './batch-runner.js';
 import type { Answer } from './executor.js';
@@ -99,14 +99,14 @@ export class RedlockRunner implements BatchRunner {
           cause: error,
         });
       }
-      throw new StoreError('conflict', `could not lock ${keys.length} levels: ${(error as Error).message}`, {
+      throw conflictError('lock_timeout', `could not lock ${keys.length} levels: ${(error as Error).message}`, {
         cause: error,
         code: 'LOCK_FAILED',
       });
     }
     if (lock === undefined) {
       const attempts = this.options.acquireAttemptsMax;
-      throw new StoreError('conflict', `${keys.length} levels stayed locked through ${attempts} attempts`, {
+      throw conflictError('lock_timeout', `${keys.length} levels stayed locked through ${attempts} attempts`, {
         code: 'LOCK_BUSY',
       });
     }

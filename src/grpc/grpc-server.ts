@@ -4,6 +4,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { ApiRuntime } from '../api/commands.js';
 import type { Log } from '../log.js';
+import { grpcMetricsInterceptor } from '../metrics/grpc-metrics.js';
 import { InventoryService } from './gen/skuld/inventory/v1/inventory_service_pb.js';
 import { accessInterceptor, callValues, checkRpcsDeclared, type GrpcAuth } from './grpc-access.js';
 import { Health, healthService } from './health.js';
@@ -62,7 +63,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       router.service(ServerReflection, reflection.v1);
       router.service(ServerReflectionAlpha, reflection.v1alpha);
     },
-    interceptors: [accessInterceptor(auth)],
+    interceptors: [grpcMetricsInterceptor(runtime.metrics), accessInterceptor(auth)],
     contextValues: callValues,
     shutdownSignal: shutdown.signal,
     // One message is at most as large as an HTTP request body may be.

@@ -198,6 +198,34 @@ export interface LeaseStore {
   advance(name: string, holder: string, now: number, position: number): Promise<boolean>;
 }
 
+/** An inventory instance as its heartbeats record it. */
+export interface InstanceRecord {
+  readonly id: string;
+  readonly httpUrl: string;
+  readonly grpcUrl: string | null;
+  readonly startedAt: number;
+  /** Epoch ms of its latest heartbeat. */
+  readonly lastSeenAt: number;
+}
+
+/** Where the instances sharing a store say they are alive: a small table in every store. */
+export interface InstanceStore {
+  /** Records a heartbeat: the instance's row, created on its first. */
+  beat(instance: InstanceRecord): Promise<void>;
+  /** The instances, most recently seen first, at most `limit`. */
+  list(limit: number): Promise<InstanceRecord[]>;
+  /** Deletes the instances last seen before `seenBefore`; returns how many. */
+  forget(seenBefore: number): Promise<number>;
+}
+
+/** Pending reservations, as a gauge reads them: a bounded count and the oldest expiry. */
+export interface PendingReservations {
+  /** Pending reservations, counted up to the bound asked for. */
+  readonly count: number;
+  /** The earliest expiry among them; null when there are none. */
+  readonly oldestExpiresAt: number | null;
+}
+
 /** What the swap of a rebuild found and did. */
 export interface RebuildSwap {
   /** The ledger's head the levels now reflect. */
@@ -237,6 +265,7 @@ export interface Store {
   readonly capabilities: StoreCapabilities;
   readonly keys: KeyStore;
   readonly leases: LeaseStore;
+  readonly instances: InstanceStore;
   readonly rebuild: LevelRebuildStore;
   readonly reports: ReportStore;
   migrate(): Promise<void>;
@@ -254,6 +283,8 @@ export interface Store {
   readBalances(after: number, limit: number): Promise<LedgerBalance[]>;
   itemHistory(sku: string, after: number, limit: number): Promise<LedgerEvent[]>;
   headPosition(): Promise<number>;
+  /** Pending reservations counted up to `countMax` (a bounded read of the due index), and the oldest expiry. */
+  pendingReservations(countMax: number): Promise<PendingReservations>;
   /**
    * An item and its levels with the ledger position they reflect, read in one statement (one
    * snapshot): what a cache loads for a key. `item` is undefined when no such item is registered.
@@ -293,14 +324,46 @@ export type StoreReads = Pick<
 
 export type StoreErrorKind = 'conflict' | 'unavailable' | 'internal';
 
+/**
+ * What a retryable conflict was, the same on every database: each dialect's error translation
+ * names it beside the database's own code, so that metrics count conflicts by a small, fixed set
+ * and no driver code leaves the adapter's folder to be interpreted elsewhere.
+ */
+export const conflictKinds = [
+  'deadlock',
+  'lock_timeout',
+  'unique_violation',
+  'serialization_failure',
+  'version_conflict',
+] as const;
+export type ConflictKind = (typeof conflictKinds)[number];
+
+export interface StoreErrorOptions {
+  readonly cause?: unknown;
+  readonly code?: string | undefined;
+  /** For a `conflict`: which kind; one is required of every conflict (see conflictOf). */
+  readonly conflict?: ConflictKind | undefined;
+}
+
 /** The only error an adapter lets out. `conflict` is safe to retry as a whole transaction. */
 export class StoreError extends Error {
   readonly kind: StoreErrorKind;
   readonly code: string | undefined;
-  constructor(kind: StoreErrorKind, message: string, options?: { cause?: unknown; code?: string | undefined }) {
+  readonly conflict: ConflictKind | undefined;
+  constructor(kind: StoreErrorKind, message: string, options?: StoreErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'StoreError';
     this.kind = kind;
     this.code = options?.code;
+    this.conflict = options?.conflict;
   }
+}
+
+/** A retryable conflict of the given kind (the database's own code beside it, for the log). */
+export function conflictError(
+  conflict: ConflictKind,
+  message: string,
+  options: { cause?: unknown; code?: string | undefined } = {},
+): StoreError {
+  return new StoreError('conflict', message, { ...options, conflict });
 }

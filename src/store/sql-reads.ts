@@ -1,5 +1,5 @@
 import type { CommandRecord, Item, LedgerEvent, Level, Reservation } from '../domain/index.js';
-import type { LedgerBalance, LevelRef, StockAt, StoreReads } from './port.js';
+import type { LedgerBalance, LevelRef, PendingReservations, StockAt, StoreReads } from './port.js';
 import {
   type BalanceRow,
   balanceFromRow,
@@ -111,6 +111,23 @@ export abstract class SqlReads implements StoreReads {
       WHERE h.id = 1 ORDER BY l.sku LIMIT ?`;
     const rows = await this.rows<HeadRow & Nullable<LevelRow>>(sql, [location, afterSku ?? '', limit]);
     return { position: headOf(rows), value: levelsOf(rows) };
+  }
+
+  async pendingReservations(countMax: number): Promise<PendingReservations> {
+    // Both read the due index (pending reservations by expiry) only: the count stops at countMax
+    // entries, the oldest is its first entry.
+    const [counted] = await this.rows<{ n: number | string }>(
+      "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM commands WHERE status = 'pending' AND expires_at IS NOT NULL LIMIT ?) pending",
+      [countMax],
+    );
+    const [oldest] = await this.rows<{ expires_at: number | string }>(
+      "SELECT expires_at FROM commands WHERE status = 'pending' AND expires_at IS NOT NULL ORDER BY expires_at LIMIT 1",
+      [],
+    );
+    return {
+      count: Number(counted?.n ?? 0),
+      oldestExpiresAt: oldest === undefined ? null : Number(oldest.expires_at),
+    };
   }
 
   async dueReservations(now: number, limit: number): Promise<string[]> {

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import { type Command, domainError } from '../domain/index.js';
 import { type Answer, type CommandExecutor, type EngineStats, emptyStats } from '../engine/executor.js';
+import type { MetricsSnapshot, MetricsSource } from '../metrics/process-registry.js';
 import { StartupError } from '../startup-error.js';
 import type { FromWorker, ToWorker, WorkerStart } from './messages.js';
 
@@ -17,12 +18,13 @@ const workerEntry = new URL('../compose/engine-worker.boot.mjs', import.meta.url
  * Commands sent in one event-loop turn travel in one message, and the worker answers a turn's
  * worth of answers in one message: the engine batches them anyway.
  */
-export class EngineThread implements CommandExecutor {
+export class EngineThread implements CommandExecutor, MetricsSource {
   stats: EngineStats = emptyStats();
   private readonly worker: Worker;
   /** Commands sent and not yet answered, by sequence number. */
   private readonly waiting = new Map<number, { readonly commandId: string; readonly resolve: (a: Answer) => void }>();
   private readonly controls = new Map<number, () => void>();
+  private readonly scrapes = new Map<number, (metrics: MetricsSnapshot) => void>();
   private outgoing: { seqs: number[]; commands: Command[] } | undefined;
   private nextSeq = 0;
   /** Why the thread stopped, once it has: every command is then answered UNAVAILABLE. */
@@ -93,6 +95,19 @@ export class EngineThread implements CommandExecutor {
     await this.worker.terminate();
   }
 
+  /**
+   * The engine's metrics, from its thread's registry: asked at each scrape, answered between
+   * two of the thread's batches (collecting reads counters; it touches no store).
+   */
+  snapshot(): Promise<MetricsSnapshot> {
+    if (this.failure !== undefined) return Promise.resolve([]);
+    return new Promise((resolve) => {
+      const seq = this.nextSeq++;
+      this.scrapes.set(seq, resolve);
+      this.post({ kind: 'metrics', seq });
+    });
+  }
+
   private control(kind: 'drain' | 'close'): Promise<void> {
     if (this.failure !== undefined) return Promise.resolve();
     this.flush();
@@ -128,6 +143,10 @@ export class EngineThread implements CommandExecutor {
         this.controls.get(message.seq)?.();
         this.controls.delete(message.seq);
         return;
+      case 'metrics':
+        this.scrapes.get(message.seq)?.(message.metrics);
+        this.scrapes.delete(message.seq);
+        return;
       case 'failed':
         this.fail(message.message);
         return;
@@ -148,6 +167,8 @@ export class EngineThread implements CommandExecutor {
     this.waiting.clear();
     for (const resolve of this.controls.values()) resolve();
     this.controls.clear();
+    for (const resolve of this.scrapes.values()) resolve([]);
+    this.scrapes.clear();
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { Command } from '../domain/index.js';
 import type { Answer, EngineStats } from '../engine/executor.js';
+import type { MetricsSnapshot } from '../metrics/process-registry.js';
 import type { StartupErrorCode } from '../startup-error.js';
 
 // What the engine thread and the thread that started it say to each other. Commands and answers
@@ -15,7 +16,9 @@ export interface WorkerStart {
 export type ToWorker =
   | { readonly kind: 'execute'; readonly seqs: readonly number[]; readonly commands: readonly Command[] }
   /** Answer when everything sent before it is answered (`close`: then stop the engine and the store). */
-  | { readonly kind: 'drain' | 'close'; readonly seq: number };
+  | { readonly kind: 'drain' | 'close'; readonly seq: number }
+  /** Send the thread's metrics (a scrape of /metrics on the thread that serves it). */
+  | { readonly kind: 'metrics'; readonly seq: number };
 
 export type FromWorker =
   | { readonly kind: 'ready' }
@@ -27,4 +30,5 @@ export type FromWorker =
       readonly answers: readonly Answer[];
       readonly stats: EngineStats;
     }
-  | { readonly kind: 'done'; readonly seq: number; readonly stats: EngineStats };
+  | { readonly kind: 'done'; readonly seq: number; readonly stats: EngineStats }
+  | { readonly kind: 'metrics'; readonly seq: number; readonly metrics: MetricsSnapshot };

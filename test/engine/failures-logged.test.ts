@@ -25,7 +25,7 @@ function recorder(): { log: Log; entries: Entry[] } {
     (context: object, message: string): void => {
       entries.push({ level, context: context as Record<string, unknown>, message });
     };
-  return { log: { error: at('error'), warn: at('warn'), info: at('info') }, entries };
+  return { log: { error: at('error'), warn: at('warn'), info: at('info'), debug() {} }, entries };
 }
 
 async function until(condition: () => boolean, what: string): Promise<void> {

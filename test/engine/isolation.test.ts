@@ -77,7 +77,7 @@ function recorder(): { log: Log; errors: Logged[] } {
   const errors: Logged[] = [];
   const ignore = () => undefined;
   return {
-    log: { error: (context, message) => errors.push({ context, message }), warn: ignore, info: ignore },
+    log: { error: (context, message) => errors.push({ context, message }), warn: ignore, info: ignore, debug: ignore },
     errors,
   };
 }

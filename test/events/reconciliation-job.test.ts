@@ -21,7 +21,7 @@ function leaseOf(store: Store, holder: string): JobLease {
 
 function recordingLog(): Log & { errors: string[] } {
   const errors: string[] = [];
-  return { errors, error: (_context, message) => errors.push(message), warn() {}, info() {} };
+  return { errors, error: (_context, message) => errors.push(message), warn() {}, info() {}, debug() {} };
 }
 
 describe('the scheduled reconciliation', () => {

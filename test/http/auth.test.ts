@@ -77,6 +77,7 @@ const fixtures: Partial<Record<keyof typeof operations, Fixture>> = {
   LowStockCrossings: () => read('/v1/low-stock/crossings'),
   DailyMovements: () => read('/v1/reports/daily-movements'),
   Projections: () => read('/v1/projections'),
+  Instances: () => read('/v1/instances'),
   Batch: (_api, sku) =>
     change('/v1/batch', {
       commands: [{ type: 'ReceiveStock', id: unique('rcv'), sku, location, quantity: 1 }],

@@ -53,7 +53,7 @@ export async function openReadPath(
   const settings = loadConfig({ SKULD_CACHE: 'redis', SKULD_REDIS_URL: redisUrl, ...env });
   const registry = new Registry();
   const errors: unknown[] = [];
-  const log: Log = { error: (context) => errors.push(context), warn() {}, info() {} };
+  const log: Log = { error: (context) => errors.push(context), warn() {}, info() {}, debug() {} };
   const path = await createReadPath(settings, { store: reads, engine, registry, log, namespace });
   return { ...path, registry, errors, close: () => path.close() };
 }

@@ -9,7 +9,7 @@ export async function metricsRoutes(app: FastifyInstance, context: ApiContext): 
       schema: {
         tags: ['health'],
         summary:
-          "This instance's metrics in the Prometheus text format (the read cache: hits and misses per layer, loads, single-flight joins, breaker, store reads, degraded reads)",
+          "This instance's metrics in the Prometheus text format: commands by type and outcome, batches, store conflicts and retries, the sweeper, reservations pending, HTTP and gRPC latency, the read cache, relay and projection lag (the families: docs/api.md, Metrics)",
         response: { 200: { type: 'string' } },
       },
     },

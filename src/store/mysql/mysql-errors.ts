@@ -1,5 +1,5 @@
 import { guardWith, passThrough } from '../errors.js';
-import { StoreError } from '../port.js';
+import { type ConflictKind, conflictError, StoreError } from '../port.js';
 
 // Server error numbers. Duplicate key, deadlock and lock wait timeout are retryable: the whole
 // transaction is rolled back and the batch re-run.
@@ -9,7 +9,11 @@ export const duplicateKeyErrno = 1062;
  * and 1148 of older servers.
  */
 export const loadRefusedErrnos = new Set([1148, 3948, 4166]);
-const conflictErrnos = new Set([duplicateKeyErrno, 1205, 1213]);
+const conflictErrnos: ReadonlyMap<number, ConflictKind> = new Map([
+  [duplicateKeyErrno, 'unique_violation'],
+  [1205, 'lock_timeout'],
+  [1213, 'deadlock'],
+]);
 // Too many connections, shutdown, connection killed (MariaDB), client gone / lost, and
 // disconnected for inactivity (MySQL).
 const unavailableErrnos = new Set([1040, 1053, 1927, 2002, 2003, 2006, 2013, 4031]);
@@ -35,9 +39,8 @@ export function translate(error: unknown): StoreError {
   // Server errors carry a positive errno; socket errors a negative one and a code.
   const serverErrno = typeof errno === 'number' && errno > 0 ? errno : undefined;
   const storeCode = serverErrno === undefined ? code : String(serverErrno);
-  if (serverErrno !== undefined && conflictErrnos.has(serverErrno)) {
-    return new StoreError('conflict', message, { cause: error, code: storeCode });
-  }
+  const conflict = serverErrno === undefined ? undefined : conflictErrnos.get(serverErrno);
+  if (conflict !== undefined) return conflictError(conflict, message, { cause: error, code: storeCode });
   if (
     fatal === true ||
     (serverErrno !== undefined && unavailableErrnos.has(serverErrno)) ||

@@ -239,4 +239,17 @@ export const mysqlMigrations: readonly Migration[] = [
       ) ENGINE = InnoDB;
     `,
   },
+  {
+    version: 11,
+    name: 'instances: each inventory instance sharing the store, its addresses and its last heartbeat',
+    sql: `
+      CREATE TABLE IF NOT EXISTS instances (
+        id VARCHAR(100) CHARACTER SET ascii COLLATE ascii_bin PRIMARY KEY,
+        http_url VARCHAR(300) NOT NULL,
+        grpc_url VARCHAR(300),
+        started_at BIGINT NOT NULL,
+        last_seen_at BIGINT NOT NULL
+      ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+    `,
+  },
 ];

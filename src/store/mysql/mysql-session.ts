@@ -2,7 +2,14 @@ import { Readable } from 'node:stream';
 import { format } from 'mysql2';
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { CommandRecord, Item, Level, Reservation } from '../../domain/index.js';
-import { type LevelRef, type LevelWrite, StoreError, type WriteSession, type WriteSet } from '../port.js';
+import {
+  conflictError,
+  type LevelRef,
+  type LevelWrite,
+  StoreError,
+  type WriteSession,
+  type WriteSet,
+} from '../port.js';
 import {
   type CommandRow,
   commandFromRow,
@@ -160,7 +167,7 @@ export class MysqlSession implements WriteSession {
     if (existing.length > 0) {
       const { sku, location } = existing[0] as Level;
       const message = `level ${sku}@${location} was created by another writer after this batch read it`;
-      throw new StoreError('conflict', message, { code: String(duplicateKeyErrno) });
+      throw conflictError('unique_violation', message, { code: String(duplicateKeyErrno) });
     }
   }
 
@@ -194,7 +201,7 @@ export class MysqlSession implements WriteSession {
       });
     if (result.affectedRows !== lines.length) {
       const message = `${lines.length - result.affectedRows} new rows of ${table} were already there`;
-      throw new StoreError('conflict', message, { code: String(duplicateKeyErrno) });
+      throw conflictError('unique_violation', message, { code: String(duplicateKeyErrno) });
     }
     if (result.warningStatus > 0) {
       const [warnings] = await this.connection.query<RowDataPacket[]>('SHOW WARNINGS LIMIT 3');
@@ -223,7 +230,7 @@ export class MysqlSession implements WriteSession {
       if (expected !== undefined && affected !== expected.rows) {
         throw expected.conflict === undefined
           ? new StoreError('internal', expected.failure)
-          : new StoreError('conflict', expected.failure, { code: expected.conflict });
+          : conflictError('version_conflict', expected.failure, { code: expected.conflict });
       }
     });
     return results;

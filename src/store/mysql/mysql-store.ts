@@ -12,6 +12,7 @@ import {
 } from '../port.js';
 import { type LevelRow, levelFromRow } from '../rows.js';
 import { reservationColumns } from '../sql.js';
+import { SqlInstances } from '../sql-instances.js';
 import { type KeyParam, type KeyTransaction, SqlKeys } from '../sql-keys.js';
 import { SqlLeases } from '../sql-leases.js';
 import { type SqlParam, SqlReads } from '../sql-reads.js';
@@ -57,6 +58,7 @@ export class MysqlStore extends SqlReads implements Store {
     transaction: (work) => this.keyTransaction(work),
   });
   readonly leases = new SqlLeases(this.keys.db);
+  readonly instances = new SqlInstances(this.keys.db);
   readonly rebuild = new SqlRebuild(this.keys.db, {
     // Every level row in the one global order, then the head, then again the rows created
     // before the head was held (a writer waiting on one is a deadlock InnoDB breaks: the swap is retried).

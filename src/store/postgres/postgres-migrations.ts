@@ -211,4 +211,17 @@ export const postgresMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 11,
+    name: 'instances: each inventory instance sharing the store, its addresses and its last heartbeat',
+    sql: `
+      CREATE TABLE instances (
+        id text COLLATE "C" PRIMARY KEY,
+        http_url text NOT NULL,
+        grpc_url text,
+        started_at bigint NOT NULL,
+        last_seen_at bigint NOT NULL
+      );
+    `,
+  },
 ];

@@ -3,7 +3,15 @@
 import type { Writable } from 'node:stream';
 import type postgres from 'postgres';
 import type { Reservation } from '../../domain/index.js';
-import { createdFence, fencedCode, type LevelGuard, type LevelWrite, StoreError, staleLevelCode } from '../port.js';
+import {
+  conflictError,
+  createdFence,
+  fencedCode,
+  type LevelGuard,
+  type LevelWrite,
+  StoreError,
+  staleLevelCode,
+} from '../port.js';
 import { levelToRow, reservationToRow } from '../rows.js';
 
 export type Sql = postgres.Sql<Record<string, never>>;
@@ -82,7 +90,9 @@ async function updateLevels(sql: Sql, levels: readonly LevelWrite[], guard: Leve
       AND (${fence}::bigint IS NULL OR l.fence < ${fence}::bigint)`;
   if (result.count !== levels.length) {
     const code = fence === null ? staleLevelCode : fencedCode;
-    throw new StoreError('conflict', `${levels.length - result.count} levels changed since they were read`, { code });
+    throw conflictError('version_conflict', `${levels.length - result.count} levels changed since they were read`, {
+      code,
+    });
   }
 }
 

@@ -3,6 +3,7 @@ import postgres from 'postgres';
 import { runMigrations } from '../migrate.js';
 import { type Dialect, type Store, type StoreCapabilities, StoreError, type WriteSession } from '../port.js';
 import { reservationColumns } from '../sql.js';
+import { SqlInstances } from '../sql-instances.js';
 import { type KeyParam, SqlKeys } from '../sql-keys.js';
 import { SqlLeases } from '../sql-leases.js';
 import { type SqlParam, SqlReads } from '../sql-reads.js';
@@ -63,6 +64,7 @@ export class PostgresStore extends SqlReads implements Store {
       ),
   });
   readonly leases = new SqlLeases(this.keys.db);
+  readonly instances = new SqlInstances(this.keys.db);
   readonly rebuild = new SqlRebuild(this.keys.db, {
     // EXCLUSIVE lets reads on but no writer in; taken before the head, in the writers' order.
     lock: ['LOCK TABLE levels IN EXCLUSIVE MODE', 'SELECT position FROM ledger_head WHERE id = 1 FOR UPDATE'],

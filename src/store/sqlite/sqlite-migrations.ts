@@ -243,4 +243,17 @@ export const sqliteMigrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 11,
+    name: 'instances: each inventory instance sharing the store, its addresses and its last heartbeat',
+    sql: `
+      CREATE TABLE instances (
+        id TEXT PRIMARY KEY,
+        http_url TEXT NOT NULL,
+        grpc_url TEXT,
+        started_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

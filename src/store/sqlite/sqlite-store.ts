@@ -7,6 +7,7 @@ import { runMigrations } from '../migrate.js';
 import { type Dialect, type Store, type StoreCapabilities, StoreError, type WriteSession } from '../port.js';
 import { eventFromRow, type LedgerRow } from '../rows.js';
 import { reservationColumns } from '../sql.js';
+import { SqlInstances } from '../sql-instances.js';
 import { type KeyParam, type KeyTransaction, SqlKeys } from '../sql-keys.js';
 import { SqlLeases } from '../sql-leases.js';
 import { type SqlParam, SqlReads } from '../sql-reads.js';
@@ -83,6 +84,7 @@ export class SqliteStore extends SqlReads implements Store {
     transaction: (work) => this.keyTransaction(work),
   });
   readonly leases = new SqlLeases(this.keys.db);
+  readonly instances = new SqlInstances(this.keys.db);
   readonly rebuild = new SqlRebuild(this.keys.db, { lock: [], updateFromRebuilt: updateFromSql });
   readonly reports = new SqlReports(this.keys.db);
   private readonly writer: Db;
