@@ -8,6 +8,7 @@ import { JwtVerifier } from '../auth/jwt.js';
 import { createBuckets, FailureLimit } from '../auth/rate-limit.js';
 import { loggerOptions } from '../log-output.js';
 import { HttpMetrics, observeRequests } from '../metrics/http-metrics.js';
+import { RequestLog } from '../request-log.js';
 import { type ApiAuth, guardAccess, securitySchemes } from './auth.js';
 import { clientErrorHandler, refuseConnect } from './client-errors.js';
 import { type ApiContext, type ApiRuntime, batchCommandSchema, commandSpecs } from './commands.js';
@@ -16,7 +17,6 @@ import { boundConnections, type HttpLimits, httpLimits, serverOptions } from './
 import { packageVersion } from './package-version.js';
 import { errorHandler, notFoundHandler } from './problem.js';
 import { guardRequests } from './request-guard.js';
-import { RequestLog } from './request-log.js';
 import { adjustmentRoutes } from './routes/adjustments.js';
 import { apiIndexRoutes, catalogEntries, type RouteEntry } from './routes/api-index.js';
 import { batchRoutes } from './routes/batch.js';

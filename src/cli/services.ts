@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { createLog } from '../compose/runtime.js';
 import type { Config } from '../config.js';
 import type { Log } from '../log.js';
+import { loggerOptions } from '../log-output.js';
 import { type FailpointHook, killAt } from '../services/failpoints.js';
 import { openOrderService } from '../services/orders/order-service.js';
 import { openPurchaseService } from '../services/purchases/purchase-service.js';
@@ -21,7 +22,7 @@ async function serveService(
   open: (log: Log, logger: object, failpoint: FailpointHook) => Promise<Service>,
 ): Promise<number> {
   await checkAddressFree(config.host, what.port, what.portSetting);
-  const service = await open(createLog(config), { level: config.logLevel }, killAt(process.env.SKULD_FAILPOINT));
+  const service = await open(createLog(config), loggerOptions(config), killAt(process.env.SKULD_FAILPOINT));
   try {
     const address = await service.app.listen({ host: config.host, port: what.port }).catch((error: unknown) => {
       throw listenError(error, config.host, what.port, what.portSetting);
@@ -29,7 +30,7 @@ async function serveService(
     const base = local(address);
     console.log(`Skuld ${what.name} on ${base}`);
     console.log(`  API:       ${base}${what.routes}`);
-    console.log(`  health:    ${base}/healthz, ${base}/readyz`);
+    console.log(`  health:    ${base}/healthz, ${base}/readyz, ${base}/metrics`);
     console.log(`  database:  ${what.database.replace(/:\/\/[^@/]*@/, '://***@')}`);
     console.log(`  inventory: ${config.inventoryGrpcUrls.join(', ')}`);
     await untilStopped();

@@ -13,13 +13,8 @@ const codeNames: ReadonlyMap<Code, string> = new Map(
     .map(([name, value]) => [value as Code, name.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase()]),
 );
 
-export function grpcMetricsInterceptor(registry: Registry): Interceptor {
-  const duration: Histogram<'method' | 'code'> = histogramIn(registry, {
-    name: 'skuld_grpc_request_duration_seconds',
-    help: 'gRPC calls by method and status code (ok, or the gRPC status in lower snake case)',
-    labelNames: ['method', 'code'],
-    buckets: latencySecondsBuckets,
-  });
+/** An interceptor that observes each call's time into `duration`, by method and status code. */
+export function callDurationInterceptor(duration: Histogram<'method' | 'code'>): Interceptor {
   return (next) => async (request) => {
     const startedAt = performance.now();
     const method = request.method.name;
@@ -33,4 +28,28 @@ export function grpcMetricsInterceptor(registry: Registry): Interceptor {
       throw error;
     }
   };
+}
+
+/** The gRPC server's latency, by method and status code. */
+export function grpcMetricsInterceptor(registry: Registry): Interceptor {
+  return callDurationInterceptor(
+    histogramIn(registry, {
+      name: 'skuld_grpc_request_duration_seconds',
+      help: 'gRPC calls by method and status code (ok, or the gRPC status in lower snake case)',
+      labelNames: ['method', 'code'],
+      buckets: latencySecondsBuckets,
+    }),
+  );
+}
+
+/** A service's calls to the inventory (each attempt, on whichever instance), by RPC and status code. */
+export function inventoryCallInterceptor(registry: Registry): Interceptor {
+  return callDurationInterceptor(
+    histogramIn(registry, {
+      name: 'skuld_inventory_call_duration_seconds',
+      help: "This service's calls to the inventory (each attempt) by RPC and status code (ok, or the gRPC status in lower snake case)",
+      labelNames: ['method', 'code'],
+      buckets: latencySecondsBuckets,
+    }),
+  );
 }

@@ -1,8 +1,10 @@
 import { type Client, Code, ConnectError, createClient, type Interceptor } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
+import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import { InventoryService } from '../grpc/gen/skuld/inventory/v1/inventory_service_pb.js';
 import { ErrorDetailSchema } from '../grpc/gen/skuld/inventory/v1/types_pb.js';
+import { inventoryCallInterceptor } from '../metrics/grpc-metrics.js';
 
 // How the order and purchase services reach the inventory cluster: one gRPC client per instance,
 // calls spread round-robin over the instances not ejected, and a call that finds an instance
@@ -24,6 +26,8 @@ export interface InventoryPoolOptions {
   /** Attempts of one call, over the instances, before it fails UNAVAILABLE. */
   readonly attemptsMax: number;
   readonly now?: () => number;
+  /** Run around every attempt, after the credential is set (the metrics' timer). */
+  readonly interceptors?: readonly Interceptor[];
 }
 
 /** Statuses after which the same call, with the same command id, may go to another instance. */
@@ -53,7 +57,7 @@ export class InventoryPool {
         InventoryService,
         createGrpcTransport({
           baseUrl: url,
-          interceptors: [authorize],
+          interceptors: [authorize, ...(options.interceptors ?? [])],
           // An idle connection is probed, so a dead peer is found before a call waits on it.
           pingIntervalMs: 10_000,
           pingIdleConnection: true,
@@ -108,8 +112,9 @@ export function refusalCode(error: unknown): string | undefined {
 }
 
 /** The pool a service's settings describe: the instances, the key, the deadline of each call. */
-export function inventoryPoolOf(config: Config): InventoryPool {
+export function inventoryPoolOf(config: Config, registry: Registry): InventoryPool {
   return new InventoryPool({
+    interceptors: [inventoryCallInterceptor(registry)],
     urls: config.inventoryGrpcUrls,
     credential: config.inventoryKey,
     timeoutMs: config.inventoryCallTimeoutMs,

@@ -100,6 +100,15 @@ export class OwedCalls {
     await Promise.all(this.busy.values());
   }
 
+  /** Calls owed and not yet answered, counted up to `countMax` (a bounded read of the outbox's index). */
+  async pending(countMax: number): Promise<number> {
+    const [row] = await this.options.db.all<{ n: number | string }>(
+      'SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM outbox WHERE done_at IS NULL LIMIT ?) owed',
+      [countMax],
+    );
+    return Number(row?.n ?? 0);
+  }
+
   /** Makes every call owed, each owner's in turn. */
   async flush(): Promise<void> {
     const owner = this.options.ownerColumn;

@@ -1,4 +1,7 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Registry } from 'prom-client';
+import { HttpMetrics, observeRequests } from '../metrics/http-metrics.js';
+import { RequestLog } from '../request-log.js';
 
 // What the services' HTTP APIs share: a refusal is a ServiceError with a stable code and its
 // HTTP status, answered as an RFC 9457 problem; a request the schemas refuse is VALIDATION_FAILED.
@@ -40,9 +43,17 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
     });
 }
 
-/** A Fastify app whose errors are problems. */
-export function serviceApp(logger: boolean | object): FastifyInstance {
-  const app = Fastify({ logger, ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } } });
+/**
+ * A Fastify app whose errors are problems, that logs one line per request (as the inventory's
+ * API does), observes each request's latency into `registry`, and serves it at /metrics.
+ */
+export function serviceApp(logger: boolean | object, registry: Registry): FastifyInstance {
+  const app = Fastify({
+    logger,
+    logController: new RequestLog({ requestIdLogLabel: 'requestId' }),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
+  });
+  observeRequests(app, new HttpMetrics(registry));
   app.setErrorHandler((error: FastifyError | ServiceError, request, reply) => {
     if (error instanceof ServiceError) return sendProblem(request, reply, error);
     const status = (error as FastifyError).statusCode ?? 500;
@@ -53,6 +64,8 @@ export function serviceApp(logger: boolean | object): FastifyInstance {
     return sendProblem(request, reply, new ServiceError('INTERNAL', 500, 'the service failed; see its log'));
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // Open, as the services' other routes: they listen where only the storefront and operators reach.
+  app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   return app;
 }
 

@@ -69,3 +69,12 @@ export function startInventory(env: Record<string, string>): Promise<SystemProce
 export function startOrders(env: Record<string, string>): Promise<SystemProcess> {
   return spawnSkuld('orders', { SKULD_ORDERS_PORT: '0', ...env }, { orders: /order service on (https?:\/\/\S+)/ });
 }
+
+/** The purchase service (`skuld purchases`) on a free port. */
+export function startPurchases(env: Record<string, string>): Promise<SystemProcess> {
+  return spawnSkuld(
+    'purchases',
+    { SKULD_PURCHASES_PORT: '0', ...env },
+    { purchases: /purchase service on (https?:\/\/\S+)/ },
+  );
+}

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import { quantityMax, reservationLinesMax } from '../../domain/limits.js';
 import type { InventoryPool } from '../inventory-client.js';
 import { idParams, lineSchema, ServiceError, sendProblem, serviceApp } from '../service-http.js';
@@ -16,10 +17,12 @@ export interface OrderHttpContext {
   readonly orders: OrderService;
   readonly inventory: InventoryPool;
   readonly watch: ExpiryWatch;
+  /** The service's metrics: the app observes its requests into it and serves it at /metrics. */
+  readonly metrics: Registry;
 }
 
 export async function buildOrderApp(context: OrderHttpContext, logger: boolean | object): Promise<FastifyInstance> {
-  const app = serviceApp(logger);
+  const app = serviceApp(logger, context.metrics);
   const { orders } = context;
 
   app.get('/readyz', async (_, reply) => {

@@ -1,13 +1,15 @@
 import type { FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
 import type { Config } from '../../config.js';
 import type { Log } from '../../log.js';
+import { ServiceMetrics } from '../../metrics/service-metrics.js';
 import type { FailpointHook } from '../failpoints.js';
 import { type InventoryPool, inventoryPoolOf } from '../inventory-client.js';
 import type { ServiceDb } from '../service-db.js';
 import { ExpiryWatch } from './expiry-watch.js';
 import { openOrderDb } from './order-db.js';
 import { buildOrderApp } from './order-http.js';
-import { OrderService } from './orders.js';
+import { OrderService, orderStatuses } from './orders.js';
 
 // The order service as one process runs it: its database, the pool of inventory instances, the
 // owed calls made and retried, the watch for expired reservations, and the storefront's HTTP API.
@@ -28,17 +30,27 @@ export async function openOrderService(
   failpoint?: FailpointHook,
 ): Promise<RunningOrderService> {
   const db = await openOrderDb(config.ordersDatabaseUrl);
-  const inventory = inventoryPoolOf(config);
-  const orders = new OrderService({
+  const registry = new Registry();
+  const inventory = inventoryPoolOf(config, registry);
+  let orders: OrderService | undefined;
+  const transitions = new ServiceMetrics(registry, {
+    ordersFamily: 'skuld_orders_total',
+    ordersHelp:
+      'Orders that reached each status (placing: placed; awaiting_payment: stock reserved; paid, rejected, cancelled, expired)',
+    statuses: orderStatuses,
+    owedCalls: (countMax) => orders?.owedCalls(countMax) ?? Promise.resolve(0),
+  });
+  orders = new OrderService({
     db,
     inventory,
     log,
+    transitions,
     paymentWindowMs: config.ordersPaymentWindowMs,
     retryMs: 500,
     ...(failpoint === undefined ? {} : { failpoint }),
   });
   const watch = new ExpiryWatch({ db, inventory, orders, log, saveEveryMs: 1000, retryMs: 500 });
-  const app = await buildOrderApp({ orders, inventory, watch }, logger);
+  const app = await buildOrderApp({ orders, inventory, watch, metrics: registry }, logger);
   orders.start();
   watch.start();
   return {

@@ -1,5 +1,6 @@
 import { codePattern, quantityMax, reservationLinesMax } from '../../domain/limits.js';
 import type { Log } from '../../log.js';
+import { noTransitions, type OrderTransitions } from '../../metrics/service-metrics.js';
 import type { FailpointHook } from '../failpoints.js';
 import type { InventoryClient, InventoryPool } from '../inventory-client.js';
 import { type CallResult, type OwedCall, OwedCalls } from '../owed-calls.js';
@@ -117,6 +118,8 @@ export interface OrderServiceOptions {
   readonly now?: () => number;
   /** Crash tests: called at each step of an owed call (failpoints.ts). */
   readonly failpoint?: FailpointHook;
+  /** Told each status an order reaches (the service's metrics). */
+  readonly transitions?: OrderTransitions;
 }
 
 export class OrderService {
@@ -124,9 +127,11 @@ export class OrderService {
   private readonly now: () => number;
   private readonly failpoint: FailpointHook;
   private readonly calls: OwedCalls;
+  private readonly transitions: OrderTransitions;
 
   constructor(private readonly options: OrderServiceOptions) {
     this.db = options.db;
+    this.transitions = options.transitions ?? noTransitions;
     this.now = options.now ?? Date.now;
     this.failpoint = options.failpoint ?? (() => undefined);
     this.calls = new OwedCalls({
@@ -149,6 +154,11 @@ export class OrderService {
 
   async close(): Promise<void> {
     await this.calls.close();
+  }
+
+  /** Calls owed to the inventory and not yet answered, counted up to `countMax`. */
+  owedCalls(countMax: number): Promise<number> {
+    return this.calls.pending(countMax);
   }
 
   async get(id: string): Promise<Order | undefined> {
@@ -207,7 +217,10 @@ export class OrderService {
       await this.calls.owe(sql, input.id, reservationIdOf(input.id), 'reserve', reserve);
       return true;
     });
-    if (created) this.options.log.info({ order: input.id }, 'order placed');
+    if (created) {
+      this.transitions.reached('placing');
+      this.options.log.info({ order: input.id }, 'order placed');
+    }
     this.failpoint('orders:owed');
     await this.settle(input.id);
     return (await this.get(input.id)) as Order;
@@ -257,7 +270,10 @@ export class OrderService {
       "UPDATE orders SET status = 'expired', updated_at = ? WHERE id = ? AND status = 'awaiting_payment'",
       [this.now(), id],
     );
-    if (changed > 0) this.options.log.info({ order: id }, 'order expired unpaid');
+    if (changed > 0) {
+      this.transitions.reached('expired');
+      this.options.log.info({ order: id }, 'order expired unpaid');
+    }
   }
 
   /** Makes every call owed (a restart's leftovers among them). */
@@ -365,6 +381,8 @@ export class OrderService {
       params.push(changes.expiresAt);
     }
     await sql.run(`UPDATE orders SET ${sets.join(', ')} WHERE id = ?`, [...params, id]);
+    // Counted as written, in the transaction: one that then fails to commit is counted all the same (rare).
+    this.transitions.reached(status);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import { quantityMax, reservationLinesMax } from '../../domain/limits.js';
 import type { InventoryPool } from '../inventory-client.js';
 import { idParams, lineSchema, ServiceError, sendProblem, serviceApp } from '../service-http.js';
@@ -25,10 +26,10 @@ const poLine = {
 const poParams = idParams(purchaseIdPattern);
 
 export async function buildPurchaseApp(
-  context: { readonly purchases: PurchaseService; readonly inventory: InventoryPool },
+  context: { readonly purchases: PurchaseService; readonly inventory: InventoryPool; readonly metrics: Registry },
   logger: boolean | object,
 ): Promise<FastifyInstance> {
-  const app = serviceApp(logger);
+  const app = serviceApp(logger, context.metrics);
   const { purchases } = context;
 
   app.get('/readyz', async (_, reply) => {

@@ -1,5 +1,6 @@
 import { quantityMax, reservationLinesMax } from '../../domain/limits.js';
 import type { Log } from '../../log.js';
+import { noTransitions, type OrderTransitions } from '../../metrics/service-metrics.js';
 import type { FailpointHook } from '../failpoints.js';
 import type { InventoryClient, InventoryPool } from '../inventory-client.js';
 import { type CallResult, type OwedCall, OwedCalls } from '../owed-calls.js';
@@ -100,15 +101,19 @@ export interface PurchaseServiceOptions {
   readonly retryMs: number;
   readonly now?: () => number;
   readonly failpoint?: FailpointHook;
+  /** Told each status a purchase order reaches (the service's metrics). */
+  readonly transitions?: OrderTransitions;
 }
 
 export class PurchaseService {
   private readonly db: ServiceDb;
   private readonly now: () => number;
   private readonly calls: OwedCalls;
+  private readonly transitions: OrderTransitions;
 
   constructor(options: PurchaseServiceOptions) {
     this.db = options.db;
+    this.transitions = options.transitions ?? noTransitions;
     this.now = options.now ?? Date.now;
     const failpoint = options.failpoint ?? (() => undefined);
     this.calls = new OwedCalls({
@@ -130,6 +135,11 @@ export class PurchaseService {
 
   close(): Promise<void> {
     return this.calls.close();
+  }
+
+  /** Calls owed to the inventory and not yet answered, counted up to `countMax`. */
+  owedCalls(countMax: number): Promise<number> {
+    return this.calls.pending(countMax);
   }
 
   async get(id: string): Promise<PurchaseOrder | undefined> {
@@ -186,6 +196,7 @@ export class PurchaseService {
           [input.id, index + 1, line.sku, line.location, line.quantity, line.expectedAt ?? null],
         );
       }
+      this.transitions.reached('draft');
     });
     return (await this.get(input.id)) as PurchaseOrder;
   }
@@ -279,6 +290,7 @@ export class PurchaseService {
         this.now(),
         order.id,
       ]);
+      this.transitions.reached(status);
     }
   }
 
@@ -294,6 +306,7 @@ export class PurchaseService {
       const next = from[order.status];
       if (next === undefined) throw notNow(order, `${verb}ed`);
       await sql.run('UPDATE purchase_orders SET status = ?, updated_at = ? WHERE id = ?', [next, this.now(), id]);
+      this.transitions.reached(next);
     });
     return (await this.get(id)) as PurchaseOrder;
   }

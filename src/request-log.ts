@@ -1,5 +1,5 @@
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
-import { routeOf } from '../metrics/http-metrics.js';
+import { routeOf } from './metrics/http-metrics.js';
 
 /** Query parameters that may carry a credential (a browser's EventSource cannot send a header). */
 const secretQuery = /([?&](?:access_token|token|api_key|key)=)[^&]*/gi;
@@ -9,7 +9,8 @@ const secretQuery = /([?&](?:access_token|token|api_key|key)=)[^&]*/gi;
  * duration, and who asked (the principal's actor: `key:<name>`, `jwt:<sub>`; absent before
  * authentication), under the request id. Fastify's default writes a second line as each request
  * arrives, which doubles the log for nothing the completed line does not say. A request that
- * errored is logged at error with its cause.
+ * errored is logged at error with its cause. The inventory's API and the order and purchase
+ * services log their requests alike.
  */
 export class RequestLog extends LogController {
   override incomingRequest(): void {}
