@@ -5,13 +5,14 @@ export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
 
 /** Metrics kept on another thread: asked for at each scrape. */
 export interface MetricsSource {
-  snapshot(): Promise<MetricsSnapshot>;
+  /** The thread's metrics now; undefined when it cannot answer (it has stopped). */
+  snapshot(): Promise<MetricsSnapshot | undefined>;
 }
 
 /**
- * Longest a scrape waits for another thread's metrics. A thread that does not answer in time is
- * represented by the last snapshot it sent, so that its counters never seem to fall back (a
- * counter that drops looks like a restart to `rate()`).
+ * Longest a scrape waits for another thread's metrics. A thread that does not answer in time, or
+ * has stopped, is represented by the last snapshot it sent, so that its counters never seem to
+ * fall back (a counter that drops looks like a restart to `rate()`).
  */
 const threadAnswerMsMax = 2_000;
 

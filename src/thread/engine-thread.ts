@@ -24,7 +24,7 @@ export class EngineThread implements CommandExecutor, MetricsSource {
   /** Commands sent and not yet answered, by sequence number. */
   private readonly waiting = new Map<number, { readonly commandId: string; readonly resolve: (a: Answer) => void }>();
   private readonly controls = new Map<number, () => void>();
-  private readonly scrapes = new Map<number, (metrics: MetricsSnapshot) => void>();
+  private readonly scrapes = new Map<number, (metrics: MetricsSnapshot | undefined) => void>();
   private outgoing: { seqs: number[]; commands: Command[] } | undefined;
   private nextSeq = 0;
   /** Why the thread stopped, once it has: every command is then answered UNAVAILABLE. */
@@ -99,8 +99,8 @@ export class EngineThread implements CommandExecutor, MetricsSource {
    * The engine's metrics, from its thread's registry: asked at each scrape, answered between
    * two of the thread's batches (collecting reads counters; it touches no store).
    */
-  snapshot(): Promise<MetricsSnapshot> {
-    if (this.failure !== undefined) return Promise.resolve([]);
+  snapshot(): Promise<MetricsSnapshot | undefined> {
+    if (this.failure !== undefined) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       const seq = this.nextSeq++;
       this.scrapes.set(seq, resolve);
@@ -167,7 +167,7 @@ export class EngineThread implements CommandExecutor, MetricsSource {
     this.waiting.clear();
     for (const resolve of this.controls.values()) resolve();
     this.controls.clear();
-    for (const resolve of this.scrapes.values()) resolve([]);
+    for (const resolve of this.scrapes.values()) resolve(undefined);
     this.scrapes.clear();
   }
 }
