@@ -11,6 +11,7 @@ import { cellEngineThread, type EngineCellResult, type EngineCellSpec, runEngine
 import { eventsBenchCli } from './events-bench.js';
 import { grpcBenchCli } from './grpc-bench.js';
 import { type HttpBenchResult, httpRounds, runHttpBench } from './http-bench.js';
+import { opsBenchCli } from './ops-bench.js';
 import { type Options, parseOptions, type StormOptions, UsageError, usage } from './options.js';
 import { type ReadCell, runReadBench } from './read-bench.js';
 import { engineTable, httpReport, matrixTable, readReport, stormTable, writeJson } from './report.js';
@@ -190,6 +191,7 @@ async function main(argv: string[]): Promise<number> {
   if (argv.includes('--auth')) return authBenchCli(argv);
   if (argv.includes('--grpc')) return grpcBenchCli(argv);
   if (argv.includes('--events')) return eventsBenchCli(argv);
+  if (argv.includes('--ops')) return opsBenchCli(argv);
   const options = parseOptions(argv);
   if (options === undefined) {
     console.log(usage);

@@ -46,6 +46,11 @@ By default W1 (flash sale), batched, SQLite and PostgreSQL, both modes, 64 and 1
                                        W1 on PostgreSQL (--duration-ms, default 10000), then verify, rebuild and
                                        stock at a past moment over --events-scale N events on SQLite (default
                                        10000000); --skip-relays for the second part alone; --amqp-url, --nats-url
+  --ops                                only the ops bench: W1 reservations/s over HTTP bare and observed (a /metrics
+                                       scrape every second, the dashboard's poll every 2 s and its live tail) in
+                                       alternating turns, and the scrape latency under that load; --store
+                                       sqlite|postgres|mysql (default: sqlite), --rounds N (even, default 6),
+                                       --duration-ms per variant (default 30000)
   --postgres-url URL                   loopback PostgreSQL (default: ${postgresUrlDefault})
   --mysql-url URL                      loopback MySQL/MariaDB (default: ${mysqlUrlDefault})
   --seed N                             workload PRNG seed (default: 1)

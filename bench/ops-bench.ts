@@ -1,0 +1,311 @@
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import type { FastifyInstance } from 'fastify';
+import { createRuntime } from '../src/compose/runtime.js';
+import { loadConfig } from '../src/config.js';
+import { verify } from '../src/verify/verify.js';
+import { mysqlUrlDefault, postgresUrlDefault, type StoreKind, withBenchDatabase } from './databases.js';
+import { prepareW1 } from './http-bench.js';
+import { forkLoadChild, serveLoadChild } from './load-child.js';
+import { percentile } from './measure.js';
+import { orderLines, seededRandom, w1 } from './workload.js';
+
+// `npm run bench -- --ops`: what watching the service costs it. W1 reservations over HTTP on
+// `skuld serve`'s composition (the engine on its thread, the heartbeat and the store-read gauges
+// sampled as in production), in turns: bare, and observed, that is with a Prometheus scrape of
+// /metrics every second and the dashboard open (its poll of /metrics every 2 s and its live tail
+// GET /v1/events/stream). The turns alternate in pairs (bare-observed, then observed-bare), so a
+// drifting machine weighs on both alike. The scrapes are timed from the load generator's side:
+// a scrape that waited for the store or for the engine thread shows in its latency.
+
+/** How often the Prometheus scraper and the dashboard's poll ask for /metrics. */
+const scrapeIntervalMs = 1_000;
+const dashboardPollMs = 2_000;
+
+interface ChildSpec {
+  readonly port: number;
+  readonly connections: number;
+  /** Per variant, over all its turns. */
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  readonly rounds: number;
+}
+
+interface Turn {
+  readonly requests: number;
+  readonly seconds: number;
+  readonly latencyMsP50: number;
+  readonly latencyMsP99: number;
+  readonly non2xx: number;
+}
+
+export interface OpsVariantResult extends Turn {
+  readonly name: 'bare' | 'observed';
+  readonly requestsPerSecond: number;
+}
+
+export interface OpsObservers {
+  /** Every /metrics request's time, the scraper's and the dashboard's, in ms. */
+  readonly scrapes: number;
+  readonly scrapeMsP50: number;
+  readonly scrapeMsP99: number;
+  readonly scrapeMsMax: number;
+  readonly scrapeFailures: number;
+  /** The live tail's answer status (0: the request failed) and the events it received. */
+  readonly streamStatus: number;
+  readonly streamEvents: number;
+}
+
+export interface OpsBenchResult {
+  readonly store: StoreKind;
+  readonly connections: number;
+  readonly durationMs: number;
+  readonly rounds: number;
+  readonly variants: readonly OpsVariantResult[];
+  readonly observers: OpsObservers;
+  readonly verifyOk: boolean;
+}
+
+function fire(port: number, connections: number, durationMs: number, seed: number): Promise<autocannon.Result> {
+  const random = seededRandom(seed);
+  let sent = 0;
+  const request: autocannon.Request = {
+    method: 'POST',
+    path: '/v1/reservations',
+    headers: { 'content-type': 'application/json' },
+    setupRequest: (base) => {
+      sent += 1;
+      return { ...base, body: JSON.stringify({ id: `o${seed}-${sent}`, lines: orderLines(w1, random) }) };
+    },
+  };
+  return new Promise((resolve, reject) => {
+    autocannon(
+      { url: `http://127.0.0.1:${port}`, connections, duration: durationMs / 1000, requests: [request] },
+      (error, result) => (error === null ? resolve(result) : reject(error)),
+    );
+  });
+}
+
+/** What the observers saw during one observed turn. */
+interface Watch {
+  readonly scrapeMs: number[];
+  scrapeFailures: number;
+  streamStatus: number;
+  streamEvents: number;
+}
+
+/** Asks for /metrics every `intervalMs` until `signal` aborts, timing each answer read whole. */
+async function scrapeEvery(port: number, intervalMs: number, watch: Watch, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    const startedAt = performance.now();
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal });
+      await response.text();
+      if (response.status === 200) watch.scrapeMs.push(performance.now() - startedAt);
+      else watch.scrapeFailures += 1;
+    } catch {
+      // Aborted at the end of the turn: not a failure.
+      if (signal.aborted) return;
+      watch.scrapeFailures += 1;
+    }
+    const waitMs = Math.max(0, intervalMs - (performance.now() - startedAt));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, waitMs);
+      signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
+
+/** The dashboard's live tail: one server-sent event stream read until `signal` aborts; counts its events. */
+async function tailEvents(port: number, watch: Watch, signal: AbortSignal): Promise<void> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/v1/events/stream`, {
+      headers: { accept: 'text/event-stream' },
+      signal,
+    });
+    watch.streamStatus = response.status;
+    if (response.body === null) return;
+    const decoder = new TextDecoder();
+    for await (const chunk of response.body) {
+      watch.streamEvents += (decoder.decode(chunk as Uint8Array, { stream: true }).match(/^id: /gm) ?? []).length;
+    }
+  } catch {
+    // Aborted at the end of the turn, or refused: the status says which.
+  }
+}
+
+async function observedTurn(spec: ChildSpec, turnMs: number, seed: number, watch: Watch): Promise<autocannon.Result> {
+  const stop = new AbortController();
+  const observers = [
+    scrapeEvery(spec.port, scrapeIntervalMs, watch, stop.signal),
+    scrapeEvery(spec.port, dashboardPollMs, watch, stop.signal),
+    tailEvents(spec.port, watch, stop.signal),
+  ];
+  try {
+    return await fire(spec.port, spec.connections, turnMs, seed);
+  } finally {
+    stop.abort();
+    await Promise.all(observers);
+  }
+}
+
+function summarize(name: OpsVariantResult['name'], turns: readonly autocannon.Result[]): OpsVariantResult {
+  const requests = turns.reduce((sum, turn) => sum + turn.requests.total, 0);
+  const seconds = turns.reduce((sum, turn) => sum + turn.duration, 0);
+  return {
+    name,
+    requests,
+    seconds,
+    requestsPerSecond: requests / seconds,
+    latencyMsP50: Math.max(...turns.map((turn) => turn.latency.p50)),
+    latencyMsP99: Math.max(...turns.map((turn) => turn.latency.p99)),
+    non2xx: turns.reduce((sum, turn) => sum + turn.non2xx, 0),
+  };
+}
+
+/** The child: a warm-up, then bare and observed turns in alternating pairs. */
+async function runChild(spec: ChildSpec): Promise<{ variants: OpsVariantResult[]; observers: OpsObservers }> {
+  let seed = 1;
+  await fire(spec.port, spec.connections, spec.warmupMs, seed++);
+  const turnMs = spec.durationMs / spec.rounds;
+  const bare: autocannon.Result[] = [];
+  const observed: autocannon.Result[] = [];
+  const watch: Watch = { scrapeMs: [], scrapeFailures: 0, streamStatus: 0, streamEvents: 0 };
+  for (let round = 0; round < spec.rounds; round += 1) {
+    const pair = round % 2 === 0 ? (['bare', 'observed'] as const) : (['observed', 'bare'] as const);
+    for (const variant of pair) {
+      if (variant === 'bare') bare.push(await fire(spec.port, spec.connections, turnMs, seed++));
+      else observed.push(await observedTurn(spec, turnMs, seed++, watch));
+    }
+  }
+  const sorted = Float64Array.from(watch.scrapeMs).sort();
+  const round = (ms: number) => Math.round(ms * 10) / 10;
+  return {
+    variants: [summarize('bare', bare), summarize('observed', observed)],
+    observers: {
+      scrapes: sorted.length,
+      scrapeMsP50: sorted.length === 0 ? 0 : round(percentile(sorted, 0.5)),
+      scrapeMsP99: sorted.length === 0 ? 0 : round(percentile(sorted, 0.99)),
+      scrapeMsMax: sorted.length === 0 ? 0 : round(sorted[sorted.length - 1] as number),
+      scrapeFailures: watch.scrapeFailures,
+      streamStatus: watch.streamStatus,
+      streamEvents: watch.streamEvents,
+    },
+  };
+}
+
+serveLoadChild('--ops-load-child', runChild);
+
+async function listen(app: FastifyInstance): Promise<number> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return (app.server.address() as AddressInfo).port;
+}
+
+export interface OpsBenchSpec {
+  readonly store: StoreKind;
+  readonly connections: number;
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  readonly rounds: number;
+  readonly urls: { readonly postgres: string; readonly mysql: string };
+}
+
+export async function runOpsBench(spec: OpsBenchSpec): Promise<OpsBenchResult> {
+  const { buildApp } = await import('../src/api/app.js');
+  return withBenchDatabase(spec.store, spec.urls, async (database) => {
+    const config = loadConfig({ ...process.env, ...database.env, SKULD_SEED: 'off', SKULD_LOG_LEVEL: 'silent' });
+    await prepareW1(config);
+    const runtime = await createRuntime(config);
+    try {
+      // Authentication is not what is measured (the auth bench is): every request is let through.
+      const app = await buildApp({ runtime, logger: false, withoutAuthenticationForBenchmark: true });
+      try {
+        const port = await listen(app);
+        runtime.ops.start({ httpUrl: `http://127.0.0.1:${port}`, grpcUrl: null });
+        const { connections, durationMs, warmupMs, rounds } = spec;
+        const load = await forkLoadChild<ChildSpec, Awaited<ReturnType<typeof runChild>>>(
+          fileURLToPath(import.meta.url),
+          '--ops-load-child',
+          { port, connections, durationMs, warmupMs, rounds },
+          ['--import', 'tsx'],
+        );
+        await runtime.engine.drain();
+        const report = await verify(runtime.store);
+        return { store: spec.store, connections, durationMs, rounds, ...load, verifyOk: report.ok };
+      } finally {
+        await app.close();
+      }
+    } finally {
+      await runtime.close();
+    }
+  });
+}
+
+export function opsReport(result: OpsBenchResult): string {
+  const bare = result.variants.find((variant) => variant.name === 'bare')?.requestsPerSecond ?? 0;
+  const rows = result.variants.map((variant) => {
+    const share = bare === 0 ? '-' : `${((variant.requestsPerSecond / bare) * 100).toFixed(1)}%`;
+    const rate = Math.round(variant.requestsPerSecond).toLocaleString('en-US');
+    return `| ${variant.name} | ${rate} | ${share} | ${variant.latencyMsP50} | ${variant.latencyMsP99} | ${variant.non2xx} |`;
+  });
+  const { observers: o } = result;
+  const stream =
+    o.streamStatus === 200
+      ? `GET /v1/events/stream: 200, ${o.streamEvents.toLocaleString('en-US')} events received`
+      : `GET /v1/events/stream: not served (${o.streamStatus === 0 ? 'request failed' : `status ${o.streamStatus}`}); the observed turns ran without the live tail`;
+  return [
+    `POST /v1/reservations (W1 orders, ${result.store}), ${result.connections} connections, ` +
+      `${result.durationMs} ms per variant in ${result.rounds} alternating turns; observed: /metrics every ` +
+      `${scrapeIntervalMs} ms and every ${dashboardPollMs} ms (the dashboard), and its live tail`,
+    '',
+    '| variant | reservations/s | of bare | p50 ms | p99 ms | non-2xx |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    `GET /metrics under that load: ${o.scrapes} scrapes, p50 ${o.scrapeMsP50} ms, p99 ${o.scrapeMsP99} ms, ` +
+      `max ${o.scrapeMsMax} ms, ${o.scrapeFailures} failed`,
+    stream,
+    `verify: ${result.verifyOk ? 'OK' : 'MISMATCH'}`,
+  ].join('\n');
+}
+
+/**
+ * `npm run bench -- --ops [--store sqlite|postgres|mysql] [--connections N] [--duration-ms N]
+ * [--warmup-ms N] [--rounds N] [--quick] [--postgres-url URL] [--mysql-url URL]`.
+ */
+export async function opsBenchCli(argv: readonly string[]): Promise<number> {
+  const value = (flag: string) => {
+    const index = argv.indexOf(flag);
+    return index < 0 ? undefined : argv[index + 1];
+  };
+  const number = (flag: string, fallback: number) => {
+    const raw = value(flag);
+    if (raw === undefined) return fallback;
+    const parsed = Number(raw);
+    if (!Number.isSafeInteger(parsed) || parsed < 1) throw new Error(`${flag}: a positive integer`);
+    return parsed;
+  };
+  const store = (value('--store') ?? 'sqlite') as StoreKind;
+  if (!['sqlite', 'postgres', 'mysql'].includes(store)) throw new Error('--store: sqlite, postgres or mysql');
+  const quick = argv.includes('--quick');
+  const rounds = number('--rounds', quick ? 2 : 6);
+  if (rounds % 2 !== 0) throw new Error('--rounds: an even number (the turns alternate in pairs)');
+  const result = await runOpsBench({
+    store,
+    connections: number('--connections', 256),
+    durationMs: number('--duration-ms', quick ? 4000 : 30_000),
+    warmupMs: number('--warmup-ms', quick ? 1000 : 3000),
+    rounds,
+    urls: { postgres: value('--postgres-url') ?? postgresUrlDefault, mysql: value('--mysql-url') ?? mysqlUrlDefault },
+  });
+  console.log(opsReport(result));
+  const problems = result.variants.filter((variant) => variant.non2xx > 0).map((v) => `${v.name}: non-2xx answers`);
+  if (result.observers.scrapeFailures > 0) problems.push(`${result.observers.scrapeFailures} scrapes failed`);
+  if (!result.verifyOk) problems.push('verify found mismatches');
+  for (const problem of problems) console.error(`problem: ${problem}`);
+  return problems.length === 0 ? 0 : 1;
+}
