@@ -1,4 +1,4 @@
-import { ConnectError } from '@connectrpc/connect';
+import { Code, ConnectError } from '@connectrpc/connect';
 import type { Log } from '../log.js';
 import { type InventoryClient, type InventoryPool, refusalCode } from './inventory-client.js';
 import type { ServiceDb, ServiceSql } from './service-db.js';
@@ -168,8 +168,9 @@ export class OwedCalls {
     } catch (error) {
       const refusal = refusalCode(error);
       if (refusal === undefined) {
+        const failure = error instanceof ConnectError ? { code: Code[error.code], err: error.message } : { err: error };
         this.options.log.warn(
-          { owner: call.ownerId, command: call.commandId, err: error instanceof ConnectError ? error.message : error },
+          { owner: call.ownerId, command: call.commandId, ...failure },
           'an inventory call failed; it is tried again',
         );
       }

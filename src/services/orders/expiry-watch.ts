@@ -1,3 +1,4 @@
+import { Code, ConnectError } from '@connectrpc/connect';
 import type { Log } from '../../log.js';
 import type { InventoryPool } from '../inventory-client.js';
 import type { ServiceDb, ServiceSql } from '../service-db.js';
@@ -75,7 +76,8 @@ export class ExpiryWatch {
           });
         } catch (error) {
           if (!this.running) return;
-          this.options.log.warn({ err: (error as Error).message }, 'the inventory event stream broke; resuming');
+          const code = error instanceof ConnectError ? Code[error.code] : (error as { code?: unknown }).code;
+          this.options.log.warn({ code, err: (error as Error).message }, 'the inventory event stream broke; resuming');
           await new Promise((resolve) => setTimeout(resolve, this.options.retryMs));
         }
       }
