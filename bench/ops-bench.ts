@@ -14,8 +14,8 @@ import { orderLines, seededRandom, w1 } from './workload.js';
 // `npm run bench -- --ops`: what watching the service costs it. W1 reservations over HTTP on
 // `skuld serve`'s composition (the engine on its thread, the heartbeat and the store-read gauges
 // sampled as in production), in turns: bare, and observed, that is with a Prometheus scrape of
-// /metrics every second and the dashboard open (its poll of /metrics every 2 s and its live tail
-// GET /v1/events/stream). The turns alternate in pairs (bare-observed, then observed-bare), so a
+// /metrics every second and the dashboard's overview open (its poll of /metrics and of
+// /v1/instances every 2 s, and its live tail GET /v1/events/stream). The turns alternate in pairs (bare-observed, then observed-bare), so a
 // drifting machine weighs on both alike. The scrapes are timed from the load generator's side:
 // a scrape that waited for the store or for the engine thread shows in its latency.
 
@@ -52,6 +52,9 @@ export interface OpsObservers {
   readonly scrapeMsP99: number;
   readonly scrapeMsMax: number;
   readonly scrapeFailures: number;
+  /** The dashboard's polls of /v1/instances, and those not answered 200. */
+  readonly instancesPolls: number;
+  readonly instancesFailures: number;
   /** The live tail's answer status (0: the request failed) and the events it received. */
   readonly streamStatus: number;
   readonly streamEvents: number;
@@ -91,33 +94,64 @@ function fire(port: number, connections: number, durationMs: number, seed: numbe
 interface Watch {
   readonly scrapeMs: number[];
   scrapeFailures: number;
+  instancesPolls: number;
+  instancesFailures: number;
   streamStatus: number;
   streamEvents: number;
 }
 
-/** Asks for /metrics every `intervalMs` until `signal` aborts, timing each answer read whole. */
-async function scrapeEvery(port: number, intervalMs: number, watch: Watch, signal: AbortSignal): Promise<void> {
+/** GETs `path`, read whole: its time in ms, or undefined when it failed (or the turn ended). */
+async function timedGet(port: number, path: string, signal: AbortSignal): Promise<number | undefined> {
+  const startedAt = performance.now();
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}${path}`, { signal });
+    await response.text();
+    return response.status === 200 ? performance.now() - startedAt : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Asks for /metrics every `intervalMs` until `signal` aborts, timing each answer read whole; the
+ * dashboard's poll (`withInstances`) asks for /v1/instances beside it.
+ */
+async function pollEvery(
+  port: number,
+  intervalMs: number,
+  withInstances: boolean,
+  watch: Watch,
+  signal: AbortSignal,
+): Promise<void> {
   while (!signal.aborted) {
     const startedAt = performance.now();
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal });
-      await response.text();
-      if (response.status === 200) watch.scrapeMs.push(performance.now() - startedAt);
-      else watch.scrapeFailures += 1;
-    } catch {
-      // Aborted at the end of the turn: not a failure.
-      if (signal.aborted) return;
-      watch.scrapeFailures += 1;
+    const [scrapeMs, instancesMs] = await Promise.all([
+      timedGet(port, '/metrics', signal),
+      withInstances ? timedGet(port, '/v1/instances', signal) : Promise.resolve(0),
+    ]);
+    // A request the end of the turn aborted is no failure.
+    if (signal.aborted) return;
+    if (scrapeMs === undefined) watch.scrapeFailures += 1;
+    else watch.scrapeMs.push(scrapeMs);
+    if (withInstances) {
+      watch.instancesPolls += 1;
+      if (instancesMs === undefined) watch.instancesFailures += 1;
     }
-    const waitMs = Math.max(0, intervalMs - (performance.now() - startedAt));
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, waitMs);
-      signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await pause(Math.max(0, intervalMs - (performance.now() - startedAt)), signal);
   }
+}
+
+/** Waits `ms`, or until `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** The dashboard's live tail: one server-sent event stream read until `signal` aborts; counts its events. */
@@ -141,8 +175,8 @@ async function tailEvents(port: number, watch: Watch, signal: AbortSignal): Prom
 async function observedTurn(spec: ChildSpec, turnMs: number, seed: number, watch: Watch): Promise<autocannon.Result> {
   const stop = new AbortController();
   const observers = [
-    scrapeEvery(spec.port, scrapeIntervalMs, watch, stop.signal),
-    scrapeEvery(spec.port, dashboardPollMs, watch, stop.signal),
+    pollEvery(spec.port, scrapeIntervalMs, false, watch, stop.signal),
+    pollEvery(spec.port, dashboardPollMs, true, watch, stop.signal),
     tailEvents(spec.port, watch, stop.signal),
   ];
   try {
@@ -174,7 +208,14 @@ async function runChild(spec: ChildSpec): Promise<{ variants: OpsVariantResult[]
   const turnMs = spec.durationMs / spec.rounds;
   const bare: autocannon.Result[] = [];
   const observed: autocannon.Result[] = [];
-  const watch: Watch = { scrapeMs: [], scrapeFailures: 0, streamStatus: 0, streamEvents: 0 };
+  const watch: Watch = {
+    scrapeMs: [],
+    scrapeFailures: 0,
+    instancesPolls: 0,
+    instancesFailures: 0,
+    streamStatus: 0,
+    streamEvents: 0,
+  };
   for (let round = 0; round < spec.rounds; round += 1) {
     const pair = round % 2 === 0 ? (['bare', 'observed'] as const) : (['observed', 'bare'] as const);
     for (const variant of pair) {
@@ -192,6 +233,8 @@ async function runChild(spec: ChildSpec): Promise<{ variants: OpsVariantResult[]
       scrapeMsP99: sorted.length === 0 ? 0 : round(percentile(sorted, 0.99)),
       scrapeMsMax: sorted.length === 0 ? 0 : round(sorted[sorted.length - 1] as number),
       scrapeFailures: watch.scrapeFailures,
+      instancesPolls: watch.instancesPolls,
+      instancesFailures: watch.instancesFailures,
       streamStatus: watch.streamStatus,
       streamEvents: watch.streamEvents,
     },
@@ -260,7 +303,7 @@ export function opsReport(result: OpsBenchResult): string {
   return [
     `POST /v1/reservations (W1 orders, ${result.store}), ${result.connections} connections, ` +
       `${result.durationMs} ms per variant in ${result.rounds} alternating turns; observed: /metrics every ` +
-      `${scrapeIntervalMs} ms and every ${dashboardPollMs} ms (the dashboard), and its live tail`,
+      `${scrapeIntervalMs} ms, and the dashboard's /metrics and /v1/instances every ${dashboardPollMs} ms and its live tail`,
     '',
     '| variant | reservations/s | of bare | p50 ms | p99 ms | non-2xx |',
     '|---|---|---|---|---|---|',
@@ -268,6 +311,7 @@ export function opsReport(result: OpsBenchResult): string {
     '',
     `GET /metrics under that load: ${o.scrapes} scrapes, p50 ${o.scrapeMsP50} ms, p99 ${o.scrapeMsP99} ms, ` +
       `max ${o.scrapeMsMax} ms, ${o.scrapeFailures} failed`,
+    `GET /v1/instances (the dashboard's poll): ${o.instancesPolls} requests, ${o.instancesFailures} not answered 200`,
     stream,
     `verify: ${result.verifyOk ? 'OK' : 'MISMATCH'}`,
   ].join('\n');
@@ -305,6 +349,9 @@ export async function opsBenchCli(argv: readonly string[]): Promise<number> {
   console.log(opsReport(result));
   const problems = result.variants.filter((variant) => variant.non2xx > 0).map((v) => `${v.name}: non-2xx answers`);
   if (result.observers.scrapeFailures > 0) problems.push(`${result.observers.scrapeFailures} scrapes failed`);
+  if (result.observers.instancesFailures > 0) {
+    problems.push(`${result.observers.instancesFailures} polls of /v1/instances failed`);
+  }
   if (!result.verifyOk) problems.push('verify found mismatches');
   for (const problem of problems) console.error(`problem: ${problem}`);
   return problems.length === 0 ? 0 : 1;
