@@ -1,8 +1,9 @@
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InventoryService } from '../../src/grpc/gen/skuld/inventory/v1/inventory_service_pb.js';
-import { createTestDatabase, type TestDatabase } from '../support/dialects.js';
+import { createTestDatabase, postgresUrl, type TestDatabase } from '../support/dialects.js';
 import { type Exposition, parseExposition, sampleSum } from '../support/exposition.js';
 import { type ServedProcess, serveWithOutput } from '../support/served.js';
 
@@ -169,6 +170,48 @@ describe('GET /metrics of skuld serve (PostgreSQL, engine thread, gRPC)', () => 
     await waitFor('one reservation pending', async () =>
       sampleSum(await scrape(), 'skuld_reservations_pending') === 1 ? true : undefined,
     );
+  });
+
+  it('answers a scrape while the store is locked: the gauges are read from memory, the engine thread answers between batches', async () => {
+    const sql = postgres(postgresUrl, {
+      max: 1,
+      onnotice: () => undefined,
+      connection: { search_path: db.env.SKULD_DATABASE_SCHEMA as string },
+    });
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let locked: () => void = () => undefined;
+    const taken = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const transaction = sql.begin(async (tx) => {
+      await tx`LOCK TABLE commands IN ACCESS EXCLUSIVE MODE`;
+      locked();
+      await held;
+    });
+    try {
+      await taken;
+      // A command now waits in the engine thread for the lock, and so does the sampler's count.
+      const blocked = call('POST', '/v1/reservations', {
+        id: 'met-locked',
+        lines: [{ sku: 'MET-1', location: 'WH', quantity: 1 }],
+      });
+      const response = await fetch(`${server.base}/metrics`, {
+        headers: { authorization: `Bearer ${key}` },
+        signal: AbortSignal.timeout(10_000),
+      });
+      expect(response.status).toBe(200);
+      const exposition = parseExposition(await response.text());
+      expect(sampleSum(exposition, 'skuld_commands_total', { type: 'ReserveStock', outcome: 'ok' })).toBe(3);
+      release();
+      expect((await blocked).status).toBe(201);
+    } finally {
+      release();
+      await transaction;
+      await sql.end();
+    }
   });
 
   it('lists this instance, healthy, at GET /v1/instances', async () => {
