@@ -19,22 +19,27 @@ const start = workerData as WorkerStart;
 
 const send = (message: FromWorker) => port.postMessage(message);
 
-/**
- * The thread's own metrics: the engine's counters and histograms are recorded here, where they
- * happen, and sent whole to the thread that serves /metrics when it asks (one message a scrape).
- */
-const registry = new Registry();
+interface Opened {
+  readonly store: Store;
+  readonly engine: Engine;
+  /**
+   * The thread's own metrics: the engine's counters and histograms are recorded here, where they
+   * happen, and sent whole to the thread that serves /metrics when it asks (one message a scrape).
+   */
+  readonly registry: Registry;
+}
 
-async function open(): Promise<{ store: Store; engine: Engine }> {
+async function open(): Promise<Opened> {
   const clock = start.clock === undefined ? Date.now : new SharedClock(start.clock).read;
   // The thread's own logger, at the process's level: the engine logs what it isolates and refuses.
   const log = createLog(start.config);
   const store = openStore(start.config, log);
   try {
+    const registry = new Registry();
     let engine: Engine | undefined;
     const metrics = new PromEngineMetrics(registry, () => engine);
     engine = await buildEngine(start.config, store, clock, log, metrics);
-    return { store, engine };
+    return { store, engine, registry };
   } catch (error) {
     await store.close();
     throw error;
@@ -69,7 +74,7 @@ class Answers {
   }
 }
 
-function serve(store: Store, engine: Engine): void {
+function serve({ store, engine, registry }: Opened): void {
   const answers = new Answers(engine);
   const done = (seq: number) => {
     answers.flush();
@@ -108,8 +113,8 @@ function internal(commandId: string, error: unknown): Answer {
 }
 
 open().then(
-  ({ store, engine }) => {
-    serve(store, engine);
+  (opened) => {
+    serve(opened);
     send({ kind: 'ready' });
   },
   (error: unknown) => {
