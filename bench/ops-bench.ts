@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import type { FastifyInstance } from 'fastify';
@@ -17,7 +18,8 @@ import { orderLines, seededRandom, w1 } from './workload.js';
 // /metrics every second and the dashboard's overview open (its poll of /metrics and of
 // /v1/instances every 2 s, and its live tail GET /v1/events/stream). The turns alternate in pairs (bare-observed, then observed-bare), so a
 // drifting machine weighs on both alike. The scrapes are timed from the load generator's side:
-// a scrape that waited for the store or for the engine thread shows in its latency.
+// a scrape that waited for the store or for the engine thread shows in its latency; a scrape that
+// stalled the serving thread shows in that thread's event-loop delay, sampled per turn.
 
 /** How often the Prometheus scraper and the dashboard's poll ask for /metrics. */
 const scrapeIntervalMs = 1_000;
@@ -43,6 +45,9 @@ interface Turn {
 export interface OpsVariantResult extends Turn {
   readonly name: 'bare' | 'observed';
   readonly requestsPerSecond: number;
+  /** The server's event-loop delay in its turns: the mean of each 0.5 s sample's p99, and the largest delay. */
+  readonly loopDelayMsP99?: number;
+  readonly loopDelayMsMax?: number;
 }
 
 export interface OpsObservers {
@@ -202,7 +207,20 @@ function summarize(name: OpsVariantResult['name'], turns: readonly autocannon.Re
 }
 
 /** The child: a warm-up, then bare and observed turns in alternating pairs. */
-async function runChild(spec: ChildSpec): Promise<{ variants: OpsVariantResult[]; observers: OpsObservers }> {
+/** When each turn ran (epoch ms), for the server's event-loop samples of the same windows. */
+interface TurnWindow {
+  readonly variant: OpsVariantResult['name'];
+  readonly startedAt: number;
+  readonly endedAt: number;
+}
+
+interface ChildResult {
+  readonly variants: OpsVariantResult[];
+  readonly observers: OpsObservers;
+  readonly windows: TurnWindow[];
+}
+
+async function runChild(spec: ChildSpec): Promise<ChildResult> {
   let seed = 1;
   await fire(spec.port, spec.connections, spec.warmupMs, seed++);
   const turnMs = spec.durationMs / spec.rounds;
@@ -216,11 +234,14 @@ async function runChild(spec: ChildSpec): Promise<{ variants: OpsVariantResult[]
     streamStatus: 0,
     streamEvents: 0,
   };
+  const windows: TurnWindow[] = [];
   for (let round = 0; round < spec.rounds; round += 1) {
     const pair = round % 2 === 0 ? (['bare', 'observed'] as const) : (['observed', 'bare'] as const);
     for (const variant of pair) {
+      const startedAt = Date.now();
       if (variant === 'bare') bare.push(await fire(spec.port, spec.connections, turnMs, seed++));
       else observed.push(await observedTurn(spec, turnMs, seed++, watch));
+      windows.push({ variant, startedAt, endedAt: Date.now() });
     }
   }
   const sorted = Float64Array.from(watch.scrapeMs).sort();
@@ -238,10 +259,44 @@ async function runChild(spec: ChildSpec): Promise<{ variants: OpsVariantResult[]
       streamStatus: watch.streamStatus,
       streamEvents: watch.streamEvents,
     },
+    windows,
   };
 }
 
 serveLoadChild('--ops-load-child', runChild);
+
+/** How often the server's event-loop delay is read (and its histogram started anew). */
+const loopSampleMs = 500;
+
+/**
+ * The server's event-loop delay (the thread that serves HTTP and /metrics), read every
+ * loopSampleMs: a stall of the loop, by a scrape or anything else, shows as a delay in the
+ * windows of the turns it happened in.
+ */
+function sampleEventLoop() {
+  const histogram = monitorEventLoopDelay({ resolution: 5 });
+  histogram.enable();
+  const samples: { at: number; p99Ms: number; maxMs: number }[] = [];
+  const timer = setInterval(() => {
+    samples.push({ at: Date.now(), p99Ms: histogram.percentile(99) / 1e6, maxMs: histogram.max / 1e6 });
+    histogram.reset();
+  }, loopSampleMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      histogram.disable();
+    },
+    /** The delay over the samples taken inside the variant's turns: the mean of their p99s, and the largest. */
+    delayIn(windows: readonly TurnWindow[], variant: OpsVariantResult['name']) {
+      const inside = samples.filter((sample) =>
+        windows.some((w) => w.variant === variant && sample.at - loopSampleMs >= w.startedAt && sample.at <= w.endedAt),
+      );
+      const round = (ms: number) => Math.round(ms * 10) / 10;
+      const meanP99 = inside.reduce((sum, s) => sum + s.p99Ms, 0) / Math.max(1, inside.length);
+      return { loopDelayMsP99: round(meanP99), loopDelayMsMax: round(Math.max(0, ...inside.map((s) => s.maxMs))) };
+    },
+  };
+}
 
 async function listen(app: FastifyInstance): Promise<number> {
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -270,15 +325,17 @@ export async function runOpsBench(spec: OpsBenchSpec): Promise<OpsBenchResult> {
         const port = await listen(app);
         runtime.ops.start({ httpUrl: `http://127.0.0.1:${port}`, grpcUrl: null });
         const { connections, durationMs, warmupMs, rounds } = spec;
-        const load = await forkLoadChild<ChildSpec, Awaited<ReturnType<typeof runChild>>>(
+        const loop = sampleEventLoop();
+        const { windows, ...load } = await forkLoadChild<ChildSpec, ChildResult>(
           fileURLToPath(import.meta.url),
           '--ops-load-child',
           { port, connections, durationMs, warmupMs, rounds },
           ['--import', 'tsx'],
-        );
+        ).finally(() => loop.stop());
         await runtime.engine.drain();
         const report = await verify(runtime.store);
-        return { store: spec.store, connections, durationMs, rounds, ...load, verifyOk: report.ok };
+        const variants = load.variants.map((variant) => ({ ...variant, ...loop.delayIn(windows, variant.name) }));
+        return { store: spec.store, connections, durationMs, rounds, ...load, variants, verifyOk: report.ok };
       } finally {
         await app.close();
       }
@@ -293,7 +350,8 @@ export function opsReport(result: OpsBenchResult): string {
   const rows = result.variants.map((variant) => {
     const share = bare === 0 ? '-' : `${((variant.requestsPerSecond / bare) * 100).toFixed(1)}%`;
     const rate = Math.round(variant.requestsPerSecond).toLocaleString('en-US');
-    return `| ${variant.name} | ${rate} | ${share} | ${variant.latencyMsP50} | ${variant.latencyMsP99} | ${variant.non2xx} |`;
+    const loop = `${variant.loopDelayMsP99 ?? '-'} | ${variant.loopDelayMsMax ?? '-'}`;
+    return `| ${variant.name} | ${rate} | ${share} | ${variant.latencyMsP50} | ${variant.latencyMsP99} | ${variant.non2xx} | ${loop} |`;
   });
   const { observers: o } = result;
   const stream =
@@ -305,10 +363,11 @@ export function opsReport(result: OpsBenchResult): string {
       `${result.durationMs} ms per variant in ${result.rounds} alternating turns; observed: /metrics every ` +
       `${scrapeIntervalMs} ms, and the dashboard's /metrics and /v1/instances every ${dashboardPollMs} ms and its live tail`,
     '',
-    '| variant | reservations/s | of bare | p50 ms | p99 ms | non-2xx |',
-    '|---|---|---|---|---|---|',
+    '| variant | reservations/s | of bare | p50 ms | p99 ms | non-2xx | loop delay p99 ms | loop delay max ms |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
+    "loop delay: the event loop of the thread serving HTTP and /metrics, in the turns of the variant (the mean of 0.5 s samples' p99, and the largest)",
     `GET /metrics under that load: ${o.scrapes} scrapes, p50 ${o.scrapeMsP50} ms, p99 ${o.scrapeMsP99} ms, ` +
       `max ${o.scrapeMsMax} ms, ${o.scrapeFailures} failed`,
     `GET /v1/instances (the dashboard's poll): ${o.instancesPolls} requests, ${o.instancesFailures} not answered 200`,
