@@ -22,6 +22,7 @@ import { apiIndexRoutes, catalogEntries, type RouteEntry } from './routes/api-in
 import { batchRoutes } from './routes/batch.js';
 import { countRoutes } from './routes/counts.js';
 import { healthRoutes } from './routes/health.js';
+import { incomingRoutes } from './routes/incoming.js';
 import { instanceRoutes } from './routes/instances.js';
 import { itemRoutes } from './routes/items.js';
 import { ledgerRoutes } from './routes/ledger.js';
@@ -60,6 +61,7 @@ const routes: readonly FastifyPluginAsync<ApiContext>[] = [
   metricsRoutes,
   itemRoutes,
   receiptRoutes,
+  incomingRoutes,
   reservationRoutes,
   returnRoutes,
   adjustmentRoutes,

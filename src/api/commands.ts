@@ -117,6 +117,13 @@ export const statusRule =
   'the same id with another payload is 422 IDEMPOTENCY_CONFLICT.';
 
 const stockChange = { id: commandIdSchema, sku: codeSchema, location: codeSchema };
+const signedDelta = {
+  type: 'integer',
+  minimum: -quantityMax,
+  maximum: quantityMax,
+  not: { const: 0 },
+  description: 'Signed, non-zero',
+};
 
 function spec(
   properties: Record<string, Schema>,
@@ -159,7 +166,19 @@ export function commandSpecs(
       'ItemResult',
     ),
     ReceiveStock: spec(
-      { ...stockChange, quantity: quantitySchema, reference: textSchema, occurredAt: occurredAtSchema },
+      {
+        ...stockChange,
+        quantity: quantitySchema,
+        reference: textSchema,
+        occurredAt: occurredAtSchema,
+        fromIncoming: {
+          ...quantitySchema,
+          minimum: 0,
+          description:
+            "Of the units received, how many arrive against the level's incoming (a purchase order line): " +
+            'incoming is lowered by this many in the same transaction; at most `quantity`; default 0',
+        },
+      },
       ['sku', 'location', 'quantity'],
       201,
       'LevelsResult',
@@ -201,13 +220,7 @@ export function commandSpecs(
     AdjustStock: spec(
       {
         ...stockChange,
-        delta: {
-          type: 'integer',
-          minimum: -quantityMax,
-          maximum: quantityMax,
-          not: { const: 0 },
-          description: 'Signed, non-zero',
-        },
+        delta: signedDelta,
         reason: { ...textSchema, minLength: 1 },
         occurredAt: occurredAtSchema,
       },
@@ -218,6 +231,20 @@ export function commandSpecs(
     CountStock: spec(
       { ...stockChange, counted: { ...quantitySchema, minimum: 0 }, reason: textSchema, occurredAt: occurredAtSchema },
       ['sku', 'location', 'counted'],
+      201,
+      'LevelsResult',
+    ),
+    ExpectStock: spec(
+      {
+        ...stockChange,
+        delta: {
+          ...signedDelta,
+          description: 'Signed, non-zero: + units now on their way (a confirmed PO line), - units that will not come',
+        },
+        reason: textSchema,
+        reference: { ...textSchema, description: 'The purchase order line it is about' },
+      },
+      ['sku', 'location', 'delta'],
       201,
       'LevelsResult',
     ),

@@ -123,7 +123,12 @@ const levelProperties = {
   location: { type: 'string' },
   onHand: integer,
   reserved: integer,
+  incoming: { ...integer, description: 'Units on confirmed purchase orders, not yet received' },
   available: { ...integer, description: 'onHand - reserved' },
+  projected: {
+    ...integer,
+    description: 'onHand + incoming - reserved: what the level will hold once all incoming arrives',
+  },
   version: integer,
 };
 
@@ -171,8 +176,10 @@ export const sharedSchemas: readonly Schema[] = [
     },
     onHandDelta: integer,
     reservedDelta: integer,
+    incomingDelta: integer,
     onHandAfter: integer,
     reservedAfter: integer,
+    incomingAfter: integer,
     quantity: integer,
     commandId: { type: 'string' },
     reservationId: nullableString,

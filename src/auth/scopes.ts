@@ -69,6 +69,8 @@ export const commandScopes: Readonly<Record<Exclude<CommandType, 'ExpireReservat
   AdjustStock: 'adjustments:write',
   CountStock: 'counts:write',
   TransferStock: 'transfers:write',
+  // What purchasing expects to receive: the holders of receipts settle it.
+  ExpectStock: 'receipts:write',
 };
 
 /**
@@ -104,6 +106,7 @@ export const operations = {
   ListItems: { access: scope('items:read'), http: 'GET /v1/items' },
   GetItem: { access: scope('items:read'), http: 'GET /v1/items/:sku' },
   ReceiveStock: command('ReceiveStock', 'POST /v1/receipts'),
+  ExpectStock: command('ExpectStock', 'POST /v1/incoming'),
   ReserveStock: command('ReserveStock', 'POST /v1/reservations'),
   GetReservation: { access: scope('reservations:read'), http: 'GET /v1/reservations/:id' },
   CommitReservation: command('CommitReservation', 'POST /v1/reservations/:id/commit'),
@@ -171,6 +174,7 @@ export const rpcs = {
   AdjustStock: { operation: 'AdjustStock' },
   CountStock: { operation: 'CountStock' },
   TransferStock: { operation: 'TransferStock' },
+  ExpectStock: { operation: 'ExpectStock' },
   ExecuteCommands: { operation: 'Batch' },
   GetItem: { operation: 'GetItem' },
   ListItems: { operation: 'ListItems' },

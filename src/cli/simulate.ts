@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Config } from '../config.js';
+import type { LedgerEvent } from '../domain/index.js';
 import type { OrderLine as Line, Order } from '../services/orders/orders.js';
 import { StartupError } from '../startup-error.js';
 import { sharedFlags } from './system.js';
@@ -182,7 +183,11 @@ async function load(
     abandoned: 0,
     failed: 0,
     receipts: 0,
+    closed: 0,
+    awaiting: 0,
   };
+  // Where the ledger stood: the run's purchase orders are checked against the events after it.
+  const startHead = Number((await inventory('/v1/projections')).body.head ?? 0);
   const placing = new Latencies();
   const paying = new Latencies();
   const random = Math.random;
@@ -239,22 +244,37 @@ async function load(
     });
     return (await response.json()) as { status?: string };
   };
-  /** A purchase order of one line, confirmed and received: in one receipt, or in two. */
+  /**
+   * A purchase order of one line, confirmed (its units incoming) and received: in one receipt, in
+   * two, with more than ordered, or in part and then closed short; or left awaiting delivery.
+   */
   const oneReceipt = async (index: number) => {
     const level = pick(stock);
     const quantity = 10 + Math.floor(random() * 40);
     const id = `s${run}-${index}`;
     await purchases('/v1/purchase-orders', { id, supplier: `supplier-${index % 7}`, lines: [{ ...level, quantity }] });
-    await purchases(`/v1/purchase-orders/${id}/confirm`);
-    const parts = random() < 0.3 ? [Math.ceil(quantity / 2), Math.floor(quantity / 2)] : [quantity];
-    let last: { status?: string } = {};
+    let last = await purchases(`/v1/purchase-orders/${id}/confirm`);
+    // Each shape in turn, so that even a short run has every one.
+    const shapes: readonly (readonly number[])[] = [
+      [quantity],
+      [Math.ceil(quantity / 2), Math.floor(quantity / 2)],
+      [quantity + 1 + Math.floor(random() * 5)],
+      [Math.floor(quantity / 3)],
+      [],
+      [quantity],
+      [Math.ceil(quantity / 2), Math.floor(quantity / 2)],
+    ];
+    const parts = shapes[index % shapes.length] as readonly number[];
     for (const [part, units] of parts.entries()) {
       last = await purchases(`/v1/purchase-orders/${id}/receipts`, {
         id: `r${part}`,
         lines: [{ line: 1, quantity: units }],
       });
     }
+    if (last.status === 'receiving') last = await purchases(`/v1/purchase-orders/${id}/close`);
     if (last.status === 'received') counts.receipts += 1;
+    else if (last.status === 'closed') counts.closed += 1;
+    else if (parts.length === 0 && last.status === 'confirmed') counts.awaiting += 1;
     else counts.failed += 1;
   };
 
@@ -304,7 +324,9 @@ async function load(
   console.log(`    paid          ${counts.paid} in full, ${counts.partial} in part`);
   console.log(`    cancelled     ${counts.cancelled}`);
   console.log(`    left unpaid   ${counts.abandoned} (they expire after the payment window)`);
-  console.log(`  purchase orders ${counts.receipts} received`);
+  console.log(
+    `  purchase orders ${counts.receipts} received, ${counts.closed} closed short, ${counts.awaiting} awaiting delivery`,
+  );
   console.log(`  failed          ${counts.failed}`);
   console.log(
     `  place latency   p50 ${placing.percentile(50).toFixed(1)} ms, p99 ${placing.percentile(99).toFixed(1)} ms`,
@@ -346,11 +368,81 @@ async function load(
   }
   console.log(`  orders checked against their reservations: ${checked}, ${mismatches.length} mismatched`);
   for (const mismatch of mismatches.slice(0, 20)) console.log(`    ${mismatch}`);
+  const purchaseMismatches = await checkPurchaseOrders(
+    (path) => inventory(path),
+    async (path) => (await fetch(`${purchasesUrl}${path}`)).json() as Promise<Record<string, unknown>>,
+    run,
+    startHead,
+  );
   const verified = await verify().then(
     ({ stdout }) => ({ ok: true, report: stdout }),
     (error: { stdout?: string }) => ({ ok: false, report: error.stdout ?? String(error) }),
   );
   console.log(`  inventory verify: ${verified.ok ? 'OK' : 'FAILED'}`);
   if (!verified.ok) console.log(verified.report);
-  return mismatches.length === 0 && verified.ok && counts.failed === 0 ? 0 : 1;
+  return mismatches.length === 0 && purchaseMismatches === 0 && verified.ok && counts.failed === 0 ? 0 : 1;
+}
+
+interface PurchaseLineView {
+  readonly line: number;
+  readonly sku: string;
+  readonly location: string;
+  readonly received: number;
+  readonly incoming: number;
+}
+
+/**
+ * Every line of the run's purchase orders against the inventory's ledger since the run began:
+ * the units its receipts put on hand, and what is incoming for it (expected on confirm, less what
+ * receipts settled and a close withdrew), must be what the purchase service says of the line.
+ * Prints the count and the first mismatches; returns how many lines mismatched.
+ */
+async function checkPurchaseOrders(
+  inventory: (path: string) => Promise<{ body: Record<string, unknown> }>,
+  purchases: (path: string) => Promise<Record<string, unknown>>,
+  run: string,
+  after: number,
+): Promise<number> {
+  const ledger = new Map<string, { received: number; incoming: number }>();
+  for (let position = after; ; ) {
+    const page = (await inventory(`/v1/ledger?after=${position}&limit=1000`)).body as {
+      events: LedgerEvent[];
+      next: number;
+    };
+    for (const event of page.events) {
+      if (event.reference === null || !event.reference.startsWith(`po:s${run}-`)) continue;
+      const totals = ledger.get(event.reference) ?? { received: 0, incoming: 0 };
+      if (event.type === 'StockReceived') totals.received += event.quantity;
+      totals.incoming += event.incomingDelta;
+      ledger.set(event.reference, totals);
+    }
+    if (page.events.length === 0) break;
+    position = page.next;
+  }
+  const mismatches: string[] = [];
+  let lines = 0;
+  for (let from = `s${run}-`; ; ) {
+    const page = (await purchases(`/v1/purchase-orders?after=${from}&limit=500`)) as {
+      orders: { id: string; lines: PurchaseLineView[] }[];
+    };
+    const mine = page.orders.filter((order) => order.id.startsWith(`s${run}-`));
+    for (const order of mine) {
+      for (const line of order.lines) {
+        lines += 1;
+        const reference = `po:${order.id}#${line.line}`;
+        const seen = ledger.get(reference) ?? { received: 0, incoming: 0 };
+        if (seen.received !== line.received || seen.incoming !== line.incoming) {
+          mismatches.push(
+            `${reference}: the purchase service says ${line.received} received, ${line.incoming} incoming; ` +
+              `the ledger ${seen.received} received, ${seen.incoming} incoming`,
+          );
+        }
+      }
+    }
+    if (mine.length < page.orders.length || page.orders.length < 500) break;
+    from = (mine.at(-1) as { id: string }).id;
+  }
+  console.log(`  purchase order lines checked against the ledger: ${lines}, ${mismatches.length} mismatched`);
+  for (const mismatch of mismatches.slice(0, 20)) console.log(`    ${mismatch}`);
+  return mismatches.length;
 }

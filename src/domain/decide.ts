@@ -1,5 +1,5 @@
 import { type DomainError, domainError } from './errors.js';
-import { onHandMax, reservedMax } from './limits.js';
+import { incomingMax, onHandMax, reservedMax } from './limits.js';
 import type {
   AdjustStock,
   Command,
@@ -7,6 +7,7 @@ import type {
   CountStock,
   EventDraft,
   EventType,
+  ExpectStock,
   Item,
   Level,
   ReceiveStock,
@@ -66,6 +67,8 @@ export function decideValid(command: Command, view: StockView, context: DecideCo
       return decideCount(command, view, context);
     case 'TransferStock':
       return decideTransfer(command, view, context);
+    case 'ExpectStock':
+      return decideExpect(command, view, context);
   }
 }
 
@@ -82,6 +85,8 @@ interface EventSpec {
   readonly level: Level;
   readonly onHandDelta: number;
   readonly reservedDelta: number;
+  /** 0 when absent: only purchase-order events move incoming. */
+  readonly incomingDelta?: number;
   readonly quantity: number;
   readonly reservationId?: string;
   readonly expiresAt?: number;
@@ -92,6 +97,7 @@ interface EventSpec {
 }
 
 function draft(command: Command, context: DecideContext, spec: EventSpec): EventDraft {
+  const incomingDelta = spec.incomingDelta ?? 0;
   return {
     type: spec.type,
     sku: spec.level.sku,
@@ -99,8 +105,10 @@ function draft(command: Command, context: DecideContext, spec: EventSpec): Event
     streamVersion: spec.level.version + 1,
     onHandDelta: spec.onHandDelta,
     reservedDelta: spec.reservedDelta,
+    incomingDelta,
     onHandAfter: spec.level.onHand + spec.onHandDelta,
     reservedAfter: spec.level.reserved + spec.reservedDelta,
+    incomingAfter: spec.level.incoming + incomingDelta,
     quantity: spec.quantity,
     commandId: command.id,
     reservationId: spec.reservationId ?? null,
@@ -150,8 +158,10 @@ function registered(command: RegisterItem, item: Item): EventDraft {
     streamVersion: 1,
     onHandDelta: 0,
     reservedDelta: 0,
+    incomingDelta: 0,
     onHandAfter: 0,
     reservedAfter: 0,
+    incomingAfter: 0,
     quantity: 0,
     commandId: command.id,
     reservationId: null,
@@ -181,6 +191,10 @@ function decideInbound(command: ReceiveStock | ReturnStock, view: StockView, con
   if (level.onHand + command.quantity > onHandMax) {
     return reject(limitExceeded(level, level.onHand + command.quantity));
   }
+  const fromIncoming = command.type === 'ReceiveStock' ? (command.fromIncoming ?? 0) : 0;
+  if (fromIncoming > level.incoming) {
+    return reject(incomingShort(level, 0 - fromIncoming));
+  }
   const type = command.type === 'ReceiveStock' ? 'StockReceived' : 'StockReturned';
   return accept([
     draft(command, context, {
@@ -188,12 +202,23 @@ function decideInbound(command: ReceiveStock | ReturnStock, view: StockView, con
       level,
       onHandDelta: command.quantity,
       reservedDelta: 0,
+      incomingDelta: 0 - fromIncoming,
       quantity: command.quantity,
       reason: command.type === 'ReturnStock' ? command.reason : undefined,
       reference: command.reference,
       occurredAt: command.occurredAt,
     }),
   ]);
+}
+
+/** A receipt or withdrawal would take incoming below zero: more than the level expects. */
+function incomingShort(level: Level, delta: number): DomainError {
+  return domainError('INCOMING_SHORT', 'the level expects fewer incoming units than this settles or withdraws', {
+    sku: level.sku,
+    location: level.location,
+    incoming: level.incoming,
+    delta,
+  });
 }
 
 function shortLine(line: StockLine, level: Level, available: number) {
@@ -443,6 +468,35 @@ function decideTransfer(command: TransferStock, view: StockView, context: Decide
       onHandDelta: command.quantity,
       peerLocation: command.from,
       reference,
+    }),
+  ]);
+}
+
+function decideExpect(command: ExpectStock, view: StockView, context: DecideContext): Decision {
+  const item = requireItem(view, command.sku);
+  if (isError(item)) return reject(item);
+  const level = view.level(command.sku, command.location);
+  const incoming = level.incoming + command.delta;
+  if (incoming < 0) return reject(incomingShort(level, command.delta));
+  if (incoming > incomingMax) {
+    return reject(
+      domainError('LEVEL_LIMIT_EXCEEDED', `incoming would exceed ${incomingMax}`, {
+        sku: level.sku,
+        location: level.location,
+        incoming,
+      }),
+    );
+  }
+  return accept([
+    draft(command, context, {
+      type: 'StockExpected',
+      level,
+      onHandDelta: 0,
+      reservedDelta: 0,
+      incomingDelta: command.delta,
+      quantity: Math.abs(command.delta),
+      reason: command.reason,
+      reference: command.reference,
     }),
   ]);
 }

@@ -13,6 +13,7 @@ export function describe(command: Command, view: StockView): CommandValue {
     case 'ReturnStock':
     case 'AdjustStock':
     case 'CountStock':
+    case 'ExpectStock':
       return { kind: 'levels', levels: [viewLevel(view.level(command.sku, command.location))] };
     case 'TransferStock':
       return {

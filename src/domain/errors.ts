@@ -15,6 +15,7 @@ export const errorCodes = [
   'LEVEL_LIMIT_EXCEEDED',
   'LEVEL_RESERVED_LIMIT_EXCEEDED',
   'COUNT_BELOW_RESERVED',
+  'INCOMING_SHORT',
   'SAME_LOCATION',
   'RESERVATION_NOT_FOUND',
   'RESERVATION_ALREADY_COMMITTED',
@@ -69,6 +70,11 @@ export const errorStatus: Readonly<Record<ErrorCode, { http: number; grpc: strin
     title: 'Reserved would exceed its maximum',
   },
   COUNT_BELOW_RESERVED: { http: 409, grpc: 'FAILED_PRECONDITION', title: 'The count is below the reserved quantity' },
+  INCOMING_SHORT: {
+    http: 409,
+    grpc: 'FAILED_PRECONDITION',
+    title: 'The level expects fewer incoming units than the command settles or withdraws',
+  },
   SAME_LOCATION: { http: 400, grpc: 'INVALID_ARGUMENT', title: 'A transfer needs two different locations' },
   RESERVATION_NOT_FOUND: { http: 404, grpc: 'NOT_FOUND', title: 'The reservation does not exist' },
   RESERVATION_ALREADY_COMMITTED: {

@@ -9,6 +9,7 @@ export function evolveLevel(level: Level, event: EventDraft): Level {
     location: level.location,
     onHand: level.onHand + event.onHandDelta,
     reserved: level.reserved + event.reservedDelta,
+    incoming: level.incoming + event.incomingDelta,
     version: level.version + 1,
   };
 }

@@ -10,6 +10,8 @@ export const onHandMax = 1_000_000_000_000;
  * a backorder item's reservations are bounded here instead (LEVEL_RESERVED_LIMIT_EXCEEDED).
  */
 export const reservedMax = 1_000_000_000_000;
+/** Largest incoming balance a level may reach (units on confirmed purchase orders). */
+export const incomingMax = 1_000_000_000_000;
 /** Largest number of lines in one reservation. */
 export const reservationLinesMax = 100;
 /** Longest client command id, reservation id or actor name. */

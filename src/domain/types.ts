@@ -18,18 +18,22 @@ export interface ItemAttributes {
   readonly lowStockThreshold: number | null;
 }
 
-/** One (item, location) pair. `available` is derived, never stored. */
+/** One (item, location) pair. `available` and `projected` are derived, never stored. */
 export interface Level {
   readonly sku: string;
   readonly location: string;
   readonly onHand: number;
   readonly reserved: number;
+  /** Units on confirmed purchase orders, not yet received (ExpectStock raises it, receipts settle it). */
+  readonly incoming: number;
   /** Increments on every change; the optimistic strategy compares and sets it. */
   readonly version: number;
 }
 
 export interface LevelView extends Level {
   readonly available: number;
+  /** What the level will hold once everything incoming has arrived: onHand + incoming - reserved. */
+  readonly projected: number;
 }
 
 export type ReservationStatus = 'pending' | 'committed' | 'released' | 'expired';
@@ -65,6 +69,7 @@ export const eventTypes = [
   'StockAdjusted',
   'StockCounted',
   'StockTransferred',
+  'StockExpected',
 ] as const;
 
 export type EventType = (typeof eventTypes)[number];
@@ -86,9 +91,12 @@ export interface LedgerEvent {
   readonly streamVersion: number;
   readonly onHandDelta: number;
   readonly reservedDelta: number;
+  /** Change of the level's incoming: + expected on a purchase order, - settled by a receipt or withdrawn. */
+  readonly incomingDelta: number;
   readonly onHandAfter: number;
   readonly reservedAfter: number;
-  /** The quantity the event is about: received, reserved, committed, counted, moved. */
+  readonly incomingAfter: number;
+  /** The quantity the event is about: received, reserved, committed, counted, moved, expected. */
   readonly quantity: number;
   readonly commandId: string;
   readonly reservationId: string | null;
@@ -134,8 +142,10 @@ export function atPosition(e: EventDraft, position: number): LedgerEvent {
     streamVersion: e.streamVersion,
     onHandDelta: e.onHandDelta,
     reservedDelta: e.reservedDelta,
+    incomingDelta: e.incomingDelta,
     onHandAfter: e.onHandAfter,
     reservedAfter: e.reservedAfter,
+    incomingAfter: e.incomingAfter,
     quantity: e.quantity,
     commandId: e.commandId,
     reservationId: e.reservationId,
@@ -172,6 +182,25 @@ export interface ReceiveStock extends CommandBase {
   readonly quantity: number;
   readonly reference?: string | undefined;
   readonly occurredAt?: number | undefined;
+  /**
+   * Of the units received, how many arrive against the level's incoming (a purchase order's
+   * line): incoming is lowered by this many in the same transaction. 0 or absent: none.
+   */
+  readonly fromIncoming?: number | undefined;
+}
+
+/**
+ * Units on their way to a level (a confirmed purchase order line): `delta` > 0 raises its
+ * incoming, < 0 withdraws what will not come (a PO closed short or cancelled).
+ */
+export interface ExpectStock extends CommandBase {
+  readonly type: 'ExpectStock';
+  readonly sku: string;
+  readonly location: string;
+  /** Signed, non-zero. */
+  readonly delta: number;
+  readonly reason?: string | undefined;
+  readonly reference?: string | undefined;
 }
 
 /** The command id is the reservation id. */
@@ -250,7 +279,8 @@ export type Command =
   | ReturnStock
   | AdjustStock
   | CountStock
-  | TransferStock;
+  | TransferStock
+  | ExpectStock;
 
 export type CommandType = Command['type'];
 
@@ -265,6 +295,7 @@ export const commandTypes: readonly CommandType[] = [
   'AdjustStock',
   'CountStock',
   'TransferStock',
+  'ExpectStock',
 ];
 
 /** What a successful command answers, before positions are known. */
@@ -326,9 +357,13 @@ export function compareLevelKeys(a: Pick<Level, 'sku' | 'location'>, b: Pick<Lev
 }
 
 export function emptyLevel(sku: string, location: string): Level {
-  return { sku, location, onHand: 0, reserved: 0, version: 0 };
+  return { sku, location, onHand: 0, reserved: 0, incoming: 0, version: 0 };
 }
 
 export function viewLevel(level: Level): LevelView {
-  return { ...level, available: level.onHand - level.reserved };
+  return {
+    ...level,
+    available: level.onHand - level.reserved,
+    projected: level.onHand + level.incoming - level.reserved,
+  };
 }

@@ -48,6 +48,14 @@ export function validateCommand(command: Command): DomainError | null {
         checkQuantity('quantity', command.quantity),
         checkOptionalText(command),
         checkOccurredAt(command.occurredAt),
+        command.type === 'ReceiveStock' ? checkFromIncoming(command.fromIncoming, command.quantity) : null,
+      ]);
+    case 'ExpectStock':
+      return firstError([
+        checkCode('sku', command.sku),
+        checkCode('location', command.location),
+        checkDelta(command.delta),
+        checkOptionalText(command),
       ]);
     case 'ReserveStock':
       return firstError([
@@ -120,6 +128,15 @@ function checkDelta(value: number): DomainError | null {
   if (Number.isSafeInteger(value) && value !== 0 && Math.abs(value) <= quantityMax) return null;
   return domainError('INVALID_QUANTITY', `delta must be a non-zero integer within ±${quantityMax}`, {
     field: 'delta',
+    value,
+  });
+}
+
+/** A receipt settles at most what it brings in. */
+function checkFromIncoming(value: number | undefined, quantity: number): DomainError | null {
+  if (value === undefined || (Number.isSafeInteger(value) && value >= 0 && value <= quantity)) return null;
+  return domainError('INVALID_QUANTITY', 'fromIncoming must be an integer from 0 to the quantity received', {
+    field: 'fromIncoming',
     value,
   });
 }

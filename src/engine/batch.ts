@@ -264,6 +264,7 @@ function touchedBy(command: Command, reservations: ReadonlyMap<string, Reservati
     case 'ReturnStock':
     case 'CountStock':
     case 'AdjustStock':
+    case 'ExpectStock':
       touch(command.sku, command.location);
       break;
     case 'TransferStock':
@@ -278,6 +279,9 @@ function touchedBy(command: Command, reservations: ReadonlyMap<string, Reservati
     case 'ExpireReservation':
       for (const line of reservations.get(command.reservationId)?.lines ?? []) touch(line.sku, line.location);
       break;
+    default:
+      // A new command type must say which levels it touches: an unloaded level is refused at write.
+      command satisfies never;
   }
 }
 

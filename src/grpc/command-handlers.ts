@@ -140,6 +140,7 @@ type CommandRpc =
   | 'adjustStock'
   | 'countStock'
   | 'transferStock'
+  | 'expectStock'
   | 'executeCommands';
 
 export function commandHandlers(
@@ -160,6 +161,7 @@ export function commandHandlers(
     adjustStock: unary('AdjustStock'),
     countStock: unary('CountStock'),
     transferStock: unary('TransferStock'),
+    expectStock: unary('ExpectStock'),
     executeCommands: (requests, context) => executeCommands(runtime, auth, requests, context),
   };
 }

@@ -17,6 +17,7 @@ import type {
   CommitReservationRequest,
   CountStockRequest,
   ExecuteCommandsRequest,
+  ExpectStockRequest,
   ReceiveStockRequest,
   RegisterItemRequest,
   ReleaseReservationRequest,
@@ -66,6 +67,7 @@ const commandBodies = {
     quantity: Number(m.quantity),
     reference: m.reference,
     occurredAt: numberOf(m.occurredAt),
+    fromIncoming: numberOf(m.fromIncoming),
   }),
   ReserveStock: (m: ReserveStockRequest) => ({
     type: 'ReserveStock' as const,
@@ -117,6 +119,14 @@ const commandBodies = {
     quantity: Number(m.quantity),
     reference: m.reference,
   }),
+  ExpectStock: (m: ExpectStockRequest) => ({
+    type: 'ExpectStock' as const,
+    sku: m.sku,
+    location: m.location,
+    delta: Number(m.delta),
+    reason: m.reason,
+    reference: m.reference,
+  }),
 } satisfies Record<ClientCommandType, (message: never) => Omit<Command, 'id' | 'actor'>>;
 
 export type CommandRequest<T extends ClientCommandType> = Parameters<(typeof commandBodies)[T]>[0];
@@ -142,6 +152,7 @@ const streamCases = {
   adjustStock: 'AdjustStock',
   countStock: 'CountStock',
   transferStock: 'TransferStock',
+  expectStock: 'ExpectStock',
 } as const satisfies Record<NonNullable<ExecuteCommandsRequest['command']['case']>, ClientCommandType>;
 
 /** The command one of a stream's requests carries, as the principal's; undefined when it carries none. */
@@ -170,6 +181,8 @@ export function levelMessage(level: Level): MessageInitShape<typeof LevelSchema>
     reserved: BigInt(view.reserved),
     available: BigInt(view.available),
     version: BigInt(view.version),
+    incoming: BigInt(view.incoming),
+    projected: BigInt(view.projected),
   };
 }
 
@@ -209,6 +222,8 @@ export function eventMessage(event: LedgerEvent): MessageInitShape<typeof Ledger
     reservedDelta: BigInt(event.reservedDelta),
     onHandAfter: BigInt(event.onHandAfter),
     reservedAfter: BigInt(event.reservedAfter),
+    incomingDelta: BigInt(event.incomingDelta),
+    incomingAfter: BigInt(event.incomingAfter),
     quantity: BigInt(event.quantity),
     commandId: event.commandId,
     reservationId: event.reservationId ?? undefined,

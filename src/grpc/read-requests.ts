@@ -38,11 +38,13 @@ export function unknownItem(sku: string): DomainError {
 export function totals(levels: readonly Level[]) {
   let onHand = 0n;
   let reserved = 0n;
+  let incoming = 0n;
   for (const level of levels) {
     onHand += BigInt(level.onHand);
     reserved += BigInt(level.reserved);
+    incoming += BigInt(level.incoming);
   }
-  return { onHand, reserved, available: onHand - reserved };
+  return { onHand, reserved, available: onHand - reserved, incoming, projected: onHand + incoming - reserved };
 }
 
 /** The read models the read-model reads wait for. */

@@ -71,12 +71,22 @@ export class OwedCalls {
 
   constructor(private readonly options: OwedCallsOptions) {}
 
-  /** Records a call owed, inside the transaction that changes the owner. */
+  /**
+   * Records a call owed, inside the transaction that changes the owner. Its `created_at` is later
+   * than every call the owner still owes, even within one millisecond, so "in the order owed" is
+   * the order of `created_at` (a receipt's call must never overtake the call that announced it).
+   */
   async owe(sql: ServiceSql, ownerId: string, commandId: string, kind: string, payload: unknown): Promise<void> {
+    const owner = this.options.ownerColumn;
+    const [last] = await sql.all<{ last: number | string | null }>(
+      `SELECT MAX(created_at) AS last FROM outbox WHERE done_at IS NULL AND ${owner} = ?`,
+      [ownerId],
+    );
+    const createdAt = Math.max(this.options.now(), Number(last?.last ?? 0) + 1);
     await sql.run(
-      `INSERT INTO outbox (command_id, ${this.options.ownerColumn}, kind, payload, created_at, attempts, done_at)
+      `INSERT INTO outbox (command_id, ${owner}, kind, payload, created_at, attempts, done_at)
        VALUES (?, ?, ?, ?, ?, 0, NULL)`,
-      [commandId, ownerId, kind, JSON.stringify(payload), this.options.now()],
+      [commandId, ownerId, kind, JSON.stringify(payload), createdAt],
     );
   }
 

@@ -90,7 +90,16 @@ export interface StoreCapabilities {
 /** What an event says of its stream's balances: all a fold of the ledger needs. */
 export type LedgerBalance = Pick<
   LedgerEvent,
-  'position' | 'sku' | 'location' | 'streamVersion' | 'onHandDelta' | 'reservedDelta' | 'onHandAfter' | 'reservedAfter'
+  | 'position'
+  | 'sku'
+  | 'location'
+  | 'streamVersion'
+  | 'onHandDelta'
+  | 'reservedDelta'
+  | 'incomingDelta'
+  | 'onHandAfter'
+  | 'reservedAfter'
+  | 'incomingAfter'
 >;
 
 /** A stored API key: everything but the key itself, of which only a hash is kept. */

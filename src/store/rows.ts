@@ -29,6 +29,7 @@ export interface LevelRow {
   location: string;
   on_hand: number;
   reserved: number;
+  incoming: number;
   version: number;
 }
 
@@ -71,6 +72,8 @@ export interface LedgerRow {
   stream_version: number;
   /** JSON of the ItemAttributes, on ItemRegistered only. */
   attributes: string | null;
+  incoming_delta: number;
+  incoming_after: number;
 }
 
 const parsed = <T>(value: string | T): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
@@ -101,6 +104,7 @@ export function levelFromRow(row: LevelRow): Level {
     location: row.location,
     onHand: Number(row.on_hand),
     reserved: Number(row.reserved),
+    incoming: Number(row.incoming),
     version: Number(row.version),
   };
 }
@@ -111,6 +115,7 @@ export function levelToRow(level: Level): LevelRow {
     location: level.location,
     on_hand: level.onHand,
     reserved: level.reserved,
+    incoming: level.incoming,
     version: level.version,
   };
 }
@@ -166,8 +171,10 @@ export function eventFromRow(row: LedgerRow): LedgerEvent {
     streamVersion: Number(row.stream_version),
     onHandDelta: Number(row.on_hand_delta),
     reservedDelta: Number(row.reserved_delta),
+    incomingDelta: Number(row.incoming_delta),
     onHandAfter: Number(row.on_hand_after),
     reservedAfter: Number(row.reserved_after),
+    incomingAfter: Number(row.incoming_after),
     quantity: Number(row.quantity),
     commandId: row.command_id,
     reservationId: row.reservation_id,
@@ -193,6 +200,8 @@ export type BalanceRow = Pick<
   | 'reserved_delta'
   | 'on_hand_after'
   | 'reserved_after'
+  | 'incoming_delta'
+  | 'incoming_after'
 >;
 
 export function balanceFromRow(row: BalanceRow): LedgerBalance {
@@ -205,6 +214,8 @@ export function balanceFromRow(row: BalanceRow): LedgerBalance {
     reservedDelta: Number(row.reserved_delta),
     onHandAfter: Number(row.on_hand_after),
     reservedAfter: Number(row.reserved_after),
+    incomingDelta: Number(row.incoming_delta),
+    incomingAfter: Number(row.incoming_after),
   };
 }
 
@@ -230,6 +241,8 @@ export function eventToRow(event: LedgerEvent): LedgerRow {
     recorded_at: event.recordedAt,
     stream_version: event.streamVersion,
     attributes: event.attributes === null ? null : JSON.stringify(event.attributes),
+    incoming_delta: event.incomingDelta,
+    incoming_after: event.incomingAfter,
   };
 }
 

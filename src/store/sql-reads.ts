@@ -74,7 +74,8 @@ export abstract class SqlReads implements StoreReads {
 
   async readBalances(after: number, limit: number): Promise<LedgerBalance[]> {
     const sql =
-      'SELECT position, sku, location, stream_version, on_hand_delta, reserved_delta, on_hand_after, reserved_after ' +
+      'SELECT position, sku, location, stream_version, on_hand_delta, reserved_delta, on_hand_after, reserved_after, ' +
+      'incoming_delta, incoming_after ' +
       'FROM ledger WHERE position > ? ORDER BY position LIMIT ?';
     return (await this.rows<BalanceRow>(sql, [after, limit])).map(balanceFromRow);
   }
@@ -92,7 +93,7 @@ export abstract class SqlReads implements StoreReads {
   async itemStockAt(sku: string): Promise<StockAt<{ item: Item | undefined; levels: Level[] }>> {
     // The head's row joined to the item's and its levels': one statement, so one snapshot.
     const sql = `SELECT h.position AS head, i.sku AS item_sku, i.name, i.allow_backorder, i.created_at,
-        i.low_stock_threshold, l.sku, l.location, l.on_hand, l.reserved, l.version
+        i.low_stock_threshold, l.sku, l.location, l.on_hand, l.reserved, l.incoming, l.version
       FROM ledger_head h LEFT JOIN items i ON i.sku = ? LEFT JOIN levels l ON l.sku = ?
       WHERE h.id = 1 ORDER BY l.location`;
     const rows = await this.rows<HeadRow & ItemStockRow>(sql, [sku, sku]);
@@ -106,7 +107,7 @@ export abstract class SqlReads implements StoreReads {
   }
 
   async locationLevelsAt(location: string, afterSku: string | undefined, limit: number): Promise<StockAt<Level[]>> {
-    const sql = `SELECT h.position AS head, l.sku, l.location, l.on_hand, l.reserved, l.version
+    const sql = `SELECT h.position AS head, l.sku, l.location, l.on_hand, l.reserved, l.incoming, l.version
       FROM ledger_head h LEFT JOIN levels l ON l.location = ? AND l.sku > ?
       WHERE h.id = 1 ORDER BY l.sku LIMIT ?`;
     const rows = await this.rows<HeadRow & Nullable<LevelRow>>(sql, [location, afterSku ?? '', limit]);

@@ -20,24 +20,25 @@ export interface RebuildDialect {
 }
 
 const changed = (a: string) =>
-  `(${a}.on_hand <> r.on_hand OR ${a}.reserved <> r.reserved OR ${a}.version <> r.version)`;
+  `(${a}.on_hand <> r.on_hand OR ${a}.reserved <> r.reserved OR ${a}.incoming <> r.incoming OR ${a}.version <> r.version)`;
 
 /** `UPDATE … FROM`, as PostgreSQL and SQLite spell it. */
-export const updateFromSql = `UPDATE levels SET on_hand = r.on_hand, reserved = r.reserved, version = r.version
+export const updateFromSql = `UPDATE levels
+  SET on_hand = r.on_hand, reserved = r.reserved, incoming = r.incoming, version = r.version
   FROM levels_rebuild r WHERE levels.sku = r.sku AND levels.location = r.location AND ${changed('levels')}`;
 
 /** `UPDATE … JOIN`, as MySQL spells it. */
 export const updateJoinSql = `UPDATE levels l JOIN levels_rebuild r ON l.sku = r.sku AND l.location = r.location
-  SET l.on_hand = r.on_hand, l.reserved = r.reserved, l.version = r.version WHERE ${changed('l')}`;
+  SET l.on_hand = r.on_hand, l.reserved = r.reserved, l.incoming = r.incoming, l.version = r.version WHERE ${changed('l')}`;
 
-const insertMissingSql = `INSERT INTO levels (sku, location, on_hand, reserved, version, fence)
-  SELECT r.sku, r.location, r.on_hand, r.reserved, r.version, 0 FROM levels_rebuild r
+const insertMissingSql = `INSERT INTO levels (sku, location, on_hand, reserved, incoming, version, fence)
+  SELECT r.sku, r.location, r.on_hand, r.reserved, r.incoming, r.version, 0 FROM levels_rebuild r
   WHERE NOT EXISTS (SELECT 1 FROM levels l WHERE l.sku = r.sku AND l.location = r.location)`;
 
 const deleteUnexplainedSql = `DELETE FROM levels
   WHERE NOT EXISTS (SELECT 1 FROM levels_rebuild r WHERE r.sku = levels.sku AND r.location = levels.location)`;
 
-/** Rows a multi-row INSERT carries: 5 values each, far below every dialect's bound on parameters. */
+/** Rows a multi-row INSERT carries: 6 values each, far below every dialect's bound on parameters. */
 export const rebuildRowsPerInsertMax = 1_000;
 
 export class SqlRebuild implements LevelRebuildStore {
@@ -88,9 +89,9 @@ async function insertRebuilt(tx: KeyTransaction, levels: readonly Level[]): Prom
   for (let from = 0; from < levels.length; from += rebuildRowsPerInsertMax) {
     const rows = levels.slice(from, from + rebuildRowsPerInsertMax);
     const params: KeyParam[] = [];
-    for (const l of rows) params.push(l.sku, l.location, l.onHand, l.reserved, l.version);
+    for (const l of rows) params.push(l.sku, l.location, l.onHand, l.reserved, l.incoming, l.version);
     await tx.run(
-      `INSERT INTO levels_rebuild (sku, location, on_hand, reserved, version) VALUES ${rows.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
+      `INSERT INTO levels_rebuild (sku, location, on_hand, reserved, incoming, version) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
       params,
     );
   }

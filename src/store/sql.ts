@@ -3,7 +3,7 @@
 export const ledgerColumns =
   'position, type, sku, location, on_hand_delta, reserved_delta, on_hand_after, reserved_after, quantity, ' +
   'command_id, reservation_id, expires_at, peer_location, reason, reference, actor, occurred_at, recorded_at, ' +
-  'stream_version, attributes';
+  'stream_version, attributes, incoming_delta, incoming_after';
 
 /** A reservation is the part of its command's row that carries a status. */
 export const reservationColumns = 'id, status, lines, created_at, expires_at, resolved_at';

@@ -17,7 +17,7 @@ const separators = /[\\\t\n\r]/g;
 const escapes: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
 export function ledgerLine(e: LedgerEvent): string {
-  return `${e.position}\t${e.type}\t${e.sku}\t${e.location}\t${e.onHandDelta}\t${e.reservedDelta}\t${e.onHandAfter}\t${e.reservedAfter}\t${e.quantity}\t${tsvValue(e.commandId)}\t${tsvValue(e.reservationId)}\t${tsvValue(e.expiresAt)}\t${tsvValue(e.peerLocation)}\t${tsvValue(e.reason)}\t${tsvValue(e.reference)}\t${tsvValue(e.actor)}\t${e.occurredAt}\t${e.recordedAt}\t${e.streamVersion}\t${tsvValue(e.attributes === null ? null : JSON.stringify(e.attributes))}\n`;
+  return `${e.position}\t${e.type}\t${e.sku}\t${e.location}\t${e.onHandDelta}\t${e.reservedDelta}\t${e.onHandAfter}\t${e.reservedAfter}\t${e.quantity}\t${tsvValue(e.commandId)}\t${tsvValue(e.reservationId)}\t${tsvValue(e.expiresAt)}\t${tsvValue(e.peerLocation)}\t${tsvValue(e.reason)}\t${tsvValue(e.reference)}\t${tsvValue(e.actor)}\t${e.occurredAt}\t${e.recordedAt}\t${e.streamVersion}\t${tsvValue(e.attributes === null ? null : JSON.stringify(e.attributes))}\t${e.incomingDelta}\t${e.incomingAfter}\n`;
 }
 
 /** A row of `commands`: id, type, fingerprint, outcome, recorded_at, then the reservation's columns. */

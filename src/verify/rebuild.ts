@@ -83,6 +83,7 @@ function levelOf(total: LedgerTotals): Level {
     location: total.location,
     onHand: total.onHand,
     reserved: total.reserved,
+    incoming: total.incoming,
     version: total.events,
   };
 }

@@ -3,12 +3,15 @@ import type { LedgerBalance, LevelRef, Store } from '../store/port.js';
 
 // `verify` rebuilds every level from the ledger alone and compares it with what is stored:
 // on hand with the sum of ledger deltas, reserved with both the ledger and the pending
-// reservations, the chain of balances-after, gap-free positions, and 0 <= reserved <= on hand.
+// reservations, incoming with the ledger, the chain of balances-after, gap-free positions,
+// 0 <= reserved <= on hand and incoming >= 0.
 
 export type MismatchKind =
   | 'on-hand-vs-ledger'
   | 'reserved-vs-ledger'
   | 'reserved-vs-pending'
+  | 'incoming-vs-ledger'
+  | 'negative-incoming'
   | 'balance-chain'
   | 'negative-on-hand'
   | 'reserved-out-of-range'
@@ -56,6 +59,7 @@ export interface LedgerTotals {
   readonly location: string;
   onHand: number;
   reserved: number;
+  incoming: number;
   events: number;
   /** Events whose balances-after disagree with the previous balances plus their deltas. */
   chainBreaks: number;
@@ -63,6 +67,7 @@ export interface LedgerTotals {
   versionBreaks: number;
   onHandAfter: number;
   reservedAfter: number;
+  incomingAfter: number;
 }
 
 /**
@@ -99,26 +104,31 @@ export function foldEvent(totals: Map<string, LedgerTotals>, event: LedgerBalanc
       location: event.location,
       onHand: 0,
       reserved: 0,
+      incoming: 0,
       events: 0,
       chainBreaks: 0,
       versionBreaks: 0,
       onHandAfter: 0,
       reservedAfter: 0,
+      incomingAfter: 0,
     };
     totals.set(key, total);
   }
   if (event.streamVersion !== total.events + 1) total.versionBreaks += 1;
   total.onHand += event.onHandDelta;
   total.reserved += event.reservedDelta;
+  total.incoming += event.incomingDelta;
   total.events += 1;
   if (
     event.onHandAfter !== total.onHandAfter + event.onHandDelta ||
-    event.reservedAfter !== total.reservedAfter + event.reservedDelta
+    event.reservedAfter !== total.reservedAfter + event.reservedDelta ||
+    event.incomingAfter !== total.incomingAfter + event.incomingDelta
   ) {
     total.chainBreaks += 1;
   }
   total.onHandAfter = event.onHandAfter;
   total.reservedAfter = event.reservedAfter;
+  total.incomingAfter = event.incomingAfter;
 }
 
 export async function verify(
@@ -163,10 +173,12 @@ export async function verify(
       check('on-hand-vs-ledger', total?.onHand ?? 0, level.onHand);
       check('reserved-vs-ledger', total?.reserved ?? 0, level.reserved);
       check('reserved-vs-pending', pending.get(key) ?? 0, level.reserved);
+      check('incoming-vs-ledger', total?.incoming ?? 0, level.incoming);
       check('balance-chain', 0, total?.chainBreaks ?? 0);
       check('stream-version', 0, total?.versionBreaks ?? 0);
       check('version-vs-ledger', total?.events ?? 0, level.version);
       if (level.onHand < 0) report({ kind: 'negative-on-hand', ...at, expected: 0, actual: level.onHand });
+      if (level.incoming < 0) report({ kind: 'negative-incoming', ...at, expected: 0, actual: level.incoming });
       if (
         level.reserved < 0 ||
         (level.reserved > level.onHand && !(await allowsBackorder(store, backorder, level.sku)))

@@ -13,6 +13,8 @@ describe('atPosition', () => {
       reservedDelta: 4,
       onHandAfter: 5,
       reservedAfter: 6,
+      incomingDelta: 14,
+      incomingAfter: 15,
       quantity: 7,
       commandId: 'c1',
       reservationId: 'r1',

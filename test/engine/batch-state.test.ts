@@ -10,6 +10,7 @@ const level = (location: string, onHand: number, version: number): Level => ({
   location,
   onHand,
   reserved: 0,
+  incoming: 0,
   version,
 });
 
@@ -26,6 +27,8 @@ const received = (location: string, quantity: number, after: number): EventDraft
   reservedDelta: 0,
   onHandAfter: after,
   reservedAfter: 0,
+  incomingDelta: 0,
+  incomingAfter: 0,
   quantity,
   commandId: 'c1',
   reservationId: null,

@@ -82,6 +82,8 @@ const calls: Record<keyof typeof rpcs, Call> = {
   },
   TransferStock: async (api, sku) => (key) =>
     api.client.transferStock({ id: unique('mov'), sku, from: east, to: 'WH-WEST', quantity: 1n }, as(key)),
+  ExpectStock: async (api, sku) => (key) =>
+    api.client.expectStock({ id: unique('exp'), sku, location: east, delta: 1n }, as(key)),
   ExecuteCommands: async (api, sku) => (key) => streamed(api.client.executeCommands(oneReceipt(sku), as(key))),
   GetItem: async (api, sku) => (key) => api.client.getItem({ sku }, as(key)),
   ListItems: async (api) => (key) => api.client.listItems({}, as(key)),

@@ -66,7 +66,7 @@ describe('a standard gRPC client (grpc-js)', () => {
     );
     expect(reservation.reservation.status).toBe('RESERVATION_STATUS_PENDING');
     const stock = await unaryCall<{ totals: Record<string, number> }>(inventory, 'GetItemStock', { sku }, metadata);
-    expect(stock.totals).toEqual({ onHand: 7, reserved: 2, available: 5 });
+    expect(stock.totals).toEqual({ onHand: 7, reserved: 2, available: 5, incoming: 0, projected: 5 });
   });
 
   it('gets a refusal as its status, with the stable code in the trailer and the status details', async () => {

@@ -61,6 +61,7 @@ const fixtures: Partial<Record<keyof typeof operations, Fixture>> = {
   ReleaseReservation: async (api, sku) =>
     change(`/v1/reservations/${await pending(api, sku)}/release`, { id: unique('rel') }),
   ReturnStock: (_api, sku) => change('/v1/returns', { id: unique('ret'), sku, location, quantity: 1 }),
+  ExpectStock: (_api, sku) => change('/v1/incoming', { id: unique('exp'), sku, location, delta: 1 }),
   AdjustStock: (_api, sku) => change('/v1/adjustments', { id: unique('adj'), sku, location, delta: 1, reason: 'x' }),
   CountStock: (_api, sku) => change('/v1/counts', { id: unique('cnt'), sku, location, counted: nextCount() }),
   TransferStock: (_api, sku) =>

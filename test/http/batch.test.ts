@@ -42,6 +42,8 @@ describe.each(testDialects())('HTTP batch on %s', (dialect) => {
       onHand: 4,
       reserved: 0,
       available: 4,
+      incoming: 0,
+      projected: 4,
     });
   });
 

@@ -11,7 +11,9 @@ describe.each(testDialects())('HTTP commands on %s', (dialect) => {
   afterAll(async () => api?.close());
 
   it('registers an item, reads it back and lists items by SKU', async () => {
-    const sku = unique('SKU');
+    // Three SKUs that sort in the order made, whatever the counter behind unique() has reached.
+    const base = unique('LIST');
+    const sku = `${base}-1`;
     const created = await post(api.app, '/v1/items', {
       id: unique('reg'),
       sku,
@@ -31,7 +33,7 @@ describe.each(testDialects())('HTTP commands on %s', (dialect) => {
     const [event] = (await get(api.app, `/v1/ledger?after=${position - 1}`)).json().events;
     expect(event).toMatchObject({ type: 'ItemRegistered', sku, position, attributes: { name: 'Blue mug' } });
 
-    const others = [unique('SKU'), unique('SKU')];
+    const others = [`${base}-2`, `${base}-3`];
     for (const other of others) await post(api.app, '/v1/items', { id: unique('reg'), sku: other });
     const first = await get(api.app, `/v1/items?after=${sku}&limit=1`);
     expect(first.json()).toEqual({ items: [expect.objectContaining({ sku: others[0] })], next: others[0] });
@@ -54,7 +56,9 @@ describe.each(testDialects())('HTTP commands on %s', (dialect) => {
     expect(receipt.statusCode).toBe(201);
     expect(receipt.headers.location).toBeUndefined();
     expect(receipt.json()).toEqual({
-      levels: [{ sku, location: 'WH1', onHand: 12, reserved: 0, available: 12, version: 1 }],
+      levels: [
+        { sku, location: 'WH1', onHand: 12, reserved: 0, available: 12, incoming: 0, projected: 12, version: 1 },
+      ],
       position: head + 1,
     });
     const [event] = (await get(api.app, `/v1/ledger?after=${head}`)).json().events;
@@ -65,6 +69,61 @@ describe.each(testDialects())('HTTP commands on %s', (dialect) => {
       actor: 'key:test-admin',
       occurredAt: t0 - 5000,
     });
+  });
+
+  it('expects stock on its way, settles it with a receipt, and shows incoming and projected on reads', async () => {
+    const sku = await stockedItem(api.app, { WH1: 5 });
+    await post(api.app, '/v1/reservations', { id: unique('ord'), lines: [line(sku, 'WH1', 2)] });
+    const expected = await post(api.app, '/v1/incoming', {
+      id: unique('exp'),
+      sku,
+      location: 'WH1',
+      delta: 20,
+      reference: 'po:PO-9#1',
+    });
+    expect(expected.statusCode).toBe(201);
+    expect(expected.json().levels).toEqual([
+      { sku, location: 'WH1', onHand: 5, reserved: 2, available: 3, incoming: 20, projected: 23, version: 3 },
+    ]);
+    const receipt = await post(api.app, '/v1/receipts', {
+      id: unique('rcv'),
+      sku,
+      location: 'WH1',
+      quantity: 8,
+      fromIncoming: 8,
+    });
+    expect(receipt.json().levels[0]).toMatchObject({ onHand: 13, incoming: 12, available: 11, projected: 23 });
+    const stock = (await get(api.app, `/v1/items/${sku}/stock`)).json();
+    expect(stock.totals).toEqual({ onHand: 13, reserved: 2, available: 11, incoming: 12, projected: 23 });
+    expect((await get(api.app, `/v1/items/${sku}/stock/WH1`)).json()).toMatchObject({ incoming: 12, projected: 23 });
+    const head = await api.runtime.store.headPosition();
+    // More than is expected is refused, and changes nothing.
+    const short = await post(api.app, '/v1/incoming', { id: unique('exp'), sku, location: 'WH1', delta: -13 });
+    expect(short.statusCode).toBe(409);
+    expect(short.json()).toMatchObject({ code: 'INCOMING_SHORT', incoming: 12, delta: -13 });
+    const over = await post(api.app, '/v1/receipts', {
+      id: unique('rcv'),
+      sku,
+      location: 'WH1',
+      quantity: 3,
+      fromIncoming: 4,
+    });
+    expect(over.statusCode).toBe(400);
+    expect(over.json().code).toBe('INVALID_QUANTITY');
+    expect(await api.runtime.store.headPosition()).toBe(head);
+    const events = (await get(api.app, `/v1/items/${sku}/history`)).json().events;
+    expect(
+      events
+        .filter((event: { incomingDelta: number }) => event.incomingDelta !== 0)
+        .map((event: { type: string; incomingDelta: number; incomingAfter: number }) => [
+          event.type,
+          event.incomingDelta,
+          event.incomingAfter,
+        ]),
+    ).toEqual([
+      ['StockExpected', 20, 20],
+      ['StockReceived', -8, 12],
+    ]);
   });
 
   it('returns, adjusts, counts and transfers stock', async () => {
@@ -134,6 +193,8 @@ describe.each(testDialects())('HTTP commands on %s', (dialect) => {
       onHand: 10,
       reserved: 4,
       available: 6,
+      incoming: 0,
+      projected: 6,
     });
 
     const committed = await post(api.app, `/v1/reservations/${id}/commit`, { id: unique('commit') });
@@ -144,6 +205,8 @@ describe.each(testDialects())('HTTP commands on %s', (dialect) => {
       onHand: 6,
       reserved: 0,
       available: 6,
+      incoming: 0,
+      projected: 6,
     });
   });
 
@@ -167,7 +230,7 @@ describe.each(testDialects())('HTTP commands on %s', (dialect) => {
       [8, 0],
       [10, 0],
     ]);
-    expect(stock.totals).toEqual({ onHand: 18, reserved: 0, available: 18 });
+    expect(stock.totals).toEqual({ onHand: 18, reserved: 0, available: 18, incoming: 0, projected: 18 });
   });
 
   it('releases a reservation with a reason', async () => {
@@ -181,6 +244,8 @@ describe.each(testDialects())('HTTP commands on %s', (dialect) => {
       onHand: 10,
       reserved: 0,
       available: 10,
+      incoming: 0,
+      projected: 10,
     });
     const events = (await get(api.app, `/v1/items/${sku}/history`)).json().events;
     expect(events.at(-1)).toMatchObject({ type: 'ReservationReleased', reason: 'cancelled', quantity: 6 });

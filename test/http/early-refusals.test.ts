@@ -41,6 +41,7 @@ function validBody(path: string, sku: string): object {
   const bodies: Record<string, object> = {
     '/v1/items': { id, sku: unique('NEW') },
     '/v1/receipts': { ...change, quantity: 1 },
+    '/v1/incoming': { ...change, delta: 1 },
     '/v1/returns': { ...change, quantity: 1 },
     '/v1/adjustments': { ...change, delta: 1, reason: 'found' },
     '/v1/counts': { ...change, counted: 1 },

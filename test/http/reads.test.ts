@@ -18,10 +18,10 @@ describe.each(testDialects())('HTTP reads on %s', (dialect) => {
     expect(response.json()).toEqual({
       sku,
       levels: [
-        { sku, location: 'WH1', onHand: 10, reserved: 0, available: 10, version: 1 },
-        { sku, location: 'WH2', onHand: 5, reserved: 3, available: 2, version: 2 },
+        { sku, location: 'WH1', onHand: 10, reserved: 0, available: 10, incoming: 0, projected: 10, version: 1 },
+        { sku, location: 'WH2', onHand: 5, reserved: 3, available: 2, incoming: 0, projected: 2, version: 2 },
       ],
-      totals: { onHand: 15, reserved: 3, available: 12 },
+      totals: { onHand: 15, reserved: 3, available: 12, incoming: 0, projected: 12 },
     });
   });
 
@@ -34,6 +34,8 @@ describe.each(testDialects())('HTTP reads on %s', (dialect) => {
       onHand: 5,
       reserved: 0,
       available: 5,
+      incoming: 0,
+      projected: 5,
       version: 1,
     });
     const hits = () => metricValue(api.runtime.metrics, 'skuld_cache_hits_total');
@@ -45,6 +47,8 @@ describe.each(testDialects())('HTTP reads on %s', (dialect) => {
     expect((await at('WH2', `?minPosition=${position}`)).json()).toMatchObject({
       reserved: 3,
       available: 2,
+      incoming: 0,
+      projected: 2,
       version: 2,
     });
     // Where the item never had stock: a level of zeros; an unknown item: 404.
@@ -54,6 +58,8 @@ describe.each(testDialects())('HTTP reads on %s', (dialect) => {
       onHand: 0,
       reserved: 0,
       available: 0,
+      incoming: 0,
+      projected: 0,
       version: 0,
     });
     expectProblem(await get(api.app, `/v1/items/${unique('NOPE')}/stock/WH1`), 404, 'UNKNOWN_ITEM');
@@ -65,7 +71,7 @@ describe.each(testDialects())('HTTP reads on %s', (dialect) => {
     expect((await get(api.app, `/v1/items/${sku}/stock`)).json()).toEqual({
       sku,
       levels: [],
-      totals: { onHand: 0, reserved: 0, available: 0 },
+      totals: { onHand: 0, reserved: 0, available: 0, incoming: 0, projected: 0 },
     });
     expectProblem(await get(api.app, `/v1/items/${unique('NOPE')}/stock`), 404, 'UNKNOWN_ITEM');
     expectProblem(await get(api.app, `/v1/items/${unique('NOPE')}`), 404, 'UNKNOWN_ITEM');
@@ -90,7 +96,18 @@ describe.each(testDialects())('HTTP reads on %s', (dialect) => {
     const last = quantities.get(skus[2] as string);
     expect(second).toEqual({
       location,
-      levels: [{ sku: skus[2], location, onHand: last, reserved: 0, available: last, version: 1 }],
+      levels: [
+        {
+          sku: skus[2],
+          location,
+          onHand: last,
+          reserved: 0,
+          available: last,
+          incoming: 0,
+          projected: last,
+          version: 1,
+        },
+      ],
       next: null,
     });
     expect((await get(api.app, `/v1/locations/${unique('EMPTY')}/stock`)).json().levels).toEqual([]);

@@ -107,6 +107,41 @@ const plan: fc.Arbitrary<Plan> = fc.oneof(
     ),
   },
   {
+    weight: 2,
+    arbitrary: command(
+      fc.record(
+        {
+          type: fc.constant('ReceiveStock'),
+          id: arb.id,
+          sku: arb.sku,
+          location: arb.location,
+          quantity: fc.integer({ min: 1, max: 6 }),
+          // Within the quantity, beyond it, and invalid: each path of a receipt against incoming.
+          fromIncoming: weighted(fc.integer({ min: 0, max: 6 }), fc.constantFrom(-1, 1.5)),
+          reference: arb.text,
+        },
+        { requiredKeys: ['type', 'id', 'sku', 'location', 'quantity', 'fromIncoming'] },
+      ),
+    ),
+  },
+  {
+    weight: 2,
+    arbitrary: command(
+      fc.record({
+        type: fc.constant('ExpectStock'),
+        id: arb.id,
+        sku: arb.sku,
+        location: arb.location,
+        delta: weighted(
+          fc.integer({ min: -6, max: 8 }).filter((n) => n !== 0),
+          fc.constantFrom(0, 2.5),
+        ),
+        reason: arb.text,
+        reference: arb.text,
+      }),
+    ),
+  },
+  {
     weight: 6,
     arbitrary: command(
       fc.record({
@@ -330,8 +365,10 @@ class Run {
             level.onHand,
           );
         }
-        if (level.onHand !== 0 || level.reserved !== 0) {
-          stored.push({ sku, location: level.location, onHand: level.onHand, reserved: level.reserved });
+        expect(level.incoming, `${label}: incoming of ${sku}@${level.location}`).toBeGreaterThanOrEqual(0);
+        if (level.onHand !== 0 || level.reserved !== 0 || level.incoming !== 0) {
+          const { onHand, reserved, incoming } = level;
+          stored.push({ sku, location: level.location, onHand, reserved, incoming });
         }
       }
     }

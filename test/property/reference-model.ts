@@ -21,6 +21,8 @@ export const modelEventFields = [
   'reservedDelta',
   'onHandAfter',
   'reservedAfter',
+  'incomingDelta',
+  'incomingAfter',
   'quantity',
   'commandId',
   'reservationId',
@@ -53,6 +55,13 @@ export interface ModelLevel {
   readonly location: string;
   readonly onHand: number;
   readonly reserved: number;
+  readonly incoming: number;
+}
+
+interface Balances {
+  readonly onHand: number;
+  readonly reserved: number;
+  readonly incoming: number;
 }
 
 interface Hold {
@@ -80,7 +89,7 @@ export class ReferenceModel {
   readonly reservations = new Map<string, ModelReservation>();
   readonly ledger: ModelEvent[] = [];
   private readonly settings: ModelSettings;
-  private readonly stock = new Map<string, { onHand: number; reserved: number }>();
+  private readonly stock = new Map<string, Balances>();
   private readonly streamVersions = new Map<string, number>();
   private readonly answers = new Map<string, { payload: string; outcome: ModelOutcome }>();
 
@@ -107,17 +116,17 @@ export class ReferenceModel {
     return { outcome, replayed: false, recorded: true };
   }
 
-  level(sku: string, location: string): { onHand: number; reserved: number } {
-    return this.stock.get(`${sku}|${location}`) ?? { onHand: 0, reserved: 0 };
+  level(sku: string, location: string): Balances {
+    return this.stock.get(`${sku}|${location}`) ?? { onHand: 0, reserved: 0, incoming: 0 };
   }
 
   /** Every level holding stock or reservations, ordered by sku then location. */
   levels(): ModelLevel[] {
     const all: ModelLevel[] = [];
     for (const [key, level] of this.stock) {
-      if (level.onHand === 0 && level.reserved === 0) continue;
+      if (level.onHand === 0 && level.reserved === 0 && level.incoming === 0) continue;
       const [sku = '', location = ''] = key.split('|');
-      all.push({ sku, location, onHand: level.onHand, reserved: level.reserved });
+      all.push({ sku, location, onHand: level.onHand, reserved: level.reserved, incoming: level.incoming });
     }
     return all.sort((a, b) => byCodeUnits(a.sku, b.sku) || byCodeUnits(a.location, b.location));
   }
@@ -160,15 +169,30 @@ export class ReferenceModel {
         return this.count(command);
       case 'TransferStock':
         return this.transfer(command);
+      case 'ExpectStock':
+        return this.expect(command);
     }
+  }
+
+  private expect(command: Extract<Command, { type: 'ExpectStock' }>): string | null {
+    if (!this.items.has(command.sku)) return 'UNKNOWN_ITEM';
+    const incoming = this.level(command.sku, command.location).incoming + command.delta;
+    if (incoming < 0) return 'INCOMING_SHORT';
+    if (incoming > onHandMax) return 'LEVEL_LIMIT_EXCEEDED';
+    const extra = { reason: command.reason, reference: command.reference, incomingDelta: command.delta };
+    this.emit(command, 'StockExpected', command, 0, 0, Math.abs(command.delta), null, extra);
+    return null;
   }
 
   private inbound(command: Extract<Command, { type: 'ReceiveStock' | 'ReturnStock' }>): string | null {
     if (!this.items.has(command.sku)) return 'UNKNOWN_ITEM';
-    if (this.level(command.sku, command.location).onHand + command.quantity > onHandMax) return 'LEVEL_LIMIT_EXCEEDED';
+    const level = this.level(command.sku, command.location);
+    if (level.onHand + command.quantity > onHandMax) return 'LEVEL_LIMIT_EXCEEDED';
+    const settled = command.type === 'ReceiveStock' ? (command.fromIncoming ?? 0) : 0;
+    if (settled > level.incoming) return 'INCOMING_SHORT';
     const type = command.type === 'ReceiveStock' ? 'StockReceived' : 'StockReturned';
     const reason = command.type === 'ReturnStock' ? command.reason : undefined;
-    const extra = { reason, reference: command.reference, occurredAt: command.occurredAt };
+    const extra = { reason, reference: command.reference, occurredAt: command.occurredAt, incomingDelta: 0 - settled };
     this.emit(command, type, command, command.quantity, 0, command.quantity, null, extra);
     return null;
   }
@@ -295,7 +319,12 @@ export class ReferenceModel {
     extra: EventExtra = {},
   ): void {
     const before = this.level(at.sku, at.location);
-    const after = { onHand: before.onHand + onHandDelta, reserved: before.reserved + reservedDelta };
+    const incomingDelta = extra.incomingDelta ?? 0;
+    const after = {
+      onHand: before.onHand + onHandDelta,
+      reserved: before.reserved + reservedDelta,
+      incoming: before.incoming + incomingDelta,
+    };
     const key = `${at.sku}|${at.location}`;
     // Each stream (a level, or an item's own) numbers its events from 1.
     const streamVersion = (this.streamVersions.get(key) ?? 0) + 1;
@@ -309,6 +338,8 @@ export class ReferenceModel {
       reservedDelta,
       onHandAfter: after.onHand,
       reservedAfter: after.reserved,
+      incomingDelta,
+      incomingAfter: after.incoming,
       quantity,
       commandId: command.id,
       reservationId,
@@ -334,6 +365,7 @@ interface EventExtra {
   readonly reference?: string | undefined;
   readonly occurredAt?: number | undefined;
   readonly attributes?: ItemAttributes;
+  readonly incomingDelta?: number;
 }
 
 function byCodeUnits(a: string, b: string): number {
@@ -390,7 +422,8 @@ function fieldError(command: Command): string | null {
       if (!isText((command as { reason?: string }).reason) || !isText(command.reference)) {
         return 'INVALID_TEXT';
       }
-      return isTime(command.occurredAt) ? null : 'VALIDATION_FAILED';
+      if (!isTime(command.occurredAt)) return 'VALIDATION_FAILED';
+      return fromIncomingError(command);
     case 'ReserveStock':
       return linesError(command.lines) ?? (isText(command.reference) ? null : 'INVALID_TEXT');
     case 'CommitReservation':
@@ -419,7 +452,20 @@ function fieldError(command: Command): string | null {
       if (!isCode(command.sku) || !isCode(command.from) || !isCode(command.to)) return 'INVALID_CODE';
       if (!isQuantity(command.quantity)) return 'INVALID_QUANTITY';
       return isText(command.reference) ? null : 'INVALID_TEXT';
+    case 'ExpectStock': {
+      if (!isCode(command.sku) || !isCode(command.location)) return 'INVALID_CODE';
+      const delta = command.delta;
+      if (!Number.isInteger(delta) || delta === 0 || Math.abs(delta) > quantityMax) return 'INVALID_QUANTITY';
+      return isText(command.reason) && isText(command.reference) ? null : 'INVALID_TEXT';
+    }
   }
+}
+
+/** A receipt settles from 0 to all of the units it brings in. */
+function fromIncomingError(command: Extract<Command, { type: 'ReceiveStock' | 'ReturnStock' }>): string | null {
+  if (command.type !== 'ReceiveStock' || command.fromIncoming === undefined) return null;
+  const settled = command.fromIncoming;
+  return Number.isInteger(settled) && settled >= 0 && settled <= command.quantity ? null : 'INVALID_QUANTITY';
 }
 
 function linesError(lines: readonly StockLine[]): string | null {

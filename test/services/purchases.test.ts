@@ -33,10 +33,13 @@ describe('the purchase service', () => {
   const send = (method: 'GET' | 'POST', url: string, payload?: object) =>
     service.app.inject({ method, url, ...(payload === undefined ? {} : { payload }) });
 
-  const onHand = async (sku: string) => {
+  const dock = async (sku: string) => {
     const answer = await inventory.client.getItemStock({ sku }, as(inventory.adminKey));
-    return Number(answer.levels.find((level) => level.location === 'DOCK')?.onHand ?? 0);
+    const level = answer.levels.find((candidate) => candidate.location === 'DOCK');
+    return { onHand: Number(level?.onHand ?? 0), incoming: Number(level?.incoming ?? 0) };
   };
+  const onHand = async (sku: string) => (await dock(sku)).onHand;
+  const incoming = async (sku: string) => (await dock(sku)).incoming;
 
   beforeAll(async () => {
     inventory = await startGrpc('sqlite');
@@ -87,21 +90,28 @@ describe('the purchase service', () => {
     });
     expect(early.statusCode).toBe(409);
     expect(early.json()).toMatchObject({ code: 'PURCHASE_ORDER_STATE_CONFLICT', orderStatus: 'draft' });
-    expect(await onHand('BOLT')).toBe(0);
+    expect(await dock('BOLT')).toEqual({ onHand: 0, incoming: 0 });
   });
 
   it('receives in part, then in full and beyond: each line into the inventory once, the PO line its reference', async () => {
-    expect((await send('POST', '/v1/purchase-orders/PO-1/confirm')).json().status).toBe('confirmed');
+    const confirmed = (await send('POST', '/v1/purchase-orders/PO-1/confirm')).json();
+    expect(confirmed).toMatchObject({ status: 'confirmed', lines: [{ incoming: 100 }, { incoming: 50 }] });
+    // The inventory knows what is on its way.
+    expect(await dock('BOLT')).toEqual({ onHand: 0, incoming: 100 });
+    expect(await dock('NUT')).toEqual({ onHand: 0, incoming: 50 });
     const first = { id: 'R1', lines: [{ line: 1, quantity: 60 }] };
     const part = await send('POST', '/v1/purchase-orders/PO-1/receipts', first);
     expect(part.statusCode).toBe(201);
     expect(part.json()).toMatchObject({
       status: 'receiving',
-      lines: [{ received: 60, outstanding: 40 }, { received: 0 }],
+      lines: [
+        { received: 60, outstanding: 40, incoming: 40 },
+        { received: 0, incoming: 50 },
+      ],
     });
     // The same receipt again: nothing more comes in.
     expect((await send('POST', '/v1/purchase-orders/PO-1/receipts', first)).json().lines[0].received).toBe(60);
-    expect(await onHand('BOLT')).toBe(60);
+    expect(await dock('BOLT')).toEqual({ onHand: 60, incoming: 40 });
     const rest = {
       id: 'R2',
       lines: [
@@ -113,18 +123,27 @@ describe('the purchase service', () => {
     expect(full.json()).toMatchObject({
       status: 'received',
       lines: [
-        { received: 105, outstanding: 0 },
-        { received: 50, outstanding: 0 },
+        { received: 105, outstanding: 0, incoming: 0 },
+        { received: 50, outstanding: 0, incoming: 0 },
       ],
     });
-    expect(await onHand('BOLT')).toBe(105);
-    expect(await onHand('NUT')).toBe(50);
+    // The over-delivery is on hand; only what was expected was settled.
+    expect(await dock('BOLT')).toEqual({ onHand: 105, incoming: 0 });
+    expect(await dock('NUT')).toEqual({ onHand: 50, incoming: 0 });
     const history = await inventory.client.getItemHistory({ sku: 'BOLT' }, as(inventory.adminKey));
     const receipts = history.events.filter((event) => event.type === 'StockReceived');
-    expect(receipts.map((event) => [event.reference, Number(event.quantity), event.commandId])).toEqual([
-      ['po:PO-1#1', 60, 'po:PO-1:R1:1'],
-      ['po:PO-1#1', 45, 'po:PO-1:R2:1'],
+    const facts = (event: (typeof receipts)[number]) => [
+      event.reference,
+      Number(event.quantity),
+      Number(event.incomingDelta),
+      event.commandId,
+    ];
+    expect(receipts.map(facts)).toEqual([
+      ['po:PO-1#1', 60, -60, 'po:PO-1:R1:1'],
+      ['po:PO-1#1', 45, -40, 'po:PO-1:R2:1'],
     ]);
+    const expected = history.events.filter((event) => event.type === 'StockExpected');
+    expect(expected.map(facts)).toEqual([['po:PO-1#1', 100, 100, 'po:PO-1:expect:1']]);
   });
 
   it('closes a purchase order short: what is outstanding is no longer expected', async () => {
@@ -134,9 +153,21 @@ describe('the purchase service', () => {
       lines: [{ sku: 'NUT', location: 'DOCK', quantity: 30 }],
     });
     await send('POST', '/v1/purchase-orders/PO-2/confirm');
+    expect(await dock('NUT')).toEqual({ onHand: 50, incoming: 30 });
     await send('POST', '/v1/purchase-orders/PO-2/receipts', { id: 'R1', lines: [{ line: 1, quantity: 10 }] });
+    expect(await dock('NUT')).toEqual({ onHand: 60, incoming: 20 });
     const closed = await send('POST', '/v1/purchase-orders/PO-2/close');
-    expect(closed.json()).toMatchObject({ status: 'closed', lines: [{ ordered: 30, received: 10, outstanding: 0 }] });
+    expect(closed.json()).toMatchObject({
+      status: 'closed',
+      lines: [{ ordered: 30, received: 10, outstanding: 0, incoming: 0 }],
+    });
+    // What will not come is no longer incoming.
+    expect(await dock('NUT')).toEqual({ onHand: 60, incoming: 0 });
+    const history = await inventory.client.getItemHistory({ sku: 'NUT' }, as(inventory.adminKey));
+    const withdrawn = history.events.filter((event) => event.commandId === 'po:PO-2:withdraw:1');
+    expect(withdrawn.map((event) => [event.type, Number(event.incomingDelta), event.reason])).toEqual([
+      ['StockExpected', -20, 'purchase order closed short'],
+    ]);
     const late = await send('POST', '/v1/purchase-orders/PO-2/receipts', {
       id: 'R2',
       lines: [{ line: 1, quantity: 5 }],
@@ -156,9 +187,10 @@ describe('the purchase service', () => {
       id: 'R1',
       lines: [{ line: 1, quantity: 5 }],
     });
+    // The expectation was refused too: nothing of the line is incoming.
     expect(refused.json()).toMatchObject({
       reason: 'UNKNOWN_ITEM',
-      lines: [{ received: 0, refused: 5, outstanding: 5 }],
+      lines: [{ received: 0, refused: 5, outstanding: 5, incoming: 0 }],
     });
   });
 
@@ -169,6 +201,7 @@ describe('the purchase service', () => {
       lines: [{ sku: 'BOLT', location: 'DOCK', quantity: 7 }],
     });
     await send('POST', '/v1/purchase-orders/PO-4/confirm');
+    expect(await incoming('BOLT')).toBe(7);
     await service.close();
     service = await open({ SKULD_INVENTORY_GRPC_URLS: 'http://127.0.0.1:9' });
     const owed = await send('POST', '/v1/purchase-orders/PO-4/receipts', {
@@ -183,7 +216,7 @@ describe('the purchase service', () => {
       expect(Date.now()).toBeLessThan(deadline);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    expect(await onHand('BOLT')).toBe(112);
+    expect(await dock('BOLT')).toEqual({ onHand: 112, incoming: 0 });
   });
 
   it('lists purchase orders by status and refuses bad input with a problem', async () => {

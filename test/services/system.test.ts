@@ -63,6 +63,8 @@ describe('skuld system and skuld simulate', () => {
       expect(simulated.stdout).toContain(`orders checked against their reservations: ${placed}, 0 mismatched`);
       expect(simulated.stdout).toContain('inventory verify: OK');
       expect(Number(/purchase orders (\d+) received/.exec(simulated.stdout)?.[1])).toBeGreaterThan(3);
+      expect(simulated.stdout).toMatch(/purchase order lines checked against the ledger: [1-9]\d*, 0 mismatched/);
+      await expectIncomingAsPurchaseOrders(purchasesUrl, inventoryUrl, /skuld_[0-9a-f]{16}_\S+/.exec(output)?.[0]);
       expect(simulated.stderr).toMatch(/^1 s: \d+ placed/m);
     } finally {
       system.kill('SIGINT');
@@ -75,6 +77,36 @@ describe('skuld system and skuld simulate', () => {
     expect(lines).toHaveLength(3);
     for (const line of lines) expect(line).toMatch(/revoked/);
   });
+
+  /**
+   * Every level's incoming is what the purchase orders still expect at it (the database is the
+   * run's own, so every order of the purchase service is counted), and every order has settled.
+   * Some orders are left awaiting delivery, so some levels expect units.
+   */
+  async function expectIncomingAsPurchaseOrders(purchasesUrl: string, inventoryUrl: string, key: string | undefined) {
+    expect(key, 'the admin key on the terminal').toBeDefined();
+    const listed = (await (await fetch(`${purchasesUrl}/v1/purchase-orders?limit=1000`)).json()) as {
+      orders: { status: string; lines: { sku: string; location: string; ordered: number; incoming: number }[] }[];
+    };
+    expect(listed.orders.length).toBeGreaterThan(3);
+    expect([...listed.orders.flatMap((order) => order.lines)].some((line) => line.incoming > 0)).toBe(true);
+    const expected = new Map<string, number>();
+    for (const order of listed.orders) {
+      // Awaiting delivery (confirmed), received, or closed short: none is left halfway.
+      expect(['confirmed', 'received', 'closed']).toContain(order.status);
+      for (const line of order.lines) {
+        const key = `${line.sku}@${line.location}`;
+        expected.set(key, (expected.get(key) ?? 0) + line.incoming);
+      }
+    }
+    for (const [level, incoming] of expected) {
+      const [sku, location] = level.split('@') as [string, string];
+      const answer = await fetch(`${inventoryUrl}/v1/items/${sku}/stock/${location}`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(((await answer.json()) as { incoming: number }).incoming, level).toBe(incoming);
+    }
+  }
 
   it('runs one inventory instance on an embedded SQLite file, three on a shared database, as set', () => {
     expect(instancesOf(loadConfig({ SKULD_DATABASE_URL: 'sqlite:x.db' }))).toBe(1);

@@ -23,6 +23,9 @@ const event = (position: number): LedgerEvent => ({
   reservedDelta: 0,
   onHandAfter: position,
   reservedAfter: 0,
+  // The new columns come last in a line: a value out of place would show in them.
+  incomingDelta: -position,
+  incomingAfter: 2 * position,
   quantity: 1,
   commandId: `c${position}`,
   reservationId: null,

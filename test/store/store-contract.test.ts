@@ -14,11 +14,12 @@ const item = (sku: string): Item => ({
   lowStockThreshold: null,
   createdAt: 1_000,
 });
-const level = (sku: string, location: string, onHand: number, reserved = 0, version = 1): Level => ({
+const level = (sku: string, location: string, onHand: number, reserved = 0, version = 1, incoming = 0): Level => ({
   sku,
   location,
   onHand,
   reserved,
+  incoming,
   version,
 });
 
@@ -38,6 +39,8 @@ function event(position: number, sku: string, location: string, onHandDelta: num
     reservedDelta: 0,
     onHandAfter,
     reservedAfter: 0,
+    incomingDelta: 0,
+    incomingAfter: 0,
     quantity: onHandDelta,
     commandId: `cmd-${position}`,
     reservationId: null,
@@ -141,10 +144,10 @@ describe.each(testDialects())('store contract: %s', (dialect) => {
       await session.write({
         ...emptySet,
         items: [item('A')],
-        levels: [changed(level('A', 'L1', 10, 2, 2), null)],
+        levels: [changed(level('A', 'L1', 10, 2, 2, 7), null)],
         createdReservations: [res],
         events: [
-          event(1, 'A', 'L1', 10, 10),
+          { ...event(1, 'A', 'L1', 10, 10), incomingDelta: 7, incomingAfter: 7 },
           {
             ...event(2, 'A', 'L1', 0, 10),
             type: 'StockReserved',
@@ -152,13 +155,14 @@ describe.each(testDialects())('store contract: %s', (dialect) => {
             reservedAfter: 2,
             reservationId: 'R1',
             expiresAt: 9_000,
+            incomingAfter: 7,
           },
         ],
         commands: [record('c1', 2), reserved('R1', 2)],
       });
     });
     expect(await store.getItem('A')).toEqual(item('A'));
-    expect(await store.itemLevels('A')).toEqual([level('A', 'L1', 10, 2, 2)]);
+    expect(await store.itemLevels('A')).toEqual([level('A', 'L1', 10, 2, 2, 7)]);
     expect(await store.getReservation('R1')).toEqual(res);
     expect(await store.getCommand('c1')).toEqual(record('c1', 2));
     // One row, two views: the reservation and the record of the command that created it.
@@ -166,18 +170,23 @@ describe.each(testDialects())('store contract: %s', (dialect) => {
     expect(await store.getReservation('c1')).toBeUndefined();
     const ledger = await store.readLedger(0, 10);
     expect(ledger.map((e) => e.position)).toEqual([1, 2]);
-    expect(ledger[0]).toEqual(event(1, 'A', 'L1', 10, 10));
+    expect(ledger[0]).toEqual({ ...event(1, 'A', 'L1', 10, 10), incomingDelta: 7, incomingAfter: 7 });
+    expect(ledger[1]).toMatchObject({ incomingDelta: 0, incomingAfter: 7 });
+    expect((await store.readBalances(0, 10)).map((b) => [b.incomingDelta, b.incomingAfter])).toEqual([
+      [7, 7],
+      [0, 7],
+    ]);
     expect(ledger[1]?.reservationId).toBe('R1');
     expect(await store.headPosition()).toBe(2);
     // What a cache loads: the same rows and the position they reflect, each in one statement.
     expect(await store.itemStockAt('A')).toEqual({
       position: 2,
-      value: { item: item('A'), levels: [level('A', 'L1', 10, 2, 2)] },
+      value: { item: item('A'), levels: [level('A', 'L1', 10, 2, 2, 7)] },
     });
     expect(await store.itemStockAt('NONE')).toEqual({ position: 2, value: { item: undefined, levels: [] } });
     expect(await store.locationLevelsAt('L1', undefined, 10)).toEqual({
       position: 2,
-      value: [level('A', 'L1', 10, 2, 2)],
+      value: [level('A', 'L1', 10, 2, 2, 7)],
     });
     expect(await store.locationLevelsAt('L1', 'A', 10)).toEqual({ position: 2, value: [] });
   });
@@ -352,7 +361,7 @@ describe.each(testDialects())('store contract: %s', (dialect) => {
         await session.write({
           ...emptySet,
           levelGuard: { kind: 'version' },
-          levels: [changed(level('A', 'L1', 9, 0, previousVersion + 1), previousVersion)],
+          levels: [changed(level('A', 'L1', 9, 0, previousVersion + 1, 3), previousVersion)],
         });
       });
     const stale = await swap(0).catch((error: unknown) => error);
@@ -360,7 +369,7 @@ describe.each(testDialects())('store contract: %s', (dialect) => {
     expect(stale).toMatchObject({ kind: 'conflict', code: 'VERSION_CONFLICT' });
     expect(await store.itemLevels('A')).toEqual([level('A', 'L1', 5)]);
     await swap(1);
-    expect(await store.itemLevels('A')).toEqual([level('A', 'L1', 9, 0, 2)]);
+    expect(await store.itemLevels('A')).toEqual([level('A', 'L1', 9, 0, 2, 3)]);
   });
 
   it('refuses a fenced write whose token is not newer than the last one written', async () => {

@@ -17,7 +17,13 @@ const t0 = 1_700_000_000_000;
 
 interface Step {
   readonly level: number;
-  readonly type: 'StockReceived' | 'StockAdjusted' | 'StockReserved' | 'ReservationReleased' | 'Unknown';
+  readonly type:
+    | 'StockReceived'
+    | 'StockAdjusted'
+    | 'StockReserved'
+    | 'ReservationReleased'
+    | 'StockExpected'
+    | 'Unknown';
   readonly quantity: number;
   readonly advanceMs: number;
   readonly backdateMs: number;
@@ -25,7 +31,14 @@ interface Step {
 
 const step: fc.Arbitrary<Step> = fc.record({
   level: fc.integer({ min: 0, max: levels.length - 1 }),
-  type: fc.constantFrom('StockReceived', 'StockAdjusted', 'StockReserved', 'ReservationReleased', 'Unknown'),
+  type: fc.constantFrom(
+    'StockReceived',
+    'StockAdjusted',
+    'StockReserved',
+    'ReservationReleased',
+    'StockExpected',
+    'Unknown',
+  ),
   quantity: fc.integer({ min: 1, max: 50 }),
   advanceMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 1000 })),
   backdateMs: fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 1, max: 20_000 })),
@@ -36,15 +49,18 @@ export const histories: fc.Arbitrary<readonly LedgerEvent[]> = fc
   .map((steps) => ledgerOf(steps));
 
 function ledgerOf(steps: readonly Step[]): LedgerEvent[] {
-  const balances = levels.map(() => ({ onHand: 0, reserved: 0, version: 0 }));
+  const balances = levels.map(() => ({ onHand: 0, reserved: 0, incoming: 0, version: 0 }));
   let now = t0;
   return steps.map((s, index) => {
     now += s.advanceMs;
     const level = levels[s.level] as (typeof levels)[number];
-    const balance = balances[s.level] as { onHand: number; reserved: number; version: number };
+    const balance = balances[s.level] as { onHand: number; reserved: number; incoming: number; version: number };
     const [onHandDelta, reservedDelta] = deltasOf(s);
+    // Incoming moves neither on hand nor reserved: the stock at a past moment is the same without it.
+    const incomingDelta = s.type === 'StockExpected' ? s.quantity : 0;
     balance.onHand += onHandDelta;
     balance.reserved += reservedDelta;
+    balance.incoming += incomingDelta;
     balance.version += 1;
     const event = {
       position: index + 1,
@@ -56,6 +72,8 @@ function ledgerOf(steps: readonly Step[]): LedgerEvent[] {
       reservedDelta,
       onHandAfter: balance.onHand,
       reservedAfter: balance.reserved,
+      incomingDelta,
+      incomingAfter: balance.incoming,
       quantity: s.quantity,
       commandId: `cmd-${index}`,
       reservationId: null,
@@ -82,6 +100,7 @@ function deltasOf(s: Step): [number, number] {
       return [0, s.quantity];
     case 'ReservationReleased':
       return [0, -s.quantity];
+    case 'StockExpected':
     case 'Unknown':
       return [0, 0];
   }

@@ -23,6 +23,22 @@ const tamperings: readonly { name: string; sql: string; kind: MismatchKind; ledg
     kind: 'reserved-vs-ledger',
   },
   {
+    name: 'incoming edited',
+    sql: "UPDATE levels SET incoming = incoming + 2 WHERE sku = 'V-1'",
+    kind: 'incoming-vs-ledger',
+  },
+  {
+    name: 'incoming below zero',
+    sql: "UPDATE levels SET incoming = -1 WHERE sku = 'V-2'",
+    kind: 'negative-incoming',
+  },
+  {
+    name: 'an incoming balance-after rewritten',
+    sql: "UPDATE ledger SET incoming_after = incoming_after + 1 WHERE command_id = 'expect-V-1'",
+    kind: 'balance-chain',
+    ledger: true,
+  },
+  {
     name: 'a ledger event deleted',
     sql: "DELETE FROM ledger WHERE command_id = 'rcv-V-2-WH1'",
     kind: 'ledger-gap',
@@ -80,6 +96,14 @@ describe.each(testDialects())('verify on %s', (dialect) => {
       lines: [{ sku: 'V-1', location: 'WH1', quantity: 3 }],
     });
     expect(outcome.ok).toBe(true);
+    const expected = await engine.execute({
+      type: 'ExpectStock',
+      id: 'expect-V-1',
+      sku: 'V-1',
+      location: 'WH1',
+      delta: 5,
+    });
+    expect(expected.outcome.ok).toBe(true);
     expect((await verify(store)).ok).toBe(true);
   }
 
@@ -115,7 +139,7 @@ describe.each(testDialects())('verify on %s', (dialect) => {
     const clean = await runSkuld(['verify'], db.env);
     expect(clean.code).toBe(0);
     // Its progress goes to stderr, a line a page when stderr is not a terminal.
-    expect(clean.stderr).toContain(`verify: ledger 5 of 5\nverify: reservations 1\nverify: levels 2\n`);
+    expect(clean.stderr).toContain(`verify: ledger 6 of 6\nverify: reservations 1\nverify: levels 2\n`);
     await db.exec(tamperings[0]?.sql as string);
     const { code, report } = await verifyCli(db);
     expect(code).toBe(1);

@@ -57,6 +57,11 @@ export const pastLevelSchema: Schema = {
     onHand: count,
     reserved: count,
     available: { ...count, description: 'onHand - reserved' },
+    incoming: {
+      ...count,
+      description: 'Units on confirmed purchase orders, not yet received. Only in an answer about now',
+    },
+    projected: { ...count, description: 'onHand + incoming - reserved. Only in an answer about now' },
     version: { ...count, description: 'Only in an answer about now' },
   },
 };

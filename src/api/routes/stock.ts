@@ -43,11 +43,13 @@ const total = { type: 'integer' };
 function totals(levels: readonly LevelView[]) {
   let onHand = 0;
   let reserved = 0;
+  let incoming = 0;
   for (const level of levels) {
     onHand += level.onHand;
     reserved += level.reserved;
+    incoming += level.incoming;
   }
-  return { onHand, reserved, available: onHand - reserved };
+  return { onHand, reserved, available: onHand - reserved, incoming, projected: onHand + incoming - reserved };
 }
 
 export async function stockRoutes(app: FastifyInstance, context: ApiContext): Promise<void> {
@@ -73,7 +75,13 @@ export async function stockRoutes(app: FastifyInstance, context: ApiContext): Pr
               totals: {
                 type: 'object',
                 required: ['onHand', 'reserved', 'available'],
-                properties: { onHand: total, reserved: total, available: total },
+                properties: {
+                  onHand: total,
+                  reserved: total,
+                  available: total,
+                  incoming: { ...total, description: 'Only in an answer about now' },
+                  projected: { ...total, description: 'Only in an answer about now' },
+                },
               },
               ...pastProperties,
             },

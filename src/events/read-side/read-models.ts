@@ -37,6 +37,17 @@ export interface ColumnTypes {
   readonly int: string;
 }
 
+/**
+ * Movements carry every ledger column; the incoming columns came later, zero on every event
+ * before them (no event moved incoming then).
+ */
+export function movementsIncomingSql(t: ColumnTypes): string {
+  return `
+    ALTER TABLE movements ADD COLUMN incoming_delta ${t.int} NOT NULL DEFAULT 0;
+    ALTER TABLE movements ADD COLUMN incoming_after ${t.int} NOT NULL DEFAULT 0;
+  `;
+}
+
 /** The read side's schema, one script for every dialect. */
 export function readSchemaSql(t: ColumnTypes): string {
   const seeds = readModelNames.map((model) => `('${model}', 0, 0, 0)`).join(', ');

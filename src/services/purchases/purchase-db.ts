@@ -1,8 +1,9 @@
 import { outboxSchema } from '../owed-calls.js';
 import { type Migrations, openServiceDb, type ServiceDb } from '../service-db.js';
 
-// The purchase service's database: suppliers' purchase orders and their lines, the receipts
-// against them, and the calls it owes the inventory (the outbox).
+// The purchase service's database: suppliers' purchase orders and their lines (with what the
+// inventory counts as incoming for each), the receipts against them, and the calls it owes the
+// inventory (the outbox).
 
 const purchaseMigrations: Migrations = [
   [
@@ -34,6 +35,12 @@ const purchaseMigrations: Migrations = [
       PRIMARY KEY (po_id, id)
     )`,
     ...outboxSchema('owner_id'),
+  ],
+  [
+    // What the inventory was told is incoming for each line, and what receipts and a close took of it.
+    'ALTER TABLE po_lines ADD COLUMN incoming BIGINT NOT NULL DEFAULT 0',
+    'ALTER TABLE po_lines ADD COLUMN settled BIGINT NOT NULL DEFAULT 0',
+    'ALTER TABLE po_lines ADD COLUMN withdrawn BIGINT NOT NULL DEFAULT 0',
   ],
 ];
 

@@ -12,6 +12,14 @@ import { errorsOf } from '../service-http.js';
 // received becoming the inventory's ReceiveStock (the PO line as its reference) through the
 // outbox, with a command id derived from the PO, the receipt and the line: a receipt sent twice,
 // or made again after a crash, is received once. A PO still short can be closed.
+//
+// The inventory knows what is on its way: confirming a PO raises each line's level `incoming` by
+// what was ordered (ExpectStock), a receipt settles what it brings of it in the same transaction
+// that puts the units on hand (ReceiveStock's `fromIncoming`), and closing a PO short withdraws
+// what will not come. A line's calls are made in the order owed, one at a time, so how much a
+// receipt settles (and a close withdraws) is computed when its call is made, from the answers to
+// the calls before it: the same on every repeat of the call, and never more than the inventory
+// was told to expect for the line (an expectation it refused settles nothing).
 
 export const purchaseErrorStatus = {
   VALIDATION_FAILED: 400,
@@ -56,6 +64,8 @@ export interface PurchaseLine {
   readonly refused: number;
   /** Ordered units not received yet (none once the PO is closed). */
   readonly outstanding: number;
+  /** Units of the line the inventory counts as incoming now: expected on confirm, less what receipts settled or a close withdrew. */
+  readonly incoming: number;
   readonly expectedAt: number | null;
 }
 
@@ -92,6 +102,12 @@ interface LineRow {
   received: number;
   refused: number;
   expected_at: number | null;
+  /** Units the inventory accepted as incoming for the line (its ExpectStock answered). */
+  incoming: number;
+  /** Of them, units receipts settled. */
+  settled: number;
+  /** Of them, units a close withdrew. */
+  withdrawn: number;
 }
 
 export interface PurchaseServiceOptions {
@@ -120,7 +136,7 @@ export class PurchaseService {
       db: options.db,
       ownerColumn: 'owner_id',
       inventory: options.inventory,
-      call: (client, callOptions, row) => receive(client, callOptions, row),
+      call: (client, callOptions, row) => this.call(client, callOptions, row),
       answered: (sql, row, result) => this.answered(sql, row, result),
       log: options.log,
       retryMs: options.retryMs,
@@ -201,9 +217,16 @@ export class PurchaseService {
     return (await this.get(input.id)) as PurchaseOrder;
   }
 
-  /** Confirms a draft: it may now be received against. Confirming again answers the PO. */
-  confirm(id: string): Promise<PurchaseOrder> {
-    return this.move(id, 'confirm', { draft: 'confirmed' }, ['confirmed', 'receiving', 'received']);
+  /**
+   * Confirms a draft: it may now be received against, and the inventory is told what is on its
+   * way. Confirming again answers the PO.
+   */
+  async confirm(id: string): Promise<PurchaseOrder> {
+    await this.move(id, 'confirm', { draft: 'confirmed' }, ['confirmed', 'receiving', 'received'], (sql, order) =>
+      this.oweForLines(sql, order, 'expect'),
+    );
+    await this.calls.settle(id);
+    return (await this.get(id)) as PurchaseOrder;
   }
 
   /** Cancels a draft. */
@@ -211,9 +234,21 @@ export class PurchaseService {
     return this.move(id, 'cancel', { draft: 'cancelled' }, ['cancelled']);
   }
 
-  /** Closes a PO that is still short: what is outstanding is no longer expected. */
-  closeShort(id: string): Promise<PurchaseOrder> {
-    return this.move(id, 'close', { confirmed: 'closed', receiving: 'closed' }, ['closed', 'received']);
+  /** Closes a PO that is still short: what is outstanding is no longer expected, nor incoming. */
+  async closeShort(id: string): Promise<PurchaseOrder> {
+    await this.move(id, 'close', { confirmed: 'closed', receiving: 'closed' }, ['closed', 'received'], (sql, order) =>
+      this.oweForLines(sql, order, 'withdraw'),
+    );
+    await this.calls.settle(id);
+    return (await this.get(id)) as PurchaseOrder;
+  }
+
+  /** A call per line: `expect` announces the line's units, `withdraw` takes back what did not come. */
+  private async oweForLines(sql: ServiceSql, order: PurchaseOrder, kind: 'expect' | 'withdraw'): Promise<void> {
+    for (const line of order.lines) {
+      const payload = { sku: line.sku, location: line.location, quantity: line.ordered, line: line.line };
+      await this.calls.owe(sql, order.id, `po:${order.id}:${kind}:${line.line}`, kind, payload);
+    }
   }
 
   /**
@@ -257,12 +292,68 @@ export class PurchaseService {
     return (await this.get(poId)) as PurchaseOrder;
   }
 
-  /** The inventory took a receipt line in, or refused it. */
+  /** Makes one owed call. What it answers is what `answered` records of it. */
+  private async call(client: InventoryClient, options: { timeoutMs: number }, row: OwedCall): Promise<unknown> {
+    const payload = row.payload as unknown as LinePayload;
+    const reference = `po:${row.ownerId}#${payload.line}`;
+    const base = { id: row.commandId, sku: payload.sku, location: payload.location, reference };
+    switch (row.kind) {
+      case 'expect':
+        await client.expectStock({ ...base, delta: BigInt(payload.quantity) }, options);
+        return { incoming: payload.quantity };
+      case 'withdraw': {
+        const left = await this.incomingLeft(row.ownerId, payload.line);
+        if (left === 0) return { withdrawn: 0 };
+        await client.expectStock({ ...base, delta: BigInt(-left), reason: 'purchase order closed short' }, options);
+        return { withdrawn: left };
+      }
+      case 'receive': {
+        const fromIncoming = Math.min(payload.quantity, await this.incomingLeft(row.ownerId, payload.line));
+        const request = { ...base, quantity: BigInt(payload.quantity), fromIncoming: BigInt(fromIncoming) };
+        await client.receiveStock(request, options);
+        return { settled: fromIncoming };
+      }
+      default:
+        throw new Error(`unknown owed call kind ${row.kind}`);
+    }
+  }
+
+  /** Units of a line the inventory still counts as incoming, by the answers recorded so far. */
+  private async incomingLeft(poId: string, line: number): Promise<number> {
+    const [row] = await this.db.all<Pick<LineRow, 'incoming' | 'settled' | 'withdrawn'>>(
+      'SELECT incoming, settled, withdrawn FROM po_lines WHERE po_id = ? AND line = ?',
+      [poId, line],
+    );
+    if (row === undefined) throw new Error(`purchase order ${poId} has no line ${line}`);
+    return Math.max(0, Number(row.incoming) - Number(row.settled) - Number(row.withdrawn));
+  }
+
+  /** The inventory answered an owed call, or refused it: the PO follows. */
   private async answered(sql: ServiceSql, row: OwedCall, result: CallResult): Promise<void> {
-    const { line, quantity } = row.payload as { line: number; quantity: number };
+    if (row.kind === 'receive') return this.received(sql, row, result);
+    const { line } = row.payload as unknown as LinePayload;
     if (result.ok) {
-      await sql.run('UPDATE po_lines SET received = received + ? WHERE po_id = ? AND line = ?', [
+      const value = result.value as { incoming?: number; withdrawn?: number };
+      const column = row.kind === 'expect' ? 'incoming' : 'withdrawn';
+      const units = (row.kind === 'expect' ? value.incoming : value.withdrawn) ?? 0;
+      await sql.run(`UPDATE po_lines SET ${column} = ${column} + ? WHERE po_id = ? AND line = ?`, [
+        units,
+        row.ownerId,
+        line,
+      ]);
+    } else {
+      await sql.run('UPDATE purchase_orders SET reason = ? WHERE id = ?', [result.refusal ?? null, row.ownerId]);
+    }
+  }
+
+  /** The inventory took a receipt line in, or refused it. */
+  private async received(sql: ServiceSql, row: OwedCall, result: CallResult): Promise<void> {
+    const { line, quantity } = row.payload as unknown as LinePayload;
+    if (result.ok) {
+      const { settled } = result.value as { settled: number };
+      await sql.run('UPDATE po_lines SET received = received + ?, settled = settled + ? WHERE po_id = ? AND line = ?', [
         quantity,
+        settled,
         row.ownerId,
         line,
       ]);
@@ -299,6 +390,7 @@ export class PurchaseService {
     verb: string,
     from: Partial<Record<PurchaseOrderStatus, PurchaseOrderStatus>>,
     already: readonly PurchaseOrderStatus[],
+    owed: (sql: ServiceSql, order: PurchaseOrder) => Promise<void> = async () => undefined,
   ): Promise<PurchaseOrder> {
     await this.db.transaction(async (sql) => {
       const order = await this.locked(sql, id);
@@ -306,6 +398,7 @@ export class PurchaseService {
       const next = from[order.status];
       if (next === undefined) throw notNow(order, `${verb}ed`);
       await sql.run('UPDATE purchase_orders SET status = ?, updated_at = ? WHERE id = ?', [next, this.now(), id]);
+      await owed(sql, order);
       this.transitions.reached(next);
     });
     return (await this.get(id)) as PurchaseOrder;
@@ -339,6 +432,7 @@ export class PurchaseService {
           received,
           refused: Number(line.refused),
           outstanding: open ? Math.max(0, ordered - received) : 0,
+          incoming: Math.max(0, Number(line.incoming) - Number(line.settled) - Number(line.withdrawn)),
           expectedAt: line.expected_at === null ? null : Number(line.expected_at),
         };
       }),
@@ -346,23 +440,12 @@ export class PurchaseService {
   }
 }
 
-/** One receipt line into the inventory: ReceiveStock, the PO line as its reference. */
-async function receive(client: InventoryClient, options: { timeoutMs: number }, row: OwedCall): Promise<unknown> {
-  const { sku, location, quantity, line } = row.payload as {
-    sku: string;
-    location: string;
-    quantity: number;
-    line: number;
-  };
-  const request = {
-    id: row.commandId,
-    sku,
-    location,
-    quantity: BigInt(quantity),
-    reference: `po:${row.ownerId}#${line}`,
-  };
-  await client.receiveStock(request, options);
-  return {};
+/** What an owed call of a PO line carries: the line, and the receipt's or the order's units. */
+interface LinePayload {
+  readonly sku: string;
+  readonly location: string;
+  readonly quantity: number;
+  readonly line: number;
 }
 
 function checkLines(lines: readonly PurchaseLineInput[]) {

@@ -240,6 +240,17 @@ export const mysqlMigrations: readonly Migration[] = [
     `,
   },
   {
+    version: 10,
+    name: 'incoming: units on confirmed purchase orders per level, moved by events like the other balances',
+    // Every event written before carries no incoming change, so zero is each one's true value.
+    sql: `
+      ALTER TABLE levels ADD COLUMN IF NOT EXISTS incoming BIGINT NOT NULL DEFAULT 0;
+      ALTER TABLE levels_rebuild ADD COLUMN IF NOT EXISTS incoming BIGINT NOT NULL DEFAULT 0;
+      ALTER TABLE ledger ADD COLUMN IF NOT EXISTS incoming_delta BIGINT NOT NULL DEFAULT 0,
+        ADD COLUMN IF NOT EXISTS incoming_after BIGINT NOT NULL DEFAULT 0;
+    `,
+  },
+  {
     version: 11,
     name: 'instances: each inventory instance sharing the store, its addresses and its last heartbeat',
     sql: `

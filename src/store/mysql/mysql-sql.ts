@@ -65,7 +65,7 @@ export const sessionSetupSql =
   'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED; ' +
   "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'";
 
-export const levelColumns = 'sku, location, on_hand, reserved, version';
+export const levelColumns = 'sku, location, on_hand, reserved, incoming, version';
 
 /**
  * Locks existing level rows in key order. The primary key is forced and the IN list short: a
@@ -87,8 +87,8 @@ export function levelWrites(levels: readonly LevelWrite[], guard: LevelGuard): S
   const read = created.length === 0 ? levels : levels.filter((l) => l.previousVersion !== null);
   const fence = createdFence(guard);
   return [
-    ...insertStatements('levels (sku, location, on_hand, reserved, version, fence)', created, (l) =>
-      tuple([l.sku, l.location, l.onHand, l.reserved, l.version, fence]),
+    ...insertStatements('levels (sku, location, on_hand, reserved, incoming, version, fence)', created, (l) =>
+      tuple([l.sku, l.location, l.onHand, l.reserved, l.incoming, l.version, fence]),
     ),
     ...(guard.kind === 'locked' ? levelStatements(read) : swapStatements(read, guard)),
   ];
@@ -102,8 +102,9 @@ export function levelWrites(levels: readonly LevelWrite[], guard: LevelGuard): S
 export function levelStatements(levels: readonly Level[]): Statement[] {
   return multiRow(
     `INSERT INTO levels (${levelColumns}) VALUES`,
-    levels.map((l) => tuple([l.sku, l.location, l.onHand, l.reserved, l.version])),
-    ' ON DUPLICATE KEY UPDATE on_hand = VALUES(on_hand), reserved = VALUES(reserved), version = VALUES(version)',
+    levels.map((l) => tuple([l.sku, l.location, l.onHand, l.reserved, l.incoming, l.version])),
+    ' ON DUPLICATE KEY UPDATE on_hand = VALUES(on_hand), reserved = VALUES(reserved), incoming = VALUES(incoming), ' +
+      'version = VALUES(version)',
   ).map(({ sql, rows }) => ({ sql, changes: { rows: 2 * rows, failure: 'a changed level has no row' } }));
 }
 
@@ -120,7 +121,8 @@ export function swapStatements(
   const fenceCheck = guard.fence === undefined ? '' : ` AND fence < ${quote(guard.fence)}`;
   return levels.map((l) => ({
     sql:
-      `UPDATE levels SET on_hand = ${quote(l.onHand)}, reserved = ${quote(l.reserved)}, version = ${quote(l.version)}, ` +
+      `UPDATE levels SET on_hand = ${quote(l.onHand)}, reserved = ${quote(l.reserved)}, incoming = ${quote(l.incoming)}, ` +
+      `version = ${quote(l.version)}, ` +
       `fence = GREATEST(fence, ${quote(guard.fence ?? 0)}) ` +
       `WHERE sku = ${quote(l.sku)} AND location = ${quote(l.location)} AND version = ${quote(l.previousVersion)}${fenceCheck}`,
     changes: { rows: 1, failure: `level ${l.sku}@${l.location} changed since it was read`, conflict },

@@ -212,6 +212,18 @@ export const postgresMigrations: readonly Migration[] = [
     `,
   },
   {
+    version: 10,
+    name: 'incoming: units on confirmed purchase orders per level, moved by events like the other balances',
+    // Every event written before carries no incoming change, so zero is each one's true value; a
+    // constant default adds the columns without rewriting the tables.
+    sql: `
+      ALTER TABLE levels ADD COLUMN incoming bigint NOT NULL DEFAULT 0;
+      ALTER TABLE levels_rebuild ADD COLUMN incoming bigint NOT NULL DEFAULT 0;
+      ALTER TABLE ledger ADD COLUMN incoming_delta bigint NOT NULL DEFAULT 0;
+      ALTER TABLE ledger ADD COLUMN incoming_after bigint NOT NULL DEFAULT 0;
+    `,
+  },
+  {
     version: 11,
     name: 'instances: each inventory instance sharing the store, its addresses and its last heartbeat',
     sql: `

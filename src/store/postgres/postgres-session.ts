@@ -42,7 +42,7 @@ export class PostgresSession implements WriteSession {
   async lockLevels(keys: readonly LevelRef[]): Promise<Level[]> {
     // The LockRows step sits above the sort: rows are locked in (sku, location) order.
     const rows = await this.sql<LevelRow[]>`
-      SELECT l.sku, l.location, l.on_hand, l.reserved, l.version
+      SELECT l.sku, l.location, l.on_hand, l.reserved, l.incoming, l.version
       FROM levels l
       JOIN unnest(${keys.map((k) => k.sku)}::text[], ${keys.map((k) => k.location)}::text[]) AS k(sku, location)
         ON l.sku = k.sku AND l.location = k.location
@@ -53,7 +53,7 @@ export class PostgresSession implements WriteSession {
 
   async readLevels(keys: readonly LevelRef[]): Promise<Level[]> {
     const rows = await this.sql<LevelRow[]>`
-      SELECT l.sku, l.location, l.on_hand, l.reserved, l.version
+      SELECT l.sku, l.location, l.on_hand, l.reserved, l.incoming, l.version
       FROM levels l
       JOIN unnest(${keys.map((k) => k.sku)}::text[], ${keys.map((k) => k.location)}::text[]) AS k(sku, location)
         ON l.sku = k.sku AND l.location = k.location`;

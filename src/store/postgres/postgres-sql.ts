@@ -60,17 +60,17 @@ export async function writeLevels(sql: Sql, levels: readonly LevelWrite[], guard
 async function createLevels(sql: Sql, levels: readonly LevelWrite[], guard: LevelGuard): Promise<void> {
   const rows = JSON.stringify(levels.map((l) => ({ ...levelToRow(l), fence: createdFence(guard) })));
   await sql`
-    INSERT INTO levels (sku, location, on_hand, reserved, version, fence)
-    SELECT x.sku, x.location, x.on_hand, x.reserved, x.version, x.fence
+    INSERT INTO levels (sku, location, on_hand, reserved, incoming, version, fence)
+    SELECT x.sku, x.location, x.on_hand, x.reserved, x.incoming, x.version, x.fence
     FROM json_to_recordset(${rows}::text::json)
-      AS x(sku text, location text, on_hand bigint, reserved bigint, version bigint, fence bigint)`;
+      AS x(sku text, location text, on_hand bigint, reserved bigint, incoming bigint, version bigint, fence bigint)`;
 }
 
 async function updateLevels(sql: Sql, levels: readonly LevelWrite[], guard: LevelGuard): Promise<void> {
   const rows = JSON.stringify(levels.map((l) => ({ ...levelToRow(l), previous_version: l.previousVersion })));
   if (guard.kind === 'locked') {
     const result = await sql`
-      UPDATE levels l SET on_hand = x.on_hand, reserved = x.reserved, version = x.version
+      UPDATE levels l SET on_hand = x.on_hand, reserved = x.reserved, incoming = x.incoming, version = x.version
       FROM json_populate_recordset(null::levels, ${rows}::text::json) x
       WHERE l.sku = x.sku AND l.location = x.location`;
     if (result.count !== levels.length) {
@@ -82,10 +82,11 @@ async function updateLevels(sql: Sql, levels: readonly LevelWrite[], guard: Leve
   const fence = guard.fence ?? null;
   const result = await sql`
     UPDATE levels l
-    SET on_hand = x.on_hand, reserved = x.reserved, version = x.version,
+    SET on_hand = x.on_hand, reserved = x.reserved, incoming = x.incoming, version = x.version,
         fence = GREATEST(l.fence, COALESCE(${fence}::bigint, 0))
     FROM json_to_recordset(${rows}::text::json)
-      AS x(sku text, location text, on_hand bigint, reserved bigint, version bigint, previous_version bigint)
+      AS x(sku text, location text, on_hand bigint, reserved bigint, incoming bigint, version bigint,
+           previous_version bigint)
     WHERE l.sku = x.sku AND l.location = x.location AND l.version = x.previous_version
       AND (${fence}::bigint IS NULL OR l.fence < ${fence}::bigint)`;
   if (result.count !== levels.length) {

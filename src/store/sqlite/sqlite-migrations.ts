@@ -244,6 +244,17 @@ export const sqliteMigrations: readonly Migration[] = [
     `,
   },
   {
+    version: 10,
+    name: 'incoming: units on confirmed purchase orders per level, moved by events like the other balances',
+    // Every event written before carries no incoming change, so zero is each one's true value.
+    sql: `
+      ALTER TABLE levels ADD COLUMN incoming INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE levels_rebuild ADD COLUMN incoming INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE ledger ADD COLUMN incoming_delta INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE ledger ADD COLUMN incoming_after INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
     version: 11,
     name: 'instances: each inventory instance sharing the store, its addresses and its last heartbeat',
     sql: `

@@ -77,11 +77,11 @@ export class SqliteSession implements WriteSession {
     const guard = set.levelGuard;
     for (const l of set.levels) {
       if (l.previousVersion === null) {
-        s.insertLevel.run(l.sku, l.location, l.onHand, l.reserved, l.version, createdFence(guard));
+        s.insertLevel.run(l.sku, l.location, l.onHand, l.reserved, l.incoming, l.version, createdFence(guard));
         continue;
       }
       if (guard.kind === 'locked') {
-        if (s.updateLevel.run(l.onHand, l.reserved, l.version, l.sku, l.location).changes !== 1) {
+        if (s.updateLevel.run(l.onHand, l.reserved, l.incoming, l.version, l.sku, l.location).changes !== 1) {
           throw new StoreError('internal', `level ${l.sku}@${l.location} was changed but has no row`);
         }
         continue;
@@ -90,6 +90,7 @@ export class SqliteSession implements WriteSession {
       const swapped = s.swapLevel.run(
         l.onHand,
         l.reserved,
+        l.incoming,
         l.version,
         guard.fence ?? 0,
         l.sku,
@@ -126,6 +127,8 @@ export class SqliteSession implements WriteSession {
         e.recordedAt,
         e.streamVersion,
         e.attributes === null ? null : JSON.stringify(e.attributes),
+        e.incomingDelta,
+        e.incomingAfter,
       );
     }
     for (const { record: c, reservation: r } of commandWrites(set)) {

@@ -32,18 +32,20 @@ export function prepareWriteStatements(db: Database.Database) {
       'INSERT INTO items (sku, name, allow_backorder, created_at, low_stock_threshold) VALUES (?, ?, ?, ?, ?)',
     ),
     insertLevel: prepare(
-      'INSERT INTO levels (sku, location, on_hand, reserved, version, fence) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO levels (sku, location, on_hand, reserved, incoming, version, fence) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
-    updateLevel: prepare('UPDATE levels SET on_hand = ?, reserved = ?, version = ? WHERE sku = ? AND location = ?'),
+    updateLevel: prepare(
+      'UPDATE levels SET on_hand = ?, reserved = ?, incoming = ?, version = ? WHERE sku = ? AND location = ?',
+    ),
     // Compare-and-set: the version read, and a fencing token newer than the last one written.
     swapLevel: prepare(
-      `UPDATE levels SET on_hand = ?, reserved = ?, version = ?, fence = MAX(fence, ?)
+      `UPDATE levels SET on_hand = ?, reserved = ?, incoming = ?, version = ?, fence = MAX(fence, ?)
        WHERE sku = ? AND location = ? AND version = ? AND fence < ?`,
     ),
     updateReservation: prepare(
       'UPDATE commands SET status = ?, lines = ?, resolved_at = ? WHERE id = ? AND status IS NOT NULL',
     ),
-    insertEvent: prepare(`INSERT INTO ledger (${ledgerColumns}) VALUES (${Array(20).fill('?').join(', ')})`),
+    insertEvent: prepare(`INSERT INTO ledger (${ledgerColumns}) VALUES (${Array(22).fill('?').join(', ')})`),
     insertCommand: prepare(`INSERT INTO commands (${commandColumns}) VALUES (${Array(10).fill('?').join(', ')})`),
   };
 }

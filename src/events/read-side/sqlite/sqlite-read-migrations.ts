@@ -1,6 +1,9 @@
 import type { Migration } from '../../../store/migrate.js';
-import { readSchemaSql } from '../read-models.js';
+import { type ColumnTypes, movementsIncomingSql, readSchemaSql } from '../read-models.js';
+
+const types: ColumnTypes = { key: 'TEXT', text: 'TEXT', int: 'INTEGER' };
 
 export const sqliteReadMigrations: readonly Migration[] = [
-  { version: 1, name: 'read models', sql: readSchemaSql({ key: 'TEXT', text: 'TEXT', int: 'INTEGER' }) },
+  { version: 1, name: 'read models', sql: readSchemaSql(types) },
+  { version: 2, name: 'incoming on movements', sql: movementsIncomingSql(types) },
 ];
