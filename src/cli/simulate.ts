@@ -423,9 +423,9 @@ async function checkPurchaseOrders(
   let lines = 0;
   for (let from = `s${run}-`; ; ) {
     const page = (await purchases(`/v1/purchase-orders?after=${from}&limit=500`)) as {
-      orders: { id: string; lines: PurchaseLineView[] }[];
+      purchaseOrders: { id: string; lines: PurchaseLineView[] }[];
     };
-    const mine = page.orders.filter((order) => order.id.startsWith(`s${run}-`));
+    const mine = page.purchaseOrders.filter((order) => order.id.startsWith(`s${run}-`));
     for (const order of mine) {
       for (const line of order.lines) {
         lines += 1;
@@ -439,7 +439,7 @@ async function checkPurchaseOrders(
         }
       }
     }
-    if (mine.length < page.orders.length || page.orders.length < 500) break;
+    if (mine.length < page.purchaseOrders.length || page.purchaseOrders.length < 500) break;
     from = (mine.at(-1) as { id: string }).id;
   }
   console.log(`  purchase order lines checked against the ledger: ${lines}, ${mismatches.length} mismatched`);

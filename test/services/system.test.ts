@@ -86,12 +86,15 @@ describe('skuld system and skuld simulate', () => {
   async function expectIncomingAsPurchaseOrders(purchasesUrl: string, inventoryUrl: string, key: string | undefined) {
     expect(key, 'the admin key on the terminal').toBeDefined();
     const listed = (await (await fetch(`${purchasesUrl}/v1/purchase-orders?limit=1000`)).json()) as {
-      orders: { status: string; lines: { sku: string; location: string; ordered: number; incoming: number }[] }[];
+      purchaseOrders: {
+        status: string;
+        lines: { sku: string; location: string; ordered: number; incoming: number }[];
+      }[];
     };
-    expect(listed.orders.length).toBeGreaterThan(3);
-    expect([...listed.orders.flatMap((order) => order.lines)].some((line) => line.incoming > 0)).toBe(true);
+    expect(listed.purchaseOrders.length).toBeGreaterThan(3);
+    expect([...listed.purchaseOrders.flatMap((order) => order.lines)].some((line) => line.incoming > 0)).toBe(true);
     const expected = new Map<string, number>();
-    for (const order of listed.orders) {
+    for (const order of listed.purchaseOrders) {
       // Awaiting delivery (confirmed), received, or closed short: none is left halfway.
       expect(['confirmed', 'received', 'closed']).toContain(order.status);
       for (const line of order.lines) {
