@@ -191,7 +191,7 @@ export async function createRuntime(
     store,
     relays,
     readSide: reads.readSide,
-    metrics: new OpsMetrics(metrics, sweeper),
+    metrics: new OpsMetrics(metrics, sweeper, relays),
     intervalMs: config.heartbeatIntervalMs,
     clock: read,
     log,

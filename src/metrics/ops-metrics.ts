@@ -19,6 +19,11 @@ export interface SweeperView {
   readonly stats: { readonly expired: number; readonly failures: number };
 }
 
+/** What this process's relays say of themselves (RelayStatus). */
+export interface RelaysView {
+  status(): readonly { readonly destination: string; readonly published: number; readonly failures: number }[];
+}
+
 export class OpsMetrics {
   private readonly pending: Gauge;
   private readonly sweeperLag: Gauge;
@@ -29,8 +34,27 @@ export class OpsMetrics {
   /** Samples that failed (the store out of reach): each is logged, and the gauges keep their last values. */
   readonly sampleFailures: Counter;
 
-  constructor(registry: Registry, sweeper: SweeperView) {
+  constructor(registry: Registry, sweeper: SweeperView, relays: RelaysView) {
     const registers = [registry];
+    new Counter({
+      name: 'skuld_relay_published_total',
+      help: "Ledger events this instance's relay published to a destination (confirmed by it)",
+      labelNames: ['destination'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { destination, published } of relays.status()) this.labels(destination).inc(published);
+      },
+    });
+    new Gauge({
+      name: 'skuld_relay_failures',
+      help: 'Publishes to a destination that have failed in a row (each logged; 0 once one succeeds)',
+      labelNames: ['destination'],
+      registers,
+      collect() {
+        for (const { destination, failures } of relays.status()) this.labels(destination).set(failures);
+      },
+    });
     this.pending = new Gauge({
       name: 'skuld_reservations_pending',
       help: 'Pending reservations in the store (counted up to a bound, see docs/api.md), as last sampled',

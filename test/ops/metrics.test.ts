@@ -31,6 +31,8 @@ const families: Readonly<Record<string, string>> = {
   skuld_grpc_request_duration_seconds: 'histogram',
   skuld_relay_lag_events: 'gauge',
   skuld_relay_lag_seconds: 'gauge',
+  skuld_relay_published_total: 'counter',
+  skuld_relay_failures: 'gauge',
   skuld_projection_lag_events: 'gauge',
   skuld_projection_lag_seconds: 'gauge',
   skuld_ops_sample_failures_total: 'counter',
@@ -166,6 +168,16 @@ describe('GET /metrics of skuld serve (PostgreSQL, engine thread, gRPC)', () => 
     expect(
       moved('skuld_http_request_duration_seconds_count', { method: 'POST', route: '/v1/reservations/:id/commit' }),
     ).toBe(2);
+    // The in-process relay has published every event (it started at the head, 0), and lags none.
+    const { body: projections } = await call('GET', '/v1/projections');
+    const head = projections.head as number;
+    expect(head).toBeGreaterThanOrEqual(7);
+    await waitFor('the relay to publish every event', async () => {
+      const now = await scrape();
+      const published = sampleSum(now, 'skuld_relay_published_total', { destination: 'in-process' });
+      const lag = sampleSum(now, 'skuld_relay_lag_events', { destination: 'in-process' });
+      return published === head && lag === 0 ? true : undefined;
+    });
     // The gauges read from the store, once the next sample has run: one reservation is pending.
     await waitFor('one reservation pending', async () =>
       sampleSum(await scrape(), 'skuld_reservations_pending') === 1 ? true : undefined,
