@@ -91,7 +91,9 @@ async function startWritePath(
 ): Promise<CommandExecutor> {
   const { store, clock, log, metrics } = parts;
   if (config.engineThread === 'on') {
-    const thread = await EngineThread.start(config, clock?.buffer);
+    // The thread's engine records into the thread's registry; this side counts only the commands
+    // it answers itself once the thread is gone, into the same families (the scrape sums them).
+    const thread = await EngineThread.start(config, clock?.buffer, new PromEngineMetrics(metrics, () => undefined));
     metrics.addSource(thread);
     return thread;
   }

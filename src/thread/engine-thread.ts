@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import { type Command, domainError } from '../domain/index.js';
+import { type EngineMetrics, noEngineMetrics } from '../engine/engine-metrics.js';
 import { type Answer, type CommandExecutor, type EngineStats, emptyStats } from '../engine/executor.js';
 import type { MetricsSnapshot, MetricsSource } from '../metrics/process-registry.js';
 import { StartupError } from '../startup-error.js';
@@ -22,7 +23,12 @@ export class EngineThread implements CommandExecutor, MetricsSource {
   stats: EngineStats = emptyStats();
   private readonly worker: Worker;
   /** Commands sent and not yet answered, by sequence number. */
-  private readonly waiting = new Map<number, { readonly commandId: string; readonly resolve: (a: Answer) => void }>();
+  private readonly waiting = new Map<
+    number,
+    { readonly commandId: string; readonly type: string; readonly resolve: (a: Answer) => void }
+  >();
+  /** Where this side counts the commands it answers itself: UNAVAILABLE once the thread is gone. */
+  private readonly metrics: EngineMetrics;
   private readonly controls = new Map<number, () => void>();
   private readonly scrapes = new Map<number, (metrics: MetricsSnapshot | undefined) => void>();
   private outgoing: { seqs: number[]; commands: Command[] } | undefined;
@@ -35,15 +41,23 @@ export class EngineThread implements CommandExecutor, MetricsSource {
     return this.worker.resourceLimits;
   }
 
-  private constructor(worker: Worker) {
+  private constructor(worker: Worker, metrics: EngineMetrics) {
     this.worker = worker;
+    this.metrics = metrics;
     worker.on('message', (message: FromWorker) => this.receive(message));
     worker.on('error', (error) => this.fail(`the engine thread failed: ${error.message}`));
     worker.on('exit', (code) => this.fail(`the engine thread exited (code ${code})`));
   }
 
-  /** Starts the worker; resolves once its engine is built, rejects with the reason it could not be. */
-  static start(config: Config, clock: SharedArrayBuffer | undefined): Promise<EngineThread> {
+  /**
+   * Starts the worker; resolves once its engine is built, rejects with the reason it could not be.
+   * `metrics` counts the commands this side answers itself (the thread's engine counts the rest).
+   */
+  static start(
+    config: Config,
+    clock: SharedArrayBuffer | undefined,
+    metrics: EngineMetrics = noEngineMetrics,
+  ): Promise<EngineThread> {
     const workerData: WorkerStart = { config, clock };
     const youngMb = config.engineYoungGenerationMb;
     const resourceLimits = youngMb === 0 ? {} : { maxYoungGenerationSizeMb: youngMb };
@@ -55,7 +69,7 @@ export class EngineThread implements CommandExecutor, MetricsSource {
       worker.once('message', (message: FromWorker) => {
         worker.off('error', reject);
         worker.off('exit', onExit);
-        if (message.kind === 'ready') resolve(new EngineThread(worker));
+        if (message.kind === 'ready') resolve(new EngineThread(worker, metrics));
         else {
           const reason = message.kind === 'failed' ? message.message : `unexpected first message ${message.kind}`;
           void worker.terminate();
@@ -72,10 +86,13 @@ export class EngineThread implements CommandExecutor, MetricsSource {
   }
 
   execute(command: Command): Promise<Answer> {
-    if (this.failure !== undefined) return Promise.resolve(unavailable(command.id, this.failure));
+    if (this.failure !== undefined) {
+      this.metrics.answered(command.type, 'UNAVAILABLE');
+      return Promise.resolve(unavailable(command.id, this.failure));
+    }
     return new Promise((resolve) => {
       const seq = this.nextSeq++;
-      this.waiting.set(seq, { commandId: command.id, resolve });
+      this.waiting.set(seq, { commandId: command.id, type: command.type, resolve });
       if (this.outgoing === undefined) {
         this.outgoing = { seqs: [], commands: [] };
         setImmediate(() => this.flush());
@@ -163,7 +180,10 @@ export class EngineThread implements CommandExecutor, MetricsSource {
     if (this.failure !== undefined) return;
     this.failure = reason;
     this.outgoing = undefined;
-    for (const { commandId, resolve } of this.waiting.values()) resolve(unavailable(commandId, reason));
+    for (const { commandId, type, resolve } of this.waiting.values()) {
+      this.metrics.answered(type, 'UNAVAILABLE');
+      resolve(unavailable(commandId, reason));
+    }
     this.waiting.clear();
     for (const resolve of this.controls.values()) resolve();
     this.controls.clear();

@@ -101,6 +101,22 @@ describe('histograms and counters observed on the engine thread and the main thr
     expect(merged.types.get('skuld_commands_total')).toBe('counter');
   });
 
+  it('counts the commands answered UNAVAILABLE once the thread is gone, beside what the thread counted', async () => {
+    const processRegistry = new ProcessRegistry();
+    const config = loadConfig({ ...db.env, SKULD_ENGINE_THREAD: 'on' });
+    const second = await EngineThread.start(config, undefined, new PromEngineMetrics(processRegistry, () => undefined));
+    processRegistry.addSource(second);
+    const registered = await second.execute({ type: 'RegisterItem', id: 'tm-item-2', sku: 'TM-2', actor: 'test' });
+    expect(registered.outcome.ok).toBe(true);
+    expect(sampleSum(parseExposition(await processRegistry.metrics()), 'skuld_commands_total')).toBe(1);
+    await second.close();
+    const refused = await second.execute({ type: 'RegisterItem', id: 'tm-item-3', sku: 'TM-3', actor: 'test' });
+    expect(refused.outcome.ok ? undefined : refused.outcome.error.code).toBe('UNAVAILABLE');
+    const after = parseExposition(await processRegistry.metrics());
+    expect(sampleSum(after, 'skuld_commands_total', { type: 'RegisterItem', outcome: 'ok' })).toBe(1);
+    expect(sampleSum(after, 'skuld_commands_total', { type: 'RegisterItem', outcome: 'UNAVAILABLE' })).toBe(1);
+  });
+
   it('answers a scrape with the engine thread’s last metrics once the thread is gone', async () => {
     const before = parseExposition(await registry.metrics());
     await thread.close();
