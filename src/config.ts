@@ -200,6 +200,30 @@ export const settings = {
     description: 'Events go to `<subject>.<event type>` in the stream',
     parse: text,
   },
+  eventStreamClientsMax: {
+    env: 'SKULD_EVENT_STREAM_CLIENTS_MAX',
+    flag: '--event-stream-clients-max',
+    default: 64,
+    description:
+      'Most clients of `GET /v1/events/stream` at once on this instance; beyond, 503 EVENT_STREAM_FULL with Retry-After',
+    parse: integer(1, 10_000),
+  },
+  eventStreamHeartbeatMs: {
+    env: 'SKULD_EVENT_STREAM_HEARTBEAT_MS',
+    flag: '--event-stream-heartbeat-ms',
+    default: 15_000,
+    description:
+      'The event stream sends a comment line this often, so proxies and clients know an idle stream is alive',
+    parse: integer(100, 300_000),
+  },
+  eventStreamBufferBytesMax: {
+    env: 'SKULD_EVENT_STREAM_BUFFER_BYTES_MAX',
+    flag: '--event-stream-buffer-bytes-max',
+    default: 1_048_576,
+    description:
+      'Most bytes an event stream client may leave unread; beyond that for two heartbeat intervals, it is disconnected (it resumes with Last-Event-ID)',
+    parse: integer(65_536, 268_435_456),
+  },
   redlockTtlMs: {
     env: 'SKULD_REDLOCK_TTL_MS',
     flag: '--redlock-ttl-ms',

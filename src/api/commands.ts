@@ -4,6 +4,7 @@ import type { StockReads } from '../cache/stock-reads.js';
 import type { Config } from '../config.js';
 import { type Command, type CommandType, type CommandValue, onHandMax, quantityMax } from '../domain/index.js';
 import type { Answer, CommandExecutor } from '../engine/executor.js';
+import type { LedgerFeed } from '../events/ledger-tail.js';
 import type { ReadSide } from '../events/read-side/read-side.js';
 import type { InstanceRecord, Store, StoreReads } from '../store/port.js';
 import { type ApiAuth, actorOf } from './auth.js';
@@ -65,6 +66,12 @@ export type ApiSettings = Pick<
   | 'rateLimitRedisPrefix'
   | 'authFailuresPerMinute'
   | 'corsOrigins'
+  | 'relay'
+  | 'relayPageMax'
+  | 'relayPollMs'
+  | 'eventStreamClientsMax'
+  | 'eventStreamHeartbeatMs'
+  | 'eventStreamBufferBytesMax'
 >;
 
 /**
@@ -86,6 +93,8 @@ export interface ApiRuntime {
   readonly readSide: ReadSide;
   /** The inventory instances on this store (GET /v1/instances). */
   readonly instances: InstanceDirectory;
+  /** The pages of committed events this process's in-process relay hands out (the event stream follows them). */
+  readonly relays: { readonly inProcess: LedgerFeed };
   readonly config: ApiSettings;
 }
 

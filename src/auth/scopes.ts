@@ -120,6 +120,7 @@ export const operations = {
   LocationStock: { access: scope('stock:read'), http: 'GET /v1/locations/:location/stock' },
   Ledger: { access: scope('ledger:read'), http: 'GET /v1/ledger' },
   ItemHistory: { access: scope('ledger:read'), http: 'GET /v1/items/:sku/history' },
+  EventStream: { access: scope('ledger:read'), http: 'GET /v1/events/stream' },
   Batch: { access: { kind: 'each-command' }, http: 'POST /v1/batch' },
   ImportCountSheet: command('CountStock', 'POST /v1/counts/sheets'),
   // A report is read from the ledger's events (counts) and verify's comparison of it: the ledger's readers may read it.

@@ -28,6 +28,7 @@ export const errorCodes = [
   'OVERLOADED',
   'UNAVAILABLE',
   'READ_MODEL_BEHIND',
+  'EVENT_STREAM_FULL',
   'STORE_REJECTED',
   'NOT_FOUND',
   'PAYLOAD_TOO_LARGE',
@@ -106,6 +107,11 @@ export const errorStatus: Readonly<Record<ErrorCode, { http: number; grpc: strin
     http: 503,
     grpc: 'UNAVAILABLE',
     title: 'The read models have not reached the position asked for yet; retry after the time given',
+  },
+  EVENT_STREAM_FULL: {
+    http: 503,
+    grpc: 'RESOURCE_EXHAUSTED',
+    title: 'Every event stream slot of this instance is taken; retry after the time given',
   },
   STORE_REJECTED: {
     http: 422,
