@@ -67,11 +67,20 @@ export class OpsSampler implements InstanceDirectory {
     next();
   }
 
+  /**
+   * Stops sampling; an instance that beat takes its row out of the list, so that a restart or a
+   * scale-down leaves no unhealthy instance behind (one that crashed is listed unhealthy instead).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.ticking;
+    if (this.addresses === undefined) return;
+    this.addresses = undefined;
+    await this.options.store.instances.remove(this.instanceId).catch((error: unknown) => {
+      this.options.log.warn({ err: error }, 'this instance could not be taken out of the instances list');
+    });
   }
 
   /** One heartbeat (when listening) and one sample; a failure is logged and counted, never thrown. */

@@ -225,6 +225,8 @@ export interface InstanceStore {
   list(limit: number): Promise<InstanceRecord[]>;
   /** Deletes the instances last seen before `seenBefore`; returns how many. */
   forget(seenBefore: number): Promise<number>;
+  /** Deletes one instance's row: it stopped on purpose. */
+  remove(id: string): Promise<void>;
 }
 
 /** Pending reservations, as a gauge reads them: a bounded count and the oldest expiry. */

@@ -67,4 +67,8 @@ export class SqlInstances implements InstanceStore {
   forget(seenBefore: number): Promise<number> {
     return this.db.transaction((tx) => tx.run('DELETE FROM instances WHERE last_seen_at < ?', [seenBefore]));
   }
+
+  async remove(id: string): Promise<void> {
+    await this.db.transaction((tx) => tx.run('DELETE FROM instances WHERE id = ?', [id]));
+  }
 }

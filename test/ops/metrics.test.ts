@@ -85,7 +85,9 @@ describe('GET /metrics of skuld serve (PostgreSQL, engine thread, gRPC)', () => 
       SKULD_HEARTBEAT_INTERVAL_MS: '200',
       SKULD_RELAY: 'in-process',
     });
-    ({ key, lines } = server);
+    ({ lines } = server);
+    key = server.key as string;
+    expect(key).toBeDefined();
     grpcUrl = server.grpcUrl as string;
   });
   afterAll(async () => {

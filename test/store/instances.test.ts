@@ -36,6 +36,8 @@ describe.each(testDialects())('instances and pending reservations on %s', (diale
     expect(await store.instances.list(1)).toEqual([{ ...a, lastSeenAt: 3_000 }]);
     expect(await store.instances.forget(2_500)).toBe(1);
     expect(await other.instances.list(10)).toEqual([{ ...a, lastSeenAt: 3_000 }]);
+    await store.instances.remove(a.id);
+    expect(await other.instances.list(10)).toEqual([]);
   });
 
   it('counts pending reservations up to a bound, with the earliest expiry', async () => {

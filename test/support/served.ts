@@ -10,16 +10,21 @@ export interface ServedProcess {
   readonly base: string;
   /** The gRPC address the banner printed; undefined without SKULD_GRPC_PORT. */
   readonly grpcUrl: string | undefined;
-  /** The admin key of the first start. */
-  readonly key: string;
+  /** The admin key of the first start; undefined when the store had keys already. */
+  readonly key: string | undefined;
+  /** Whether the process has exited. */
+  readonly exited: Promise<number | null>;
   /** Every line of stdout so far (it grows while the process runs). */
   readonly lines: readonly string[];
+  /** SIGTERM: the process stops as an operator stops it. */
   stop(): Promise<void>;
+  /** SIGKILL: the process is gone at once, as in a crash. */
+  kill(): Promise<void>;
 }
 
 const keyShape = /skuld_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/;
 
-/** Starts `skuld serve` on a fresh store (it prints its first key); resolves once the banner is out. */
+/** Starts `skuld serve`; resolves once its banner is out. */
 export async function serveWithOutput(db: TestDatabase, env: Record<string, string>): Promise<ServedProcess> {
   const child = spawn(process.execPath, [...skuldArgs, 'serve'], {
     env: { ...process.env, ...db.env, SKULD_PORT: '0', SKULD_SEED: 'off', ...env },
@@ -44,14 +49,14 @@ export async function serveWithOutput(db: TestDatabase, env: Record<string, stri
     const base = /serving on (https?:\/\/\S+)/.exec(text)?.[1];
     const key = keyShape.exec(text)?.[0];
     const health = /health: /.test(text);
-    if (base !== undefined && key !== undefined && health) {
-      recordCredential(key);
+    if (base !== undefined && health) {
+      if (key !== undefined) recordCredential(key);
       const grpcUrl = /gRPC: +(https?:\/\/\S+)/.exec(text)?.[1];
-      const stop = async () => {
-        child.kill('SIGTERM');
+      const signal = (name: NodeJS.Signals) => async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill(name);
         await exited;
       };
-      return { base, grpcUrl, key, lines, stop };
+      return { base, grpcUrl, key, lines, exited, stop: signal('SIGTERM'), kill: signal('SIGKILL') };
     }
     if (exitCode !== undefined) throw new Error(`skuld serve exited with ${exitCode}:\n${text}\n${errors}`);
     if (Date.now() > deadline) {
