@@ -159,10 +159,20 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** The dashboard's live tail: one server-sent event stream read until `signal` aborts; counts its events. */
+/** Events before the head the live tail starts with, as a ledger view opened now shows the latest. */
+const tailBackEvents = 100;
+
+/**
+ * The dashboard's live tail: one server-sent event stream from just before the ledger's head, read
+ * until `signal` aborts; counts its events. (From position 0 it would replay the whole ledger
+ * first: a client catching up, not a dashboard watching.)
+ */
 async function tailEvents(port: number, watch: Watch, signal: AbortSignal): Promise<void> {
   try {
-    const response = await fetch(`http://127.0.0.1:${port}/v1/events/stream`, {
+    const projections = await fetch(`http://127.0.0.1:${port}/v1/projections`, { signal });
+    const { head } = (await projections.json()) as { head: number };
+    const after = Math.max(0, head - tailBackEvents);
+    const response = await fetch(`http://127.0.0.1:${port}/v1/events/stream?after=${after}`, {
       headers: { accept: 'text/event-stream' },
       signal,
     });
@@ -323,6 +333,10 @@ export async function runOpsBench(spec: OpsBenchSpec): Promise<OpsBenchResult> {
       const app = await buildApp({ runtime, logger: false, withoutAuthenticationForBenchmark: true });
       try {
         const port = await listen(app);
+        // As `skuld serve` runs them: the sweeper, the relays (the in-process one feeds the live
+        // tail), the heartbeat and the sampled gauges.
+        runtime.sweeper.start();
+        runtime.relays.start();
         runtime.ops.start({ httpUrl: `http://127.0.0.1:${port}`, grpcUrl: null });
         const { connections, durationMs, warmupMs, rounds } = spec;
         const loop = sampleEventLoop();
