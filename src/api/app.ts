@@ -21,6 +21,7 @@ import { adjustmentRoutes } from './routes/adjustments.js';
 import { apiIndexRoutes, catalogEntries, type RouteEntry } from './routes/api-index.js';
 import { batchRoutes } from './routes/batch.js';
 import { countRoutes } from './routes/counts.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { eventStreamRoutes } from './routes/event-stream.js';
 import { healthRoutes } from './routes/health.js';
 import { incomingRoutes } from './routes/incoming.js';
@@ -71,6 +72,7 @@ const routes: readonly FastifyPluginAsync<ApiContext>[] = [
   stockRoutes,
   ledgerRoutes,
   eventStreamRoutes,
+  dashboardRoutes,
   batchRoutes,
   reconciliationRoutes,
   movementRoutes,

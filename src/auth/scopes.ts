@@ -102,6 +102,7 @@ export const operations = {
   Ready: { access: { kind: 'probe', probe: 'readyz' }, http: 'GET /readyz' },
   Metrics: { access: { kind: 'probe', probe: 'metrics' }, http: 'GET /metrics' },
   ApiIndex: { access: { kind: 'open' }, http: 'GET /v1' },
+  Dashboard: { access: { kind: 'open' }, http: 'GET /dashboard' },
   RegisterItem: command('RegisterItem', 'POST /v1/items'),
   ListItems: { access: scope('items:read'), http: 'GET /v1/items' },
   GetItem: { access: scope('items:read'), http: 'GET /v1/items/:sku' },

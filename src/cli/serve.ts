@@ -84,6 +84,9 @@ export function printBanner(address: string, runtime: Runtime, grpcUrl?: string)
   console.log(`Skuld is serving on ${base} (store: ${runtime.store.dialect})`);
   console.log(`  API:      ${base}/v1`);
   console.log(`  API docs: ${base}/docs`);
+  console.log(
+    `  dashboard: ${base}/dashboard (a read-only key: npx skuld keys create --name dashboard --role auditor)`,
+  );
   console.log(`  health:   ${base}/healthz, ${base}/readyz`);
   if (grpcUrl !== undefined) {
     const grpc = local(grpcUrl);

@@ -1,0 +1,133 @@
+import type { AddressInfo } from 'node:net';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Api, get, keyFor, line, post, startApi, stockedItem, unique } from '../http/harness.js';
+import { launchChromium, openDashboard, type WatchedPage } from './browser.js';
+
+// The dashboard in a real headless Chromium against a real server (npm run build has bundled
+// it): every page loads without an error, the overview's orders/s chart moves under load, an
+// item's levels are the API's, a reservation made through the API shows up, and the page asks
+// nothing of any host but the server.
+
+let api: Api;
+let browser: Browser;
+let base: string;
+let watched: WatchedPage;
+let sku: string;
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  api = await startApi('sqlite', { SKULD_PROJECTOR: 'on' });
+  await api.app.listen({ host: '127.0.0.1', port: 0 });
+  api.runtime.relays.start();
+  base = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
+  sku = await stockedItem(api.app, { WH1: 100_000, WH2: 250 });
+  // The least-privileged role that reads everything the dashboard shows.
+  watched = await openDashboard(browser, base, await keyFor(api, ['auditor'], 'dashboard'));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await api?.close();
+});
+
+/** A few hundred orders over a few seconds: reserve, then commit (pay). */
+async function load(orders: number, durationMs: number): Promise<void> {
+  const started = Date.now();
+  for (let i = 0; i < orders; i += 1) {
+    const id = unique('ord');
+    expect((await post(api.app, '/v1/reservations', { id, lines: [line(sku, 'WH1', 1)] })).statusCode).toBe(201);
+    expect((await post(api.app, `/v1/reservations/${id}/commit`, { id: `${id}:pay` })).statusCode).toBe(200);
+    const due = started + ((i + 1) * durationMs) / orders;
+    if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+  }
+}
+
+describe('the dashboard in Chromium', () => {
+  it('loads every page without a console error', async () => {
+    const { page, errors } = watched;
+    for (const [name, ready] of [
+      ['overview', '[data-chart=latency]'],
+      ['stock', 'input[name=sku]'],
+      ['reservations', 'table[data-table=reservations]'],
+      ['low-stock', 'main .card'],
+      ['ledger', 'table[data-table=events]'],
+    ] as const) {
+      await page.goto(`${base}/dashboard#/${name}`);
+      await page.waitForSelector(ready);
+      await page.waitForTimeout(500);
+      expect(errors, name).toEqual([]);
+    }
+    await page.waitForFunction("document.querySelector('[data-figure=stream]')?.textContent === 'live'");
+  });
+
+  it("draws orders/s moving on the overview's chart while orders come in", async () => {
+    const { page } = watched;
+    await page.goto(`${base}/dashboard#/overview`);
+    await page.waitForSelector('[data-chart=throughput]');
+    // The orders/s series uPlot draws (the test's own tsconfig has no DOM: the code runs in the page).
+    const ordersSeries = async () =>
+      (await page.evaluate(
+        "(document.querySelector('[data-chart=throughput]').uplot?.data[1] ?? []).map((v) => v ?? 0)",
+      )) as number[];
+    await load(300, 5_000);
+    await page.waitForTimeout(2_500);
+    const series = await ordersSeries();
+    expect(series.length).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...series)).toBeGreaterThan(5);
+    // It moves: not one flat value.
+    expect(new Set(series.map((value) => Math.round(value))).size).toBeGreaterThan(1);
+    const pixels = await page.locator('[data-chart=throughput] canvas').screenshot();
+    expect(pixels.length).toBeGreaterThan(1_000);
+    expect(watched.errors).toEqual([]);
+  });
+
+  it("shows an item's levels as the API gives them", async () => {
+    const { page } = watched;
+    await page.goto(`${base}/dashboard#/stock`);
+    await page.fill('input[name=sku]', sku);
+    await page.click('form.filters button[type=submit]');
+    await page.waitForSelector('table[data-table=levels] tr[data-location=WH2]');
+    const shown = await page.$$eval('table[data-table=levels] tbody tr', (rows) =>
+      rows.map((row) => ({
+        location: row.getAttribute('data-location'),
+        onHand: Number(row.querySelector('[data-field=onHand]')?.textContent?.replaceAll(',', '')),
+        reserved: Number(row.querySelector('[data-field=reserved]')?.textContent?.replaceAll(',', '')),
+        available: Number(row.querySelector('[data-field=available]')?.textContent?.replaceAll(',', '')),
+      })),
+    );
+    const answer = (await get(api.app, `/v1/items/${sku}/stock`)).json();
+    expect(shown).toEqual(
+      answer.levels.map((level: { location: string; onHand: number; reserved: number; available: number }) => ({
+        location: level.location,
+        onHand: level.onHand,
+        reserved: level.reserved,
+        available: level.available,
+      })),
+    );
+    expect(watched.errors).toEqual([]);
+  });
+
+  it('shows a reservation made through the API, with its lines and story', async () => {
+    const { page } = watched;
+    const id = unique('res');
+    const reference = unique('order');
+    const made = await post(api.app, '/v1/reservations', { id, reference, lines: [line(sku, 'WH2', 3)] });
+    expect(made.statusCode).toBe(201);
+    await page.goto(`${base}/dashboard#/reservations`);
+    await page.fill('input[name=reference]', reference);
+    await page.press('input[name=reference]', 'Tab');
+    await page.waitForSelector(`tr[data-reservation="${id}"]`, { timeout: 15_000 });
+    await page.click(`tr[data-reservation="${id}"]`);
+    await page.waitForSelector('table[data-table=lines] tbody tr');
+    const lines = await page.$$eval('table[data-table=lines] tbody tr td', (cells) => cells.map((c) => c.textContent));
+    expect(lines).toEqual([sku, 'WH2', '3', '—']);
+    expect(watched.errors).toEqual([]);
+  });
+
+  it('asks nothing of any host but the server', () => {
+    expect(watched.requests.length).toBeGreaterThan(10);
+    const elsewhere = watched.requests.filter((url) => !url.startsWith(`${base}/`) && !url.startsWith('data:'));
+    expect(elsewhere).toEqual([]);
+  });
+});

@@ -1,0 +1,2 @@
+// Vite bundles the style sheets a module imports.
+declare module '*.css';
