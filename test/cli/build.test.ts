@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -37,7 +37,19 @@ describe('the build', () => {
     ]) {
       expect(files).toContain(worker);
     }
-    expect(files.filter((file) => !file.endsWith('.js') && !file.endsWith('.mjs'))).toEqual([]);
+    const code = files.filter((file) => !file.startsWith('web/'));
+    expect(code.filter((file) => !file.endsWith('.js') && !file.endsWith('.mjs'))).toEqual([]);
+  });
+
+  it('bundles the dashboard: one page, its script and styles under content-hashed names, nothing from elsewhere', () => {
+    const web = filesBelow(join(outDir, 'web'));
+    expect(web).toHaveLength(3);
+    expect(web).toContain('index.html');
+    expect(web.filter((file) => /^assets\/index-[\w-]{8}\.js$/.test(file))).toHaveLength(1);
+    expect(web.filter((file) => /^assets\/index-[\w-]{8}\.css$/.test(file))).toHaveLength(1);
+    const page = readFileSync(join(outDir, 'web', 'index.html'), 'utf8');
+    for (const asset of web.filter((file) => file.startsWith('assets/'))) expect(page).toContain(`/dashboard/${asset}`);
+    expect(page).not.toMatch(/(src|href)="(https?:)?\/\//);
   });
 
   it('serves from the compiled JavaScript: the engine thread and the SQLite threads start without TypeScript', async () => {

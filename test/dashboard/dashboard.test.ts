@@ -19,8 +19,9 @@ beforeAll(async () => {
   browser = await launchChromium();
   api = await startApi('sqlite', { SKULD_PROJECTOR: 'on' });
   await api.app.listen({ host: '127.0.0.1', port: 0 });
-  api.runtime.relays.start();
   base = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
+  api.runtime.relays.start();
+  api.runtime.ops.start({ httpUrl: base, grpcUrl: null });
   sku = await stockedItem(api.app, { WH1: 100_000, WH2: 250 });
   // The least-privileged role that reads everything the dashboard shows.
   watched = await openDashboard(browser, base, await keyFor(api, ['auditor'], 'dashboard'));
@@ -58,7 +59,7 @@ describe('the dashboard in Chromium', () => {
       await page.waitForTimeout(500);
       expect(errors, name).toEqual([]);
     }
-    await page.waitForFunction("document.querySelector('[data-figure=stream]')?.textContent === 'live'");
+    await page.locator('[data-figure=stream]', { hasText: /^live$/ }).waitFor();
   });
 
   it("draws orders/s moving on the overview's chart while orders come in", async () => {
@@ -108,6 +109,44 @@ describe('the dashboard in Chromium', () => {
     expect(watched.errors).toEqual([]);
   });
 
+  it("shows an item's levels at a past position as the API gives them", async () => {
+    const { page } = watched;
+    const past = unique('PAST');
+    expect((await post(api.app, '/v1/items', { id: unique('reg'), sku: past })).statusCode).toBe(201);
+    const first = await post(api.app, '/v1/receipts', { id: unique('rcv'), sku: past, location: 'WH1', quantity: 7 });
+    await post(api.app, '/v1/receipts', { id: unique('rcv'), sku: past, location: 'WH1', quantity: 5 });
+    const position = first.json().position;
+    const answer = (await get(api.app, `/v1/items/${past}/stock?position=${position}&minPosition=${position}`)).json();
+    expect(answer.levels.map((level: { onHand: number }) => level.onHand)).toEqual([7]);
+    await page.goto(`${base}/dashboard#/stock`);
+    await page.fill('input[name=sku]', past);
+    await page.fill('input[name=position]', String(position));
+    await page.click('form.filters button[type=submit]');
+    await page.waitForSelector(`text=Levels of ${past} (after position ${position})`);
+    await page.waitForSelector('table[data-table=levels] tr[data-location=WH1]');
+    expect(await page.textContent('table[data-table=levels] tr[data-location=WH1] [data-field=onHand]')).toBe('7');
+    expect(watched.errors).toEqual([]);
+  });
+
+  it('tails the ledger live on the ledger page, filtered by SKU', async () => {
+    const { page } = watched;
+    const tailed = await stockedItem(api.app, { WH3: 10 });
+    await page.goto(`${base}/dashboard#/ledger`);
+    await page.locator('[data-figure=stream]', { hasText: /^live$/ }).waitFor();
+    await page.fill('input[name=sku]', tailed);
+    const id = unique('res');
+    expect((await post(api.app, '/v1/reservations', { id, lines: [line(tailed, 'WH3', 2)] })).statusCode).toBe(201);
+    const row = page.locator('table[data-table=events] tbody tr', { hasText: id });
+    await row.waitFor();
+    // Only the item's events are shown, the reservation's on top.
+    const skus = await page.$$eval('table[data-table=events] tbody tr td:nth-child(3)', (cells) =>
+      cells.map((cell) => cell.textContent),
+    );
+    expect(new Set(skus)).toEqual(new Set([tailed]));
+    expect(await row.locator('td').nth(1).textContent()).toBe('StockReserved');
+    expect(watched.errors).toEqual([]);
+  });
+
   it('shows a reservation made through the API, with its lines and story', async () => {
     const { page } = watched;
     const id = unique('res');
@@ -123,6 +162,64 @@ describe('the dashboard in Chromium', () => {
     const lines = await page.$$eval('table[data-table=lines] tbody tr td', (cells) => cells.map((c) => c.textContent));
     expect(lines).toEqual([sku, 'WH2', '3', '—']);
     expect(watched.errors).toEqual([]);
+  });
+
+  it('lists this instance, healthy, on the overview', async () => {
+    const { page } = watched;
+    await page.goto(`${base}/dashboard#/overview`);
+    const row = page.locator('table[data-table=instances] tbody tr');
+    await row.first().waitFor();
+    expect(await row.count()).toBe(1);
+    expect(await row.locator('td').nth(1).textContent()).toBe(base);
+    expect(await row.locator('td').nth(3).textContent()).toBe('healthy');
+  });
+
+  it('lists an item below its threshold, with its levels per location', async () => {
+    const { page } = watched;
+    const low = unique('LOW');
+    expect((await post(api.app, '/v1/items', { id: unique('reg'), sku: low, lowStockThreshold: 100 })).statusCode).toBe(
+      201,
+    );
+    let position = 0;
+    for (const [where, quantity] of [
+      ['WH1', 30],
+      ['WH2', 20],
+    ] as const) {
+      const receipt = await post(api.app, '/v1/receipts', { id: unique('rcv'), sku: low, location: where, quantity });
+      position = receipt.json().position;
+    }
+    // The list is a read model: wait until it holds the receipts before the page asks.
+    expect((await get(api.app, `/v1/low-stock?minPosition=${position}`)).statusCode).toBe(200);
+    await page.goto(`${base}/dashboard#/low-stock`);
+    await page.waitForSelector(`tr[data-low="${low}"]`);
+    const levels = await page.$$eval(`tr[data-level-of="${low}"]`, (rows) =>
+      rows.map((row) => [...row.querySelectorAll('td')].map((cell) => cell.textContent).filter((text) => text !== '')),
+    );
+    expect(levels).toEqual([
+      ['WH1', '30', '0', '30'],
+      ['WH2', '20', '0', '20'],
+    ]);
+    expect(watched.errors).toEqual([]);
+  });
+
+  it("fits a tablet's width on every page, and turns dark with the toggle", async () => {
+    const tablet = await openDashboard(browser, base, await keyFor(api, ['auditor']), {
+      viewport: { width: 768, height: 1024 },
+    });
+    for (const name of ['overview', 'stock', 'reservations', 'low-stock', 'ledger']) {
+      await tablet.page.goto(`${base}/dashboard#/${name}`);
+      await tablet.page.waitForSelector('main .card');
+      await tablet.page.waitForTimeout(300);
+      expect(await tablet.page.evaluate('document.documentElement.scrollWidth'), name).toBeLessThanOrEqual(768);
+    }
+    const background = () => tablet.page.evaluate('getComputedStyle(document.body).backgroundColor');
+    expect(await background()).toBe('rgb(246, 247, 249)');
+    // system (light here) -> light -> dark
+    await tablet.page.click('button[name=theme]');
+    await tablet.page.click('button[name=theme]');
+    expect(await background()).toBe('rgb(20, 23, 29)');
+    expect(tablet.errors).toEqual([]);
+    await tablet.page.context().close();
   });
 
   it('asks nothing of any host but the server', () => {

@@ -25,9 +25,10 @@ const runtime = await createRuntime(config);
 await seed(runtime.engine);
 const app = await buildApp({ runtime, logger: false });
 await app.listen({ host: '127.0.0.1', port: 0 });
-runtime.relays.start();
-runtime.sweeper.start();
 const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+runtime.sweeper.start();
+runtime.relays.start();
+runtime.ops.start({ httpUrl: base, grpcUrl: null });
 const keyOf = async (name: string, role: 'admin' | 'auditor') =>
   (
     await createKey(runtime.store.keys, {
@@ -61,10 +62,27 @@ async function levels(): Promise<{ sku: string; location: string }[]> {
   return found;
 }
 
+/** Items that run low: their thresholds are above what they hold. */
+async function lowItems(): Promise<void> {
+  for (const [sku, name, threshold, stock] of [
+    ['SKU-TAPE-48', 'Packing tape 48 mm', 120, { 'WH-EAST': 40, 'WH-WEST': 25 }],
+    ['SKU-LABEL-A6', 'Shipping labels A6', 500, { 'WH-EAST': 180 }],
+  ] as const) {
+    await call('POST', '/v1/items', { id: `reg-${sku}`, sku, name, lowStockThreshold: threshold });
+    for (const [location, quantity] of Object.entries(stock)) {
+      await call('POST', '/v1/receipts', { id: `rcv-${sku}-${location}`, sku, location, quantity });
+    }
+  }
+}
+
+let orders = 0;
+
 async function storefront(until: number): Promise<string[]> {
   const stocked = await levels();
   const made: string[] = [];
-  for (let order = 1; Date.now() < until; order += 1) {
+  while (Date.now() < until) {
+    orders += 1;
+    const order = orders;
     const { sku, location } = stocked[order % stocked.length] as { sku: string; location: string };
     const id = `shot-${order}`;
     const answer = await call('POST', '/v1/reservations', {
@@ -82,6 +100,7 @@ async function storefront(until: number): Promise<string[]> {
   return made;
 }
 
+await lowItems();
 const browser = await launchChromium();
 try {
   const auditor = await keyOf('dashboard', 'auditor');

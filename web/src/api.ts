@@ -90,7 +90,8 @@ export interface Level {
 export interface Reservation {
   readonly id: string;
   readonly status: 'pending' | 'committed' | 'released' | 'expired';
-  readonly reference: string | null;
+  /** The order reference (the list has it; one reservation's answer may not). */
+  readonly reference?: string | null;
   readonly lines: readonly { sku: string; location: string; quantity: number; committed: number | null }[];
   readonly createdAt: number;
   readonly expiresAt: number;

@@ -4,6 +4,13 @@ import 'uplot/dist/uPlot.min.css';
 
 // A uPlot time series. The instance is kept on its element (`uplot`), where the browser tests read
 // the data it draws. uPlot does not resize by itself: a ResizeObserver gives it its box's width.
+// A canvas knows no CSS variables: the axes take the text colour in force at each drawing, and
+// the chart redraws when the theme changes.
+
+/** The event main.tsx sends when the theme changes. */
+export const themeChanged = 'skuld-theme';
+
+const ink = (u: uPlot) => getComputedStyle(u.root).color;
 
 export interface Series {
   readonly label: string;
@@ -30,8 +37,8 @@ export function TimeChart(props: {
       legend: { show: true },
       scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), Math.max(1, max * 1.1)] } },
       axes: [
-        { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.2)' } },
-        { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.2)' }, label: props.unit, size: 60 },
+        { stroke: ink, space: 70, grid: { stroke: 'rgba(128,128,128,0.2)' } },
+        { stroke: ink, grid: { stroke: 'rgba(128,128,128,0.2)' }, label: props.unit, size: 60 },
       ],
       series: [{}, ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 2 }))],
     };
@@ -42,7 +49,13 @@ export function TimeChart(props: {
       chart.setSize({ width: Math.max(element.clientWidth, 200), height: props.height ?? 180 }),
     );
     resize.observe(element);
+    const redraw = () => chart.redraw(false);
+    const scheme = matchMedia('(prefers-color-scheme: dark)');
+    addEventListener(themeChanged, redraw);
+    scheme.addEventListener('change', redraw);
     return () => {
+      removeEventListener(themeChanged, redraw);
+      scheme.removeEventListener('change', redraw);
       resize.disconnect();
       chart.destroy();
       plot.current = null;

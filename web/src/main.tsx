@@ -1,6 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { credential, setCredential } from './api';
+import { themeChanged } from './chart';
 import { Ledger } from './pages/ledger';
 import { LowStock } from './pages/low-stock';
 import { Overview } from './pages/overview';
@@ -31,6 +32,7 @@ type Theme = 'light' | 'dark' | 'system';
 function applyTheme(theme: Theme): void {
   if (theme === 'system') delete document.documentElement.dataset.theme;
   else document.documentElement.dataset.theme = theme;
+  dispatchEvent(new Event(themeChanged));
 }
 
 function App() {
@@ -60,7 +62,12 @@ function App() {
           ))}
         </nav>
         <span class="tools">
-          <button type="button" onClick={() => setTheme(next[theme])} title="Light, dark or as the system says">
+          <button
+            type="button"
+            name="theme"
+            onClick={() => setTheme(next[theme])}
+            title="Light, dark or as the system says"
+          >
             theme: {theme}
           </button>
           {key === null ? null : (

@@ -57,7 +57,7 @@ export function LowStock() {
             </thead>
             <tbody>
               {items.flatMap((item) => [
-                <tr key={item.sku} class="total">
+                <tr key={item.sku} class="total" data-low={item.sku}>
                   <td>
                     <a href={`#/stock?sku=${encodeURIComponent(item.sku)}`}>{item.sku}</a>
                   </td>
@@ -69,7 +69,7 @@ export function LowStock() {
                   <td class="num">{number(item.threshold)}</td>
                 </tr>,
                 ...item.levels.map((level) => (
-                  <tr key={`${item.sku}@${level.location}`}>
+                  <tr key={`${item.sku}@${level.location}`} data-level-of={item.sku}>
                     <td />
                     <td />
                     <td>{level.location}</td>

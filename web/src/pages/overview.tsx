@@ -369,25 +369,27 @@ function Cache(props: { exposition: Exposition }) {
 function Instances(props: { instances: readonly Instance[] }) {
   const now = Date.now();
   return (
-    <table>
-      <thead>
-        <tr>
-          <th>instance</th>
-          <th>HTTP</th>
-          <th>last seen</th>
-          <th>health</th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.instances.map((instance) => (
-          <tr key={instance.id}>
-            <td title={instance.id}>{instance.id.slice(0, 24)}</td>
-            <td>{instance.httpUrl}</td>
-            <td>{ago(instance.lastSeenAt, now)}</td>
-            <td class={instance.healthy ? 'good' : 'bad'}>{instance.healthy ? 'healthy' : 'unhealthy'}</td>
+    <div class="scroll">
+      <table data-table="instances">
+        <thead>
+          <tr>
+            <th>instance</th>
+            <th>HTTP</th>
+            <th>last seen</th>
+            <th>health</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {props.instances.map((instance) => (
+            <tr key={instance.id}>
+              <td title={instance.id}>{instance.id.slice(0, 24)}</td>
+              <td>{instance.httpUrl}</td>
+              <td>{ago(instance.lastSeenAt, now)}</td>
+              <td class={instance.healthy ? 'good' : 'bad'}>{instance.healthy ? 'healthy' : 'unhealthy'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }

@@ -129,7 +129,7 @@ function ReservationStory(props: { id: string }) {
             <b class={`status-${reservation.status}`}>{reservation.status}</b>, made {time(reservation.createdAt)},
             expires {time(reservation.expiresAt)}
             {reservation.resolvedAt === null ? '' : `, resolved ${time(reservation.resolvedAt)}`}
-            {reservation.reference === null ? '' : `, order ${reservation.reference}`}
+            {(reservation.reference ?? null) === null ? '' : `, order ${reservation.reference}`}
           </p>
           <table data-table="lines">
             <thead>

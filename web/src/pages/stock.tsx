@@ -25,8 +25,10 @@ const eventTypes = [
 ];
 
 export function Stock() {
-  const [sku, setSku] = useState(new URLSearchParams(location.hash.split('?')[1]).get('sku') ?? '');
-  const [shown, setShown] = useState<string | null>(null);
+  // #/stock?sku=… (a link from the low-stock page) shows that item at once.
+  const linked = new URLSearchParams(location.hash.split('?')[1]).get('sku');
+  const [sku, setSku] = useState(linked ?? '');
+  const [shown, setShown] = useState<string | null>(linked);
   const [past, setPast] = useState({ at: '', position: '' });
   const [skus, setSkus] = useState<string[]>([]);
   useEffect(() => {
@@ -64,6 +66,7 @@ export function Stock() {
           <label>
             or position{' '}
             <input
+              name="position"
               type="number"
               min="1"
               value={past.position}
