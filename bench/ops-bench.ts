@@ -15,15 +15,17 @@ import { orderLines, seededRandom, w1 } from './workload.js';
 // `npm run bench -- --ops`: what watching the service costs it. W1 reservations over HTTP on
 // `skuld serve`'s composition (the engine on its thread, the heartbeat and the store-read gauges
 // sampled as in production), in turns: bare, and observed, that is with a Prometheus scrape of
-// /metrics every second and the dashboard's overview open (its poll of /metrics and of
-// /v1/instances every 2 s, and its live tail GET /v1/events/stream). The turns alternate in pairs (bare-observed, then observed-bare), so a
+// /metrics every second and the dashboard's overview open (its poll of /metrics every 2 s and of
+// /v1/instances every 4 s, and its live tail GET /v1/events/stream from the ledger's head). The turns alternate in pairs (bare-observed, then observed-bare), so a
 // drifting machine weighs on both alike. The scrapes are timed from the load generator's side:
 // a scrape that waited for the store or for the engine thread shows in its latency; a scrape that
 // stalled the serving thread shows in that thread's event-loop delay, sampled per turn.
 
-/** How often the Prometheus scraper and the dashboard's poll ask for /metrics. */
+/** How often the Prometheus scraper and the dashboard's overview ask for /metrics (web/src/pages/overview.tsx). */
 const scrapeIntervalMs = 1_000;
 const dashboardPollMs = 2_000;
+/** The dashboard's overview asks for the instances every 4 s, and for the ledger's head once. */
+const instancesPollMs = 4_000;
 
 interface ChildSpec {
   readonly port: number;
@@ -118,30 +120,22 @@ async function timedGet(port: number, path: string, signal: AbortSignal): Promis
 }
 
 /**
- * Asks for /metrics every `intervalMs` until `signal` aborts, timing each answer read whole; the
- * dashboard's poll (`withInstances`) asks for /v1/instances beside it.
+ * GETs `path` every `intervalMs` until `signal` aborts, each answer read whole and told to
+ * `answered` (its time in ms, or undefined when it failed); a request the end of the turn aborted
+ * is told nothing.
  */
 async function pollEvery(
   port: number,
+  path: string,
   intervalMs: number,
-  withInstances: boolean,
-  watch: Watch,
   signal: AbortSignal,
+  answered: (ms: number | undefined) => void,
 ): Promise<void> {
   while (!signal.aborted) {
     const startedAt = performance.now();
-    const [scrapeMs, instancesMs] = await Promise.all([
-      timedGet(port, '/metrics', signal),
-      withInstances ? timedGet(port, '/v1/instances', signal) : Promise.resolve(0),
-    ]);
-    // A request the end of the turn aborted is no failure.
+    const ms = await timedGet(port, path, signal);
     if (signal.aborted) return;
-    if (scrapeMs === undefined) watch.scrapeFailures += 1;
-    else watch.scrapeMs.push(scrapeMs);
-    if (withInstances) {
-      watch.instancesPolls += 1;
-      if (instancesMs === undefined) watch.instancesFailures += 1;
-    }
+    answered(ms);
     await pause(Math.max(0, intervalMs - (performance.now() - startedAt)), signal);
   }
 }
@@ -159,21 +153,17 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** Events before the head the live tail starts with, as a ledger view opened now shows the latest. */
-const tailBackEvents = 100;
-
 /**
- * The dashboard's live tail: one server-sent event stream from just before the ledger's head, read
- * until `signal` aborts; counts its events. (From position 0 it would replay the whole ledger
- * first: a client catching up, not a dashboard watching.)
+ * The dashboard's live tail: the ledger's head from /v1/projections, then one server-sent event
+ * stream from there (Last-Event-ID), read until `signal` aborts; counts its events. As the
+ * overview opens it: from the head, not from position 0, which would replay the whole ledger.
  */
 async function tailEvents(port: number, watch: Watch, signal: AbortSignal): Promise<void> {
   try {
     const projections = await fetch(`http://127.0.0.1:${port}/v1/projections`, { signal });
     const { head } = (await projections.json()) as { head: number };
-    const after = Math.max(0, head - tailBackEvents);
-    const response = await fetch(`http://127.0.0.1:${port}/v1/events/stream?after=${after}`, {
-      headers: { accept: 'text/event-stream' },
+    const response = await fetch(`http://127.0.0.1:${port}/v1/events/stream`, {
+      headers: { accept: 'text/event-stream', 'last-event-id': String(head) },
       signal,
     });
     watch.streamStatus = response.status;
@@ -189,9 +179,17 @@ async function tailEvents(port: number, watch: Watch, signal: AbortSignal): Prom
 
 async function observedTurn(spec: ChildSpec, turnMs: number, seed: number, watch: Watch): Promise<autocannon.Result> {
   const stop = new AbortController();
+  const scraped = (ms: number | undefined) => {
+    if (ms === undefined) watch.scrapeFailures += 1;
+    else watch.scrapeMs.push(ms);
+  };
   const observers = [
-    pollEvery(spec.port, scrapeIntervalMs, false, watch, stop.signal),
-    pollEvery(spec.port, dashboardPollMs, true, watch, stop.signal),
+    pollEvery(spec.port, '/metrics', scrapeIntervalMs, stop.signal, scraped),
+    pollEvery(spec.port, '/metrics', dashboardPollMs, stop.signal, scraped),
+    pollEvery(spec.port, '/v1/instances', instancesPollMs, stop.signal, (ms) => {
+      watch.instancesPolls += 1;
+      if (ms === undefined) watch.instancesFailures += 1;
+    }),
     tailEvents(spec.port, watch, stop.signal),
   ];
   try {
@@ -375,7 +373,8 @@ export function opsReport(result: OpsBenchResult): string {
   return [
     `POST /v1/reservations (W1 orders, ${result.store}), ${result.connections} connections, ` +
       `${result.durationMs} ms per variant in ${result.rounds} alternating turns; observed: /metrics every ` +
-      `${scrapeIntervalMs} ms, and the dashboard's /metrics and /v1/instances every ${dashboardPollMs} ms and its live tail`,
+      `${scrapeIntervalMs} ms, and the dashboard's overview (/metrics every ${dashboardPollMs} ms, /v1/instances every ` +
+      `${instancesPollMs} ms, the live tail from the head)`,
     '',
     '| variant | reservations/s | of bare | p50 ms | p99 ms | non-2xx | loop delay p99 ms | loop delay max ms |',
     '|---|---|---|---|---|---|---|---|',
