@@ -16,7 +16,8 @@ import { orderLines, seededRandom, w1 } from './workload.js';
 // `skuld serve`'s composition (the engine on its thread, the heartbeat and the store-read gauges
 // sampled as in production), in turns: bare, and observed, that is with a Prometheus scrape of
 // /metrics every second and the dashboard's overview open (its poll of /metrics every 2 s and of
-// /v1/instances every 4 s, and its live tail GET /v1/events/stream from the ledger's head). The turns alternate in pairs (bare-observed, then observed-bare), so a
+// /v1/instances every 4 s, and of the ledger's head, /v1/projections, every 2 s). The turns
+// alternate in pairs (bare-observed, then observed-bare), so a
 // drifting machine weighs on both alike. The scrapes are timed from the load generator's side:
 // a scrape that waited for the store or for the engine thread shows in its latency; a scrape that
 // stalled the serving thread shows in that thread's event-loop delay, sampled per turn.
@@ -24,8 +25,9 @@ import { orderLines, seededRandom, w1 } from './workload.js';
 /** How often the Prometheus scraper and the dashboard's overview ask for /metrics (web/src/pages/overview.tsx). */
 const scrapeIntervalMs = 1_000;
 const dashboardPollMs = 2_000;
-/** The dashboard's overview asks for the instances every 4 s, and for the ledger's head once. */
+/** The dashboard's overview asks for the instances every 4 s, and for the ledger's head every 2 s. */
 const instancesPollMs = 4_000;
+const headPollMs = 2_000;
 
 interface ChildSpec {
   readonly port: number;
@@ -59,12 +61,14 @@ export interface OpsObservers {
   readonly scrapeMsP99: number;
   readonly scrapeMsMax: number;
   readonly scrapeFailures: number;
+  /** Why the observers' requests failed, each reason once. */
+  readonly failureReasons: readonly string[];
   /** The dashboard's polls of /v1/instances, and those not answered 200. */
   readonly instancesPolls: number;
   readonly instancesFailures: number;
-  /** The live tail's answer status (0: the request failed) and the events it received. */
-  readonly streamStatus: number;
-  readonly streamEvents: number;
+  /** The overview's polls of the ledger's head (/v1/projections), and those not answered 200. */
+  readonly headPolls: number;
+  readonly headFailures: number;
 }
 
 export interface OpsBenchResult {
@@ -103,8 +107,8 @@ interface Watch {
   scrapeFailures: number;
   instancesPolls: number;
   instancesFailures: number;
-  streamStatus: number;
-  streamEvents: number;
+  headPolls: number;
+  headFailures: number;
 }
 
 /** GETs `path`, read whole: its time in ms, or undefined when it failed (or the turn ended). */
@@ -113,11 +117,16 @@ async function timedGet(port: number, path: string, signal: AbortSignal): Promis
   try {
     const response = await fetch(`http://127.0.0.1:${port}${path}`, { signal });
     await response.text();
-    return response.status === 200 ? performance.now() - startedAt : undefined;
-  } catch {
-    return undefined;
+    if (response.status === 200) return performance.now() - startedAt;
+    failureReasons.add(`${path}: status ${response.status}`);
+  } catch (error) {
+    if (!signal.aborted) failureReasons.add(`${path}: ${(error as Error).cause ?? (error as Error).message}`);
   }
+  return undefined;
 }
+
+/** Why requests of the observers failed (distinct reasons), for the report. */
+const failureReasons = new Set<string>();
 
 /**
  * GETs `path` every `intervalMs` until `signal` aborts, each answer read whole and told to
@@ -153,30 +162,6 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/**
- * The dashboard's live tail: the ledger's head from /v1/projections, then one server-sent event
- * stream from there (Last-Event-ID), read until `signal` aborts; counts its events. As the
- * overview opens it: from the head, not from position 0, which would replay the whole ledger.
- */
-async function tailEvents(port: number, watch: Watch, signal: AbortSignal): Promise<void> {
-  try {
-    const projections = await fetch(`http://127.0.0.1:${port}/v1/projections`, { signal });
-    const { head } = (await projections.json()) as { head: number };
-    const response = await fetch(`http://127.0.0.1:${port}/v1/events/stream`, {
-      headers: { accept: 'text/event-stream', 'last-event-id': String(head) },
-      signal,
-    });
-    watch.streamStatus = response.status;
-    if (response.body === null) return;
-    const decoder = new TextDecoder();
-    for await (const chunk of response.body) {
-      watch.streamEvents += (decoder.decode(chunk as Uint8Array, { stream: true }).match(/^id: /gm) ?? []).length;
-    }
-  } catch {
-    // Aborted at the end of the turn, or refused: the status says which.
-  }
-}
-
 async function observedTurn(spec: ChildSpec, turnMs: number, seed: number, watch: Watch): Promise<autocannon.Result> {
   const stop = new AbortController();
   const scraped = (ms: number | undefined) => {
@@ -190,7 +175,10 @@ async function observedTurn(spec: ChildSpec, turnMs: number, seed: number, watch
       watch.instancesPolls += 1;
       if (ms === undefined) watch.instancesFailures += 1;
     }),
-    tailEvents(spec.port, watch, stop.signal),
+    pollEvery(spec.port, '/v1/projections', headPollMs, stop.signal, (ms) => {
+      watch.headPolls += 1;
+      if (ms === undefined) watch.headFailures += 1;
+    }),
   ];
   try {
     return await fire(spec.port, spec.connections, turnMs, seed);
@@ -239,8 +227,8 @@ async function runChild(spec: ChildSpec): Promise<ChildResult> {
     scrapeFailures: 0,
     instancesPolls: 0,
     instancesFailures: 0,
-    streamStatus: 0,
-    streamEvents: 0,
+    headPolls: 0,
+    headFailures: 0,
   };
   const windows: TurnWindow[] = [];
   for (let round = 0; round < spec.rounds; round += 1) {
@@ -262,10 +250,11 @@ async function runChild(spec: ChildSpec): Promise<ChildResult> {
       scrapeMsP99: sorted.length === 0 ? 0 : round(percentile(sorted, 0.99)),
       scrapeMsMax: sorted.length === 0 ? 0 : round(sorted[sorted.length - 1] as number),
       scrapeFailures: watch.scrapeFailures,
+      failureReasons: [...failureReasons],
       instancesPolls: watch.instancesPolls,
       instancesFailures: watch.instancesFailures,
-      streamStatus: watch.streamStatus,
-      streamEvents: watch.streamEvents,
+      headPolls: watch.headPolls,
+      headFailures: watch.headFailures,
     },
     windows,
   };
@@ -366,15 +355,11 @@ export function opsReport(result: OpsBenchResult): string {
     return `| ${variant.name} | ${rate} | ${share} | ${variant.latencyMsP50} | ${variant.latencyMsP99} | ${variant.non2xx} | ${loop} |`;
   });
   const { observers: o } = result;
-  const stream =
-    o.streamStatus === 200
-      ? `GET /v1/events/stream: 200, ${o.streamEvents.toLocaleString('en-US')} events received`
-      : `GET /v1/events/stream: not served (${o.streamStatus === 0 ? 'request failed' : `status ${o.streamStatus}`}); the observed turns ran without the live tail`;
   return [
     `POST /v1/reservations (W1 orders, ${result.store}), ${result.connections} connections, ` +
       `${result.durationMs} ms per variant in ${result.rounds} alternating turns; observed: /metrics every ` +
       `${scrapeIntervalMs} ms, and the dashboard's overview (/metrics every ${dashboardPollMs} ms, /v1/instances every ` +
-      `${instancesPollMs} ms, the live tail from the head)`,
+      `${instancesPollMs} ms, the ledger's head every ${headPollMs} ms)`,
     '',
     '| variant | reservations/s | of bare | p50 ms | p99 ms | non-2xx | loop delay p99 ms | loop delay max ms |',
     '|---|---|---|---|---|---|---|---|',
@@ -384,7 +369,7 @@ export function opsReport(result: OpsBenchResult): string {
     `GET /metrics under that load: ${o.scrapes} scrapes, p50 ${o.scrapeMsP50} ms, p99 ${o.scrapeMsP99} ms, ` +
       `max ${o.scrapeMsMax} ms, ${o.scrapeFailures} failed`,
     `GET /v1/instances (the dashboard's poll): ${o.instancesPolls} requests, ${o.instancesFailures} not answered 200`,
-    stream,
+    `GET /v1/projections (the overview's ledger head): ${o.headPolls} requests, ${o.headFailures} not answered 200`,
     `verify: ${result.verifyOk ? 'OK' : 'MISMATCH'}`,
   ].join('\n');
 }
@@ -420,7 +405,12 @@ export async function opsBenchCli(argv: readonly string[]): Promise<number> {
   });
   console.log(opsReport(result));
   const problems = result.variants.filter((variant) => variant.non2xx > 0).map((v) => `${v.name}: non-2xx answers`);
-  if (result.observers.scrapeFailures > 0) problems.push(`${result.observers.scrapeFailures} scrapes failed`);
+  if (result.observers.scrapeFailures > 0) {
+    problems.push(`${result.observers.scrapeFailures} scrapes failed (${result.observers.failureReasons.join('; ')})`);
+  }
+  if (result.observers.headFailures > 0) {
+    problems.push(`${result.observers.headFailures} polls of /v1/projections failed`);
+  }
   if (result.observers.instancesFailures > 0) {
     problems.push(`${result.observers.instancesFailures} polls of /v1/instances failed`);
   }

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { domainError, eventId, type LedgerEvent } from '../../domain/index.js';
 import { followLedger, type LedgerTailOptions } from '../../events/ledger-tail.js';
@@ -156,6 +157,10 @@ async function serveStream(request: FastifyRequest, reply: FastifyReply, from: n
       }
       response.write(frames(page));
       cursor = (page.at(-1) as LedgerEvent).position;
+      // A client catching up from far back over loopback drains every write at once, and pages
+      // read from an in-process store resolve without a turn of the event loop: without this
+      // yield, one such client would serialize the whole ledger before any other request ran.
+      await setImmediatePromise();
     }
     if (options.closing.aborted) ended = 'server closing';
   } catch (error) {
