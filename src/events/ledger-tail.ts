@@ -28,6 +28,30 @@ export interface LedgerTailOptions {
   readonly idleReadMs: number;
 }
 
+/** A caught-up follower reads the store this often anyway when the in-process relay feeds it (a stopped relay). */
+const feedSafetyReadMs = 1_000;
+
+/** What a process's followers need: its store, its relay settings, and its in-process relay's feed. */
+export interface TailSource {
+  readonly config: { readonly relay: readonly string[]; readonly relayPageMax: number; readonly relayPollMs: number };
+  readonly store: Pick<StoreReads, 'readLedger'>;
+  readonly relays: { readonly inProcess: LedgerFeed };
+}
+
+/**
+ * How this process follows the ledger: on the in-process relay's pages when it runs one (no store
+ * read per follower), else by reading the store at the relays' poll interval.
+ */
+export function tailOptionsOf({ config, store, relays }: TailSource): LedgerTailOptions {
+  const inProcess = config.relay.includes('in-process');
+  return {
+    source: store,
+    feed: inProcess ? relays.inProcess : undefined,
+    pageMax: config.relayPageMax,
+    idleReadMs: inProcess ? feedSafetyReadMs : config.relayPollMs,
+  };
+}
+
 /**
  * Yields pages of events after `after`, in position order with no gap and no repeat, until
  * `signal` aborts. The caller consumes at its own pace: while it does not ask for the next page,

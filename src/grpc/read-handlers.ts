@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
 import type { ApiRuntime } from '../api/commands.js';
 import { domainError, emptyLevel, isValidId, viewLevel } from '../domain/index.js';
+import { followLedger, tailOptionsOf } from '../events/ledger-tail.js';
 import { stockAtPosition, stockAtTime } from '../events/read-side/point-in-time.js';
 import { type InventoryService, StockClock } from './gen/skuld/inventory/v1/inventory_service_pb.js';
 import { invalidField, refuse } from './grpc-errors.js';
@@ -11,31 +11,19 @@ import { bigints, code, limitOf, positionOf, readModelsAt, totals, unknownItem }
 // The reads of the store and the read cache (items, reservations, stock now and in the past, the
 // ledger), each as its HTTP route answers it, and WatchEvents tailing the ledger.
 
-/** Events WatchEvents reads from the ledger at once. */
-const watchPageEventsMax = 1000;
-/** How long WatchEvents waits, once caught up with the ledger, before it looks again. */
-const watchPollMs = 50;
-
 /**
- * Every ledger event after `after`, then each one as it commits, until the call ends. When the
- * server closes, the stream ends with UNAVAILABLE: the client resumes after its last position,
- * here or on another instance.
+ * Every ledger event after `after`, then each one as it commits, until the call ends: on the
+ * in-process relay's pages like the HTTP event stream (ledger-tail.ts), so watchers cost no store
+ * reads of their own once caught up. When the server closes, the stream ends with UNAVAILABLE: the
+ * client resumes after its last position, here or on another instance.
  */
 async function* watchEvents(runtime: ApiRuntime, from: number, context: HandlerContext, closing: AbortSignal) {
   const ended = AbortSignal.any([context.signal, closing]);
   let after = from;
-  while (!ended.aborted) {
-    const events = await runtime.store.readLedger(after, watchPageEventsMax);
-    for (const event of events) {
+  for await (const page of followLedger(tailOptionsOf(runtime), from, ended)) {
+    for (const event of page) {
       yield { event: eventMessage(event) };
       after = event.position;
-    }
-    if (events.length === watchPageEventsMax) continue;
-    try {
-      await sleep(watchPollMs, undefined, { signal: ended });
-    } catch {
-      // The call was cancelled or its deadline passed, or the server closes.
-      break;
     }
   }
   if (closing.aborted && !context.signal.aborted) {

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { domainError, eventId, type LedgerEvent } from '../../domain/index.js';
-import { followLedger, type LedgerTailOptions } from '../../events/ledger-tail.js';
+import { followLedger, type LedgerTailOptions, tailOptionsOf } from '../../events/ledger-tail.js';
 import type { ApiContext } from '../commands.js';
 import { sendProblem } from '../problem.js';
 import { objectSchema, problemResponses } from '../schemas.js';
@@ -18,8 +18,6 @@ import { objectSchema, problemResponses } from '../schemas.js';
 const reconnectMs = 1_000;
 /** Retry-After of a refusal for want of a slot. */
 const fullRetryAfterS = 5;
-/** A caught-up client reads the store this often anyway when the in-process relay feeds it (a stopped relay). */
-const feedSafetyReadMs = 1_000;
 
 const streamQuery = objectSchema({
   after: {
@@ -61,13 +59,7 @@ export async function eventStreamRoutes(app: FastifyInstance, context: ApiContex
     closing.abort();
     done();
   });
-  const inProcess = config.relay.includes('in-process');
-  const tail: LedgerTailOptions = {
-    source: runtime.store,
-    feed: inProcess ? runtime.relays.inProcess : undefined,
-    pageMax: config.relayPageMax,
-    idleReadMs: inProcess ? feedSafetyReadMs : config.relayPollMs,
-  };
+  const tail = tailOptionsOf(runtime);
 
   app.get(
     '/v1/events/stream',
