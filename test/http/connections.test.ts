@@ -136,16 +136,29 @@ describe.each(testDialects())('HTTP connection bound and request log on %s', (di
     await api?.close();
   });
 
-  it('logs one line per request, when it completes, with its id, method, url, status and time', async () => {
+  it('logs one line per request, when it completes, with its id, method, route, url, status, time and principal', async () => {
     lines.length = 0;
     const ok = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'log-1' } });
     const refused = await app.inject({ method: 'GET', url: '/v1/ledger?limit=0x10', headers: bearer(api.adminKey) });
     const requestLines = lines.filter((line) => 'requestId' in line);
     expect(requestLines).toEqual([
-      expect.objectContaining({ requestId: 'log-1', method: 'GET', url: '/healthz', statusCode: ok.statusCode }),
-      expect.objectContaining({ requestId: refused.headers['x-request-id'], url: '/v1/ledger?limit=0x10' }),
+      expect.objectContaining({
+        requestId: 'log-1',
+        method: 'GET',
+        route: '/healthz',
+        url: '/healthz',
+        statusCode: ok.statusCode,
+      }),
+      expect.objectContaining({
+        requestId: refused.headers['x-request-id'],
+        route: '/v1/ledger',
+        url: '/v1/ledger?limit=0x10',
+      }),
     ]);
-    expect(requestLines.map((line) => [line.level, line.statusCode, typeof line.responseTimeMs])).toEqual([
+    // Before authentication there is no principal; the refused read was authenticated, then refused.
+    expect(requestLines[0]).not.toHaveProperty('principal');
+    expect(requestLines[1]?.principal).toMatch(/^key:/);
+    expect(requestLines.map((line) => [line.level, line.statusCode, typeof line.durationMs])).toEqual([
       [30, 200, 'number'],
       [30, 400, 'number'],
     ]);
