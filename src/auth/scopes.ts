@@ -193,6 +193,7 @@ export const rpcs = {
   ListItemMovements: { operation: 'ItemMovements' },
   ListDailyMovements: { operation: 'DailyMovements' },
   GetProjections: { operation: 'Projections' },
+  ListInstances: { operation: 'Instances' },
   GetPastItemStock: { operation: 'ItemStock' },
   ImportCountSheet: { operation: 'ImportCountSheet' },
   ListReconciliationReports: { operation: 'ListReconciliationReports' },

@@ -41,6 +41,7 @@ type ReadRpc =
   | 'readLedger'
   | 'getItemHistory'
   | 'getPastItemStock'
+  | 'listInstances'
   | 'watchEvents';
 
 /** `closing` aborts when the server closes: WatchEvents streams end then. */
@@ -120,6 +121,19 @@ export function readHandlers(
       const past =
         asOf.case === 'position' ? await stockAtPosition(db, sku, asked) : await stockAtTime(db, sku, asked, clock);
       return { sku, levels: past.levels.map(bigints), totals: bigints(past.totals), position: BigInt(past.position) };
+    },
+    async listInstances() {
+      const instances = await runtime.instances.list();
+      return {
+        instances: instances.map((instance) => ({
+          id: instance.id,
+          httpUrl: instance.httpUrl,
+          grpcUrl: instance.grpcUrl ?? undefined,
+          startedAt: BigInt(instance.startedAt),
+          lastSeenAt: BigInt(instance.lastSeenAt),
+          healthy: instance.healthy,
+        })),
+      };
     },
     watchEvents: (request, context) => watchEvents(runtime, positionOf('after', request.after) ?? 0, context, closing),
   };

@@ -103,6 +103,7 @@ const calls: Record<keyof typeof rpcs, Call> = {
   ListItemMovements: async (api, sku) => (key) => api.client.listItemMovements({ sku }, as(key)),
   ListDailyMovements: async (api) => (key) => api.client.listDailyMovements({}, as(key)),
   GetProjections: async (api) => (key) => api.client.getProjections({}, as(key)),
+  ListInstances: async (api) => (key) => api.client.listInstances({}, as(key)),
   GetPastItemStock: async (api, sku) => (key) =>
     api.client.getPastItemStock({ sku, asOf: { case: 'at', value: 0n } }, as(key)),
   ImportCountSheet: async (api, sku) => {

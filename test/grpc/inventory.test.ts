@@ -480,6 +480,27 @@ describe('gRPC read-model reads', () => {
     expect(projections.models.every((model) => model.position >= position)).toBe(true);
   });
 
+  it('lists the instances sharing the store, as GET /v1/instances does', async () => {
+    const now = api.clock.read();
+    const beat = { httpUrl: 'http://10.0.0.7:3000', startedAt: now - 60_000, lastSeenAt: now };
+    await api.runtime.store.instances.beat({ id: unique('vm-a'), grpcUrl: 'http://10.0.0.7:50051', ...beat });
+    await api.runtime.store.instances.beat({ id: unique('vm-b'), grpcUrl: null, ...beat, lastSeenAt: now - 3_600_000 });
+    const listed = await api.client.listInstances({}, opts);
+    const expected = await api.runtime.instances.list();
+    expect(listed.instances.length).toBeGreaterThanOrEqual(2);
+    expect(
+      listed.instances.map((instance) => ({
+        id: instance.id,
+        httpUrl: instance.httpUrl,
+        grpcUrl: instance.grpcUrl ?? null,
+        startedAt: Number(instance.startedAt),
+        lastSeenAt: Number(instance.lastSeenAt),
+        healthy: instance.healthy,
+      })),
+    ).toEqual(expected);
+    expect(listed.instances.map((instance) => instance.healthy)).toContain(false);
+  });
+
   it('refuses with UNAVAILABLE (READ_MODEL_BEHIND) when the models do not reach the position in time', async () => {
     const head = await api.runtime.store.headPosition();
     const refused = await refusal(api.client.listStockSummary({ minPosition: BigInt(head + 1000) }, opts));
