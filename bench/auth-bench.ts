@@ -12,6 +12,7 @@ import { loadConfig } from '../src/config.js';
 import { verify } from '../src/verify/verify.js';
 import { prepareW1 } from './http-bench.js';
 import { forkLoadChild, serveLoadChild } from './load-child.js';
+import { flagsOf } from './options.js';
 import { orderLines, seededRandom, w1 } from './workload.js';
 
 // `npm run bench -- --auth`: reservations/s over HTTP with an API key and with a JWT, beside the
@@ -199,13 +200,7 @@ export function authReport(result: AuthBenchResult): string {
 
 /** `npm run bench -- --auth [--connections N] [--duration-ms N] [--warmup-ms N] [--quick]`. */
 export async function authBenchCli(argv: readonly string[]): Promise<number> {
-  const number = (flag: string, fallback: number) => {
-    const index = argv.indexOf(flag);
-    if (index < 0) return fallback;
-    const value = Number(argv[index + 1]);
-    if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${flag}: a positive integer`);
-    return value;
-  };
+  const { number } = flagsOf(argv);
   const quick = argv.includes('--quick');
   const spec = {
     connections: number('--connections', 256),

@@ -19,6 +19,7 @@ import { verify } from '../src/verify/verify.js';
 import { assertLoopback, postgresUrlDefault, withBenchDatabase } from './databases.js';
 import { closedLoop } from './engine-bench.js';
 import { percentile } from './measure.js';
+import { flagsOf } from './options.js';
 import { reserveOrder, seededRandom, setupWorkload, w1 } from './workload.js';
 
 // `npm run bench -- --events`: the event side at scale, in one run.
@@ -40,16 +41,7 @@ export interface EventsBenchOptions {
 }
 
 function parseEventsOptions(argv: readonly string[]): EventsBenchOptions {
-  const value = (flag: string) => {
-    const index = argv.indexOf(flag);
-    return index === -1 ? undefined : argv[index + 1];
-  };
-  const number = (flag: string, fallback: number) => {
-    const raw = value(flag);
-    const parsed = raw === undefined ? fallback : Number(raw);
-    if (!Number.isSafeInteger(parsed) || parsed < 1) throw new Error(`${flag} takes a positive integer`);
-    return parsed;
-  };
+  const { value, number } = flagsOf(argv);
   return {
     durationMs: number('--duration-ms', 10_000),
     scale: number('--events-scale', 10_000_000),

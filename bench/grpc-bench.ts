@@ -14,6 +14,7 @@ import { verify } from '../src/verify/verify.js';
 import { postgresUrlDefault, withBenchDatabase } from './databases.js';
 import { prepareW1 } from './http-bench.js';
 import { forkLoadChild, serveLoadChild } from './load-child.js';
+import { flagsOf } from './options.js';
 import { orderLines, seededRandom, w1 } from './workload.js';
 
 // `npm run bench -- --grpc`: W1 reservations through the HTTP route, through gRPC unary calls and
@@ -411,17 +412,7 @@ export function grpcReport(results: readonly TopologyResult[]): string {
 
 /** `npm run bench -- --grpc [--in-flight N] [--streams N] [--duration-ms N] [--warmup-ms N] [--instances 1,3] [--quick]`. */
 export async function grpcBenchCli(argv: readonly string[]): Promise<number> {
-  const value = (flag: string) => {
-    const index = argv.indexOf(flag);
-    return index < 0 ? undefined : argv[index + 1];
-  };
-  const number = (flag: string, fallback: number) => {
-    const raw = value(flag);
-    if (raw === undefined) return fallback;
-    const parsed = Number(raw);
-    if (!Number.isSafeInteger(parsed) || parsed < 1) throw new Error(`${flag}: a positive integer`);
-    return parsed;
-  };
+  const { value, number } = flagsOf(argv);
   const quick = argv.includes('--quick');
   const spec: GrpcBenchSpec = {
     postgresUrl: value('--postgres-url') ?? postgresUrlDefault,

@@ -10,6 +10,7 @@ import { mysqlUrlDefault, postgresUrlDefault, type StoreKind, withBenchDatabase 
 import { prepareW1 } from './http-bench.js';
 import { forkLoadChild, serveLoadChild } from './load-child.js';
 import { percentile } from './measure.js';
+import { flagsOf } from './options.js';
 import { orderLines, seededRandom, w1 } from './workload.js';
 
 // `npm run bench -- --ops`: what watching the service costs it. W1 reservations over HTTP on
@@ -379,17 +380,7 @@ export function opsReport(result: OpsBenchResult): string {
  * [--warmup-ms N] [--rounds N] [--quick] [--postgres-url URL] [--mysql-url URL]`.
  */
 export async function opsBenchCli(argv: readonly string[]): Promise<number> {
-  const value = (flag: string) => {
-    const index = argv.indexOf(flag);
-    return index < 0 ? undefined : argv[index + 1];
-  };
-  const number = (flag: string, fallback: number) => {
-    const raw = value(flag);
-    if (raw === undefined) return fallback;
-    const parsed = Number(raw);
-    if (!Number.isSafeInteger(parsed) || parsed < 1) throw new Error(`${flag}: a positive integer`);
-    return parsed;
-  };
+  const { value, number } = flagsOf(argv);
   const store = (value('--store') ?? 'sqlite') as StoreKind;
   if (!['sqlite', 'postgres', 'mysql'].includes(store)) throw new Error('--store: sqlite, postgres or mysql');
   const quick = argv.includes('--quick');

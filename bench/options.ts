@@ -214,3 +214,22 @@ function integer(flag: string, raw: string, min: number, max: number): number {
   }
   return value;
 }
+
+/**
+ * The flags of one bench mode's command line: a flag's value (the argument after it), and a
+ * positive integer with its default when the flag is absent.
+ */
+export function flagsOf(argv: readonly string[]) {
+  const value = (flag: string): string | undefined => {
+    const index = argv.indexOf(flag);
+    return index < 0 ? undefined : argv[index + 1];
+  };
+  const number = (flag: string, fallback: number): number => {
+    const raw = value(flag);
+    if (raw === undefined) return fallback;
+    const parsed = Number(raw);
+    if (!Number.isSafeInteger(parsed) || parsed < 1) throw new Error(`${flag}: a positive integer`);
+    return parsed;
+  };
+  return { value, number };
+}
