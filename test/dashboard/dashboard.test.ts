@@ -83,8 +83,10 @@ describe('the dashboard in Chromium', () => {
     expect(watched.errors).toEqual([]);
   });
 
-  it("shows an item's levels as the API gives them", async () => {
+  it("shows an item's levels as the API gives them, incoming and projected too", async () => {
     const { page } = watched;
+    const expected = await post(api.app, '/v1/incoming', { id: unique('exp'), sku, location: 'WH2', delta: 6 });
+    expect(expected.statusCode).toBe(201);
     await page.goto(`${base}/dashboard#/stock`);
     await page.fill('input[name=sku]', sku);
     await page.click('form.filters button[type=submit]');
@@ -95,17 +97,30 @@ describe('the dashboard in Chromium', () => {
         onHand: Number(row.querySelector('[data-field=onHand]')?.textContent?.replaceAll(',', '')),
         reserved: Number(row.querySelector('[data-field=reserved]')?.textContent?.replaceAll(',', '')),
         available: Number(row.querySelector('[data-field=available]')?.textContent?.replaceAll(',', '')),
+        incoming: Number(row.querySelector('[data-field=incoming]')?.textContent?.replaceAll(',', '')),
+        projected: Number(row.querySelector('[data-field=projected]')?.textContent?.replaceAll(',', '')),
       })),
     );
     const answer = (await get(api.app, `/v1/items/${sku}/stock`)).json();
+    type Shown = {
+      location: string;
+      onHand: number;
+      reserved: number;
+      available: number;
+      incoming: number;
+      projected: number;
+    };
     expect(shown).toEqual(
-      answer.levels.map((level: { location: string; onHand: number; reserved: number; available: number }) => ({
+      answer.levels.map((level: Shown) => ({
         location: level.location,
         onHand: level.onHand,
         reserved: level.reserved,
         available: level.available,
+        incoming: level.incoming,
+        projected: level.projected,
       })),
     );
+    expect(shown.find((level) => level.location === 'WH2')?.incoming).toBe(6);
     expect(watched.errors).toEqual([]);
   });
 

@@ -66,6 +66,8 @@ export interface LedgerEvent {
   readonly location: string;
   readonly onHandDelta: number;
   readonly reservedDelta: number;
+  /** + expected on a purchase order, - settled by a receipt or withdrawn. */
+  readonly incomingDelta: number;
   readonly onHandAfter: number;
   readonly reservedAfter: number;
   readonly quantity: number;

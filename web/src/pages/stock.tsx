@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { eventTypes } from '../../../src/domain/types';
 import { getJson, type LedgerEvent, type Level, query } from '../api';
 import { number, time } from '../format';
 import { Card, Failure } from '../widgets';
@@ -12,17 +13,8 @@ interface StockAnswer {
   readonly position?: number;
 }
 
-const eventTypes = [
-  'StockReceived',
-  'StockReserved',
-  'ReservationCommitted',
-  'ReservationReleased',
-  'ReservationExpired',
-  'StockReturned',
-  'StockAdjusted',
-  'StockCounted',
-  'StockTransferred',
-];
+/** The types a movement can have: every ledger event type but an item's registration. */
+const movementTypes = eventTypes.filter((type) => type !== 'ItemRegistered');
 
 export function Stock() {
   // #/stock?sku=… (a link from the low-stock page) shows that item at once.
@@ -178,7 +170,7 @@ function History(props: { sku: string }) {
           type{' '}
           <select value={filters.type} onChange={set('type')}>
             <option value="">any</option>
-            {eventTypes.map((type) => (
+            {movementTypes.map((type) => (
               <option key={type}>{type}</option>
             ))}
           </select>
@@ -208,6 +200,7 @@ export function EventTable(props: { events: readonly LedgerEvent[] }) {
             <th>location</th>
             <th class="num">Δ on hand</th>
             <th class="num">Δ reserved</th>
+            <th class="num">Δ incoming</th>
             <th class="num">on hand after</th>
             <th>reservation / reference</th>
             <th>actor</th>
@@ -223,6 +216,7 @@ export function EventTable(props: { events: readonly LedgerEvent[] }) {
               <td>{event.location}</td>
               <td class="num">{number(event.onHandDelta)}</td>
               <td class="num">{number(event.reservedDelta)}</td>
+              <td class="num">{number(event.incomingDelta)}</td>
               <td class="num">{number(event.onHandAfter)}</td>
               <td>{event.reservationId ?? event.reference ?? ''}</td>
               <td>{event.actor}</td>
